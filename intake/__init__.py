@@ -1,0 +1,50 @@
+"""The Flask application: one create_app wires every extension and blueprint."""
+import logging
+import os
+
+from flask import Flask
+from flask_babel import Babel
+
+from intake import config as config_module
+from intake.extensions import csrf, db, login_manager, migrate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+babel = Babel()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the application; settings come from the environment (see intake/config.py)."""
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(ROOT, "templates"),
+        instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
+    )
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(config_module.load(app.instance_path, overrides))
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    app.json.ensure_ascii = False  # readable Chinese in API answers
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app)
+
+    from intake import models  # noqa: F401  (registers every table with the metadata)
+    from intake.accounts.views import bp as accounts_bp
+    from intake.api.views import bp as api_bp
+    from intake.cases.views import bp as public_bp
+    from intake.staff.views import bp as staff_bp
+
+    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)
+
+    from intake import cli, errors, filters
+
+    cli.init_app(app)
+    errors.init_app(app)
+    filters.init_app(app)
+    return app

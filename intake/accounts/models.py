@@ -1,0 +1,61 @@
+"""Staff users."""
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from intake.extensions import db
+from intake.types import UTCDateTime, enum_column, utcnow
+
+
+class Role(enum.Enum):
+    DEPARTMENT = "department"   # 承办人: works a department's queue
+    TOWNSHIP = "township"       # 乡镇/街道 staff
+    DISPATCHER = "dispatcher"   # 派单员
+    OPERATOR = "operator"       # 话务员
+    SUPERVISOR = "supervisor"   # 十小办/质安办
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.DEPARTMENT: "部门承办人",
+    Role.TOWNSHIP: "乡镇（街道）工作人员",
+    Role.DISPATCHER: "派单员",
+    Role.OPERATOR: "话务员",
+    Role.SUPERVISOR: "督办人员",
+    Role.ADMIN: "系统管理员",
+}
+
+
+class User(UserMixin, db.Model):
+    """A member of staff; what they may see follows from role, department and township."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(64))
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    role: Mapped[Role] = mapped_column(enum_column(Role))
+    county_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    township_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    department = relationship("Department")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def role_label(self) -> str:
+        return ROLE_LABELS[self.role]

@@ -1,0 +1,38 @@
+"""Staff login and logout."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required, login_user, logout_user
+
+from intake.accounts.forms import LoginForm
+from intake.accounts.models import User
+from intake.accounts.services import authenticate
+from intake.extensions import db, login_manager
+
+bp = Blueprint("accounts", __name__)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    return db.session.get(User, int(user_id))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/") and not target.startswith("//")
+                            else url_for("staff.queue"))
+        form.password.errors.append(_("用户名或密码不正确。"))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    flash(_("已退出登录。"), "success")
+    return redirect(url_for("accounts.login"))

@@ -1,0 +1,77 @@
+"""POST a case, GET its public view: the same form rules as the web, JSON in and out."""
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from intake.cases.forms import CaseForm
+from intake.cases.lookup import public_view
+from intake.cases.models import Channel
+from intake.cases.services import Submission, find_case, submit_case
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# JSON field -> form field; errors are reported under the JSON names.
+FIELDS = {
+    "kind": "kind", "business_name": "business_name", "business_address": "business_address",
+    "description": "description", "industry": "industry", "anonymous": "anonymous",
+    "urgent": "urgent", "disclose_identity": "disclose_identity",
+    "complainant.name": "complainant_name", "complainant.phone": "complainant_phone",
+}
+BOOLEANS = {"anonymous", "urgent", "disclose_identity"}
+
+
+def _errors(errors: dict) -> tuple:
+    return jsonify({"errors": errors}), 422
+
+
+@bp.post("/cases")
+def create_case():
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _errors({"body": [_("请求内容必须是 JSON 对象。")]})
+    formdata, type_errors = _formdata(body)
+    if type_errors:
+        return _errors(type_errors)
+    form = CaseForm(formdata=formdata, meta={"csrf": False})
+    if not form.validate():
+        reverse = {v: k for k, v in FIELDS.items()}
+        return _errors({reverse.get(f, f): [str(m) for m in msgs] for f, msgs in form.errors.items()})
+    case, code = submit_case(Submission.from_form(form, Channel.API))
+    return jsonify({"tracking_no": case.tracking_no, "lookup_code": code,
+                    "status": case.status.value}), 201
+
+
+@bp.get("/cases/<tracking_no>")
+def get_case(tracking_no: str):
+    case = find_case(tracking_no, request.args.get("code", ""))
+    if case is None:
+        return jsonify({"errors": {"case": [_("受理编号或查询码不正确。")]}}), 404
+    return jsonify(public_view(case))
+
+
+def _formdata(body: dict) -> tuple[MultiDict, dict]:
+    """Flatten the JSON body into form data; values of the wrong type are errors, not guesses."""
+    flat = dict(body)
+    complainant = flat.pop("complainant", None) or {}
+    errors: dict[str, list[str]] = {}
+    if not isinstance(complainant, dict):
+        errors["complainant"] = [_("complainant 必须是包含 name 和 phone 的对象。")]
+        complainant = {}
+    for key in ("name", "phone"):
+        if key in complainant:
+            flat[f"complainant.{key}"] = complainant[key]
+    data = MultiDict()
+    for json_name, form_name in FIELDS.items():
+        value = flat.get(json_name)
+        if value is None:
+            continue
+        if json_name in BOOLEANS:
+            if not isinstance(value, bool):
+                errors[json_name] = [_("必须是 true 或 false。")]
+            elif value:
+                data[form_name] = "y"
+        elif isinstance(value, str):
+            data[form_name] = value
+        else:
+            errors[json_name] = [_("必须是文字。")]
+    return data, errors

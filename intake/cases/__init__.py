@@ -1,0 +1,1 @@
+"""Cases: intake on every channel, lookup, the state table."""

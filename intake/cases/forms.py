@@ -1,0 +1,85 @@
+"""The case form: one set of rules for the web form and the JSON API."""
+import phonenumbers
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from intake.extensions import db
+from intake.reference.models import Industry
+
+KIND_CHOICES = [
+    SelectChoice("complaint", _l("投诉：我和商家有消费纠纷，要求退换、赔偿等")),
+    SelectChoice("tip", _l("举报：反映商家违法行为（可匿名）")),
+    SelectChoice("inquiry", _l("咨询")),
+    SelectChoice("suggestion", _l("建议")),
+]
+DESCRIPTION_MAX = 5000
+
+
+def normalise_phone(raw: str, region: str = "CN") -> str | None:
+    """A phone number in E.164, or None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class CaseForm(FlaskForm):
+    """What a citizen (or an operator for them) tells us about a business."""
+
+    kind = RadioField(_l("类型"), choices=KIND_CHOICES,
+                      validators=[InputRequired(_l("请选择投诉、举报、咨询或建议。"))])
+    business_name = StringField(_l("商家名称（店名）"), [Optional(), Length(max=200, message=_l("商家名称不能超过 %(max)d 个字。"))])
+    business_address = StringField(
+        _l("商家地址（县、乡镇或街道、村或社区、路名门牌）"),
+        [Optional(), Length(max=300, message=_l("地址不能超过 %(max)d 个字。"))],
+    )
+    description = TextAreaField(_l("发生了什么"), [
+        InputRequired(_l("请写明发生了什么。")),
+        Length(min=5, max=DESCRIPTION_MAX,
+               message=_l("请用 %(min)d 到 %(max)d 个字写明发生了什么。")),
+    ])
+    industry = SelectField(_l("商家类型（不清楚可不选）"), choices=[], validators=[Optional()])
+    complainant_name = StringField(_l("您的姓名"), [Optional(), Length(max=64, message=_l("姓名不能超过 %(max)d 个字。"))])
+    complainant_phone = StringField(_l("您的手机或电话"), [Optional(), Length(max=32, message=_l("电话号码太长。"))])
+    anonymous = BooleanField(_l("匿名举报（不留姓名和电话）"))
+    disclose_identity = BooleanField(_l("同意承办部门知道我的身份"))
+    urgent = BooleanField(_l("情况紧急（如正在发生的安全隐患）"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        industries = db.session.scalars(db.select(Industry).order_by(Industry.position)).all()
+        self.industry.choices = [SelectChoice("", _l("不清楚"))] + [SelectChoice(i.code, i.name) for i in industries]
+        self.phone_e164 = None
+
+    def validate_complainant_phone(self, field):
+        if field.data and field.data.strip():
+            self.phone_e164 = normalise_phone(field.data.strip(), current_app.config["DEFAULT_REGION"])
+            if self.phone_e164 is None:
+                raise ValidationError(_l("请填写正确的手机号码或带区号的固定电话，例如 13812345678 或 0577-67123456。"))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        kind = self.kind.data
+        if kind == "complaint":
+            ok &= self._require(self.complainant_name, _l("投诉需要留下真实姓名，方便调解。"))
+            ok &= self._require(self.complainant_phone, _l("投诉需要留下联系电话，方便办理人员联系您。"))
+            if self.anonymous.data:
+                self.anonymous.errors = [_l("投诉不能匿名；如只想反映违法行为，请选择“举报”。")]
+                ok = False
+        elif kind == "tip" and not self.anonymous.data:
+            ok &= self._require(self.complainant_phone,
+                                _l("实名举报请留下联系电话；不想留电话可以勾选匿名举报。"))
+        return ok
+
+    @staticmethod
+    def _require(field, message) -> bool:
+        if field.data and field.data.strip():
+            return True
+        field.errors = list(field.errors) + [message]
+        return False

@@ -1,0 +1,49 @@
+"""What a citizen with the number and code may see of a case (no staff names, no other people)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+from wtforms.validators import InputRequired, Length
+
+from intake.cases.models import Case
+from intake.filters import TZ
+from intake.cases.workflow import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
+
+PUBLIC_CLOCKS = ("sign", "decision", "resolve", "rework")
+
+
+class LookupForm(FlaskForm):
+    tracking_no = StringField(_l("受理编号"), [InputRequired(_l("请输入受理编号。")), Length(max=32)])
+    lookup_code = StringField(_l("查询码"), [InputRequired(_l("请输入查询码。")), Length(max=16)])
+
+
+def public_view(case: Case) -> dict:
+    """The public view of a case, shared by the lookup page and the API."""
+    return {
+        "tracking_no": case.tracking_no,
+        "status": case.status.value,
+        "status_label": str(STATUS_LABELS[case.status]),
+        "kind": case.kind.value,
+        "received_at": _iso(case.received_at),
+        "industry": {"code": case.industry.code, "name": case.industry.name} if case.industry else None,
+        "township": {"code": case.township.code, "name": case.township.name} if case.township else None,
+        "lead_department": (
+            {"kind": case.lead_department.kind, "name": case.lead_department.name}
+            if case.lead_department else None
+        ),
+        "deadlines": [
+            {"clock": c.name, "label": str(CLOCK_LABELS[c.name]), "due_at": _iso(c.due_at),
+             "running": c.stopped_at is None, "met": c.met}
+            for c in case.clocks if c.name in PUBLIC_CLOCKS
+        ],
+        "result": case.reply_text if case.status.value in ("replied", "closed") else None,
+        "history": [
+            {"at": _iso(e.at), "action": e.action,
+             "label": str(ACTION_LABELS.get(e.action, e.action)),
+             "note": e.reason if e.public else ""}
+            for e in case.events if e.public or e.to_status
+        ],
+    }
+
+
+def _iso(dt) -> str:
+    return dt.astimezone(TZ).isoformat()

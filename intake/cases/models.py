@@ -1,0 +1,162 @@
+"""A case, its events, its clocks and the log of looks at personal data."""
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intake.extensions import db
+from intake.types import UTCDateTime, enum_column, utcnow
+
+
+class CaseKind(enum.Enum):
+    COMPLAINT = "complaint"
+    TIP = "tip"
+    INQUIRY = "inquiry"
+    SUGGESTION = "suggestion"
+
+
+class Channel(enum.Enum):
+    WEB = "web"
+    API = "api"
+    HOTLINE = "hotline"
+    SMS = "sms"
+
+
+class CaseStatus(enum.Enum):
+    RECEIVED = "received"       # stored, waiting for the router
+    TRIAGE = "triage"           # waiting for a dispatcher
+    DISPATCHED = "dispatched"   # sent to the lead department and township
+    SIGNED = "signed"           # the department signed for it (签收)
+    REPLIED = "replied"         # result recorded (办结)
+    REOPENED = "reopened"       # sent back for rework (重办)
+    CLOSED = "closed"
+
+
+OPEN_STATUSES = frozenset(s for s in CaseStatus if s is not CaseStatus.CLOSED)
+
+case_co_handler = sa.Table(
+    "case_co_handler",
+    db.metadata,
+    sa.Column("case_id", sa.ForeignKey("case.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("department_id", sa.ForeignKey("department.id"), primary_key=True),
+)
+
+
+class Case(db.Model):
+    """A complaint, tip, inquiry or suggestion from a citizen."""
+
+    __table_args__ = (
+        sa.Index("ix_case_queue", "lead_department_id", "status"),
+        sa.Index("ix_case_township_queue", "township_code", "status"),
+        sa.Index("ix_case_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_no: Mapped[str] = mapped_column(sa.String(16), unique=True)
+    lookup_code_hash: Mapped[str] = mapped_column(sa.String(128))
+    kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel))
+    status: Mapped[CaseStatus] = mapped_column(
+        enum_column(CaseStatus), default=CaseStatus.RECEIVED, comment="see intake.cases.workflow"
+    )
+    urgent: Mapped[bool] = mapped_column(default=False)
+
+    business_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    business_address: Mapped[str] = mapped_column(sa.String(300), default="")
+    description: Mapped[str] = mapped_column(sa.Text)
+    industry_code: Mapped[str | None] = mapped_column(sa.ForeignKey("industry.code"))
+    industry_hint: Mapped[str | None] = mapped_column(
+        sa.String(32), comment="industry the submitter chose, if any"
+    )
+
+    complainant_name: Mapped[str] = mapped_column(sa.String(64), default="")
+    complainant_phone: Mapped[str] = mapped_column(sa.String(20), default="", comment="E.164")
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    disclose_identity: Mapped[bool] = mapped_column(
+        default=False, comment="a tipper allows departments to see who they are"
+    )
+
+    county_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
+    township_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
+    village_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
+    lead_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"))
+    routing: Mapped[dict | None] = mapped_column(
+        sa.JSON, comment="the router's decision: confidence, reasons, candidates"
+    )
+
+    result: Mapped[str | None] = mapped_column(sa.String(32))
+    reply_text: Mapped[str] = mapped_column(sa.Text, default="")
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"))
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    industry = relationship("Industry")
+    county = relationship("Division", foreign_keys=[county_code])
+    township = relationship("Division", foreign_keys=[township_code])
+    village = relationship("Division", foreign_keys=[village_code])
+    lead_department = relationship("Department")
+    co_handlers = relationship("Department", secondary=case_co_handler)
+    events = relationship(
+        "CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
+    )
+    clocks = relationship("Clock", back_populates="case", order_by="Clock.id")
+
+    @property
+    def identity_hidden(self) -> bool:
+        """A tipper's identity stays with the system unless they allowed disclosure."""
+        return self.anonymous or (self.kind is CaseKind.TIP and not self.disclose_identity)
+
+    def running_clock(self, name: str) -> "Clock | None":
+        return next((c for c in self.clocks if c.name == name and c.stopped_at is None), None)
+
+
+class CaseEvent(db.Model):
+    """Every change to a case: who, when, from, to, why."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    actor_label: Mapped[str] = mapped_column(sa.String(64), comment="who, as shown in the history")
+    action: Mapped[str] = mapped_column(sa.String(32))
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str | None] = mapped_column(sa.String(16))
+    reason: Mapped[str] = mapped_column(sa.Text, default="")
+    public: Mapped[bool] = mapped_column(default=True, comment="shown to the citizen")
+    data: Mapped[dict | None] = mapped_column(sa.JSON)
+
+    case = relationship(Case, back_populates="events")
+    actor = relationship("User")
+
+
+class Clock(db.Model):
+    """A running or finished time limit on a case (sign-for, decision, …)."""
+
+    __table_args__ = (sa.Index("ix_clock_running_due", "stopped_at", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    met: Mapped[bool | None] = mapped_column(comment="stopped by the due time; null while running")
+    policy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("time_limit_policy.id"))
+    calendar_warning: Mapped[str] = mapped_column(
+        sa.String(200), default="", comment="set when a year's holiday schedule was missing"
+    )
+
+    case = relationship(Case, back_populates="clocks")
+
+
+class PersonalDataAccess(db.Model):
+    """Every look at a citizen's personal data by staff."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purpose: Mapped[str] = mapped_column(sa.String(64))

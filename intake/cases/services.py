@@ -1,0 +1,108 @@
+"""Taking a case in on any channel, and finding it again by number and code."""
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from intake.cases.models import Case, CaseKind, Channel
+from intake.cases.workflow import record
+from intake.extensions import db
+from intake.jobs import enqueue_after_commit
+from intake.types import utcnow
+
+TZ = ZoneInfo("Asia/Shanghai")
+CITIZEN = "市民"
+
+
+@dataclass
+class Submission:
+    """A validated case, whatever channel it came on."""
+
+    kind: CaseKind
+    channel: Channel
+    description: str
+    business_name: str = ""
+    business_address: str = ""
+    complainant_name: str = ""
+    complainant_phone: str = ""  # E.164
+    anonymous: bool = False
+    disclose_identity: bool = False
+    urgent: bool = False
+    industry_hint: str | None = None
+
+    @classmethod
+    def from_form(cls, form, channel: Channel) -> "Submission":
+        anonymous = bool(form.anonymous.data) and form.kind.data == "tip"
+        return cls(
+            kind=CaseKind(form.kind.data),
+            channel=channel,
+            description=form.description.data.strip(),
+            business_name=(form.business_name.data or "").strip(),
+            business_address=(form.business_address.data or "").strip(),
+            complainant_name="" if anonymous else (form.complainant_name.data or "").strip(),
+            complainant_phone="" if anonymous else (form.phone_e164 or ""),
+            anonymous=anonymous,
+            disclose_identity=bool(form.disclose_identity.data) and not anonymous,
+            urgent=bool(form.urgent.data),
+            industry_hint=form.industry.data or None,
+        )
+
+
+def submit_case(submission: Submission, actor=None) -> tuple[Case, str]:
+    """Store a case in one transaction, enqueue routing after the commit; return it and its lookup code."""
+    from routing.tasks import route_case
+
+    lookup_code = f"{secrets.randbelow(10**6):06d}"
+    case = Case(
+        tracking_no=_new_tracking_no(),
+        lookup_code_hash=generate_password_hash(lookup_code, method="pbkdf2:sha256:50000"),
+        kind=submission.kind,
+        channel=submission.channel,
+        description=submission.description,
+        business_name=submission.business_name,
+        business_address=submission.business_address,
+        complainant_name=submission.complainant_name,
+        complainant_phone=submission.complainant_phone,
+        anonymous=submission.anonymous,
+        disclose_identity=submission.disclose_identity,
+        urgent=submission.urgent,
+        industry_hint=submission.industry_hint,
+        received_at=utcnow(),
+    )
+    db.session.add(case)
+    record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
+    db.session.flush()
+    enqueue_after_commit(route_case, case.id, job_id=f"route-case-{case.id}")
+    db.session.commit()
+    return case, lookup_code
+
+
+def find_case(tracking_no: str, lookup_code: str) -> Case | None:
+    """The case with this number, if the code matches; the same None for either mistake."""
+    tracking_no = "".join(ch for ch in (tracking_no or "") if ch.isdigit())
+    case = db.session.scalar(db.select(Case).filter_by(tracking_no=tracking_no)) if tracking_no else None
+    if case is None or not check_password_hash(case.lookup_code_hash, (lookup_code or "").strip()):
+        return None
+    return case
+
+
+def _new_tracking_no() -> str:
+    """13 digits a person can read over the phone: date, six random digits, a check digit."""
+    day = datetime.now(TZ).strftime("%y%m%d")
+    while True:
+        body = day + f"{secrets.randbelow(10**6):06d}"
+        candidate = body + str(_luhn_digit(body))
+        if db.session.scalar(db.select(Case.id).filter_by(tracking_no=candidate)) is None:
+            return candidate
+
+
+def _luhn_digit(digits: str) -> int:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 0:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return (10 - total % 10) % 10

@@ -1,0 +1,41 @@
+"""The citizen's pages: file a case, see the receipt, look a case up."""
+from flask import Blueprint, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+
+from intake.cases.forms import CaseForm
+from intake.cases.lookup import LookupForm, public_view
+from intake.cases.models import Channel
+from intake.cases.services import Submission, find_case, submit_case
+
+bp = Blueprint("public", __name__)
+
+
+@bp.route("/", methods=["GET", "POST"])
+def file_case():
+    form = CaseForm()
+    if form.validate_on_submit():
+        case, code = submit_case(Submission.from_form(form, Channel.WEB))
+        session["receipt"] = {"tracking_no": case.tracking_no, "lookup_code": code}
+        return redirect(url_for("public.receipt"))
+    return render_template("public/file.html", form=form)
+
+
+@bp.get("/receipt")
+def receipt():
+    data = session.get("receipt")
+    if not data:
+        return redirect(url_for("public.file_case"))
+    return render_template("public/receipt.html", **data)
+
+
+@bp.route("/lookup", methods=["GET", "POST"])
+def lookup():
+    form = LookupForm()
+    view = None
+    if form.validate_on_submit():
+        case = find_case(form.tracking_no.data, form.lookup_code.data)
+        if case is None:
+            form.lookup_code.errors.append(_("受理编号或查询码不正确。"))
+        else:
+            view = public_view(case)
+    return render_template("public/lookup.html", form=form, view=view)

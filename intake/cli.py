@@ -1,0 +1,104 @@
+"""Flask CLI commands: seed, worker, demo, create-user, routing predict/eval."""
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from intake.extensions import db
+
+
+@click.command("seed")
+@with_appcontext
+def seed_command():
+    """Load divisions, industries, departments, routing table and time limits (idempotent)."""
+    from intake.reference.seed import seed_all
+    from routing.services import invalidate_router
+
+    added = seed_all()
+    invalidate_router()
+    click.echo("已载入参考数据：" + "，".join(f"{k} +{v}" for k, v in added.items()))
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work until the queue is empty, then stop.")
+@click.option("--no-cron", is_flag=True, help="Do not run the periodic sweeps in this worker.")
+@with_appcontext
+def worker_command(burst: bool, no_cron: bool):
+    """Run an RQ worker with its scheduler (and the periodic sweeps) inside the app."""
+    from intake.worker import run_worker
+
+    run_worker(current_app._get_current_object(), burst=burst, cron=not (burst or no_cron))
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--role", type=click.Choice(["department", "township", "dispatcher", "operator",
+                                           "supervisor", "admin"]), required=True)
+@click.option("--county", default=None, help="County code, e.g. 330324")
+@click.option("--department-kind", default=None, help="market, agriculture, … (with --county)")
+@click.option("--township", default=None, help="Township code, e.g. 330324101")
+@with_appcontext
+def create_user_command(username, password, display_name, role, county, department_kind, township):
+    """Create a staff user."""
+    from intake.accounts.models import Role
+    from intake.accounts.services import ensure_user
+    from intake.reference.models import Department
+
+    department = None
+    if department_kind:
+        department = db.session.scalar(db.select(Department).filter_by(county_code=county,
+                                                                       kind=department_kind))
+        if department is None:
+            raise click.BadParameter("no such department in that county", param_hint="--department-kind")
+    ensure_user(username, password, display_name, Role(role), county_code=county,
+                department_id=department.id if department else None, township_code=township)
+    click.echo(f"用户 {username} 已创建。")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@with_appcontext
+def demo_command(host: str, port: int):
+    """Build the database, load demo data and logins, start site + worker + embedded Redis."""
+    from intake.demo import run_demo
+
+    run_demo(current_app._get_current_object(), host, port)
+
+
+routing_cli = click.Group("routing", help="Run the router on case files.")
+
+
+@routing_cli.command("predict")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def routing_predict(path):
+    """Write one JSON line per case: the router's decision."""
+    from routing.evaluate import load_cases, predict_line
+    from routing.services import get_router
+
+    router = get_router()
+    out = sys.stdout
+    for case in load_cases(path):
+        out.write(json.dumps(predict_line(router, case), ensure_ascii=False) + "\n")
+
+
+@routing_cli.command("eval")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def routing_eval(path):
+    """Print precision, coverage, triage recall and the mistakes against each case's `expect`."""
+    from routing.evaluate import evaluate, load_cases
+    from routing.services import get_router
+
+    report = evaluate(get_router(), load_cases(path))
+    click.echo(report.format() if hasattr(report, "format") else str(report))
+
+
+def init_app(app) -> None:
+    for command in (seed_command, worker_command, create_user_command, demo_command, routing_cli):
+        app.cli.add_command(command)

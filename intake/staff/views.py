@@ -1,0 +1,88 @@
+"""Staff queues and case pages: validate, call one service, redirect."""
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from wtforms import SelectChoice
+
+from intake.staff import services
+from intake.staff.forms import ActionForm, ReplyForm, ReturnForm, errors_text
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+@bp.get("/")
+@login_required
+def queue():
+    cases = services.queue(current_user)
+    return render_template("staff/queue.html", cases=cases)
+
+
+def _case_or_404(case_id: int):
+    case = services.get_visible_case(current_user, case_id)
+    if case is None:
+        abort(404)
+    return case
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required
+def case_detail(case_id: int):
+    case = _case_or_404(case_id)
+    show_identity = services.may_see_identity(current_user, case)
+    if show_identity and (case.complainant_name or case.complainant_phone):
+        services.log_identity_view(current_user, case, "view_case")
+    reply_form = ReplyForm()
+    reply_form.result.choices = [SelectChoice(k, v) for k, v in services.RESULTS[case.kind].items()]
+    return render_template(
+        "staff/case.html", case=case, show_identity=show_identity,
+        actions=services.actions_for(current_user, case), action_form=ActionForm(),
+        return_form=ReturnForm(), reply_form=reply_form,
+    )
+
+
+def _run(case_id: int, action, *args, done: str):
+    case = _case_or_404(case_id)
+    try:
+        action(case, current_user, *args)
+    except (services.ActionError, services.TransitionError) as exc:
+        flash(str(exc) if isinstance(exc, services.ActionError) else _("案件状态已经改变，请刷新后再试。"), "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("staff.case_detail", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/sign")
+@login_required
+def sign(case_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _run(case_id, services.sign_case, done=_("已签收。"))
+
+
+@bp.post("/cases/<int:case_id>/return")
+@login_required
+def return_(case_id: int):
+    form = ReturnForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return redirect(url_for("staff.case_detail", case_id=case_id))
+    return _run(case_id, services.return_case, form.reason.data, done=_("已退单，案件回到人工分拨。"))
+
+
+@bp.post("/cases/<int:case_id>/reply")
+@login_required
+def reply(case_id: int):
+    form = ReplyForm()
+    form.result.choices = [SelectChoice(k) for kinds in services.RESULTS.values() for k in kinds]
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return redirect(url_for("staff.case_detail", case_id=case_id))
+    return _run(case_id, services.reply_case, form.result.data, form.text.data, done=_("已办结答复。"))
+
+
+@bp.post("/cases/<int:case_id>/close")
+@login_required
+def close(case_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _run(case_id, services.close_case, done=_("已结案。"))

@@ -1,0 +1,1 @@
+"""What the workers do: classify, locate, route, time limits and escalation."""

@@ -1,0 +1,65 @@
+"""Starting and stopping a case's clocks from the time-limit policies."""
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from intake.cases.models import Case, Clock
+from intake.extensions import db
+from intake.reference.models import CalendarDay, TimeLimitPolicy
+from intake.types import utcnow
+from routing.calendar import Overrides, WorkCalendar
+
+
+def work_calendar() -> WorkCalendar:
+    """The working-day calendar with the days administrators entered."""
+    days = db.session.execute(sa.select(CalendarDay.day, CalendarDay.working)).all()
+    return WorkCalendar(Overrides(
+        holidays=[d for d, working in days if not working],
+        workdays=[d for d, working in days if working],
+    ))
+
+
+def find_policy(case: Case, clock: str) -> TimeLimitPolicy | None:
+    """The most specific policy in force when the case was received."""
+    rows = db.session.scalars(
+        sa.select(TimeLimitPolicy).where(
+            TimeLimitPolicy.clock == clock,
+            TimeLimitPolicy.jurisdiction.in_([case.county_code or "*", "*"]),
+            TimeLimitPolicy.case_kind.in_([case.kind.value, "*"]),
+            TimeLimitPolicy.effective_from <= case.received_at,
+        )
+    ).all()
+
+    def specificity(p: TimeLimitPolicy):
+        return (p.urgent == case.urgent, p.jurisdiction != "*", p.case_kind != "*", p.effective_from)
+
+    candidates = [p for p in rows if p.urgent == case.urgent or not p.urgent]
+    return max(candidates, key=specificity, default=None)
+
+
+def start_clock(case: Case, name: str, start: datetime | None = None) -> Clock | None:
+    """Start a clock on the case by its policy; None when no policy covers it."""
+    policy = find_policy(case, name)
+    if policy is None:
+        return None
+    start = start or utcnow()
+    calendar = work_calendar()
+    due = calendar.due(start, policy.amount, policy.unit.value)
+    warning = ""
+    if calendar.missing_years:
+        years = "、".join(str(y) for y in sorted(calendar.missing_years))
+        warning = f"{years}年法定节假日安排未录入，期限仅按周末推算"
+    clock = Clock(case=case, name=name, started_at=start, due_at=due, policy_id=policy.id,
+                  calendar_warning=warning)
+    db.session.add(clock)
+    return clock
+
+
+def stop_clock(case: Case, name: str, at: datetime | None = None) -> Clock | None:
+    """Stop the running clock of that name, recording whether it was met."""
+    clock = case.running_clock(name)
+    if clock is None:
+        return None
+    clock.stopped_at = at or utcnow()
+    clock.met = clock.stopped_at <= clock.due_at
+    return clock

@@ -1,0 +1,111 @@
+"""Applying a routing decision to a case, and building the router from reference data."""
+import time
+
+import sqlalchemy as sa
+
+from intake.cases.models import Case
+from intake.cases.workflow import transition
+from intake.extensions import db
+from intake.reference.models import Department, Division, IndustryTerm, RoutingRule
+from intake.types import utcnow
+from routing.clocks import start_clock
+
+ROUTER_TTL = 300  # seconds before reference edits reach a long-running worker
+_cache: dict = {}
+
+
+def get_router():
+    """The router built from the reference tables, cached for ROUTER_TTL seconds."""
+    cached = _cache.get("router")
+    if cached and time.monotonic() - cached[0] < ROUTER_TTL:
+        return cached[1]
+    router = build_router()
+    _cache["router"] = (time.monotonic(), router)
+    return router
+
+
+def invalidate_router() -> None:
+    _cache.pop("router", None)
+
+
+def build_router():
+    from routing.classify import Classifier
+    from routing.decide import Router
+    from routing.gazetteer import Gazetteer
+
+    divisions = db.session.execute(
+        sa.select(Division.code, Division.name, Division.level, Division.parent_code, Division.aliases)
+    ).all()
+    gazetteer = Gazetteer.from_rows([
+        {"code": c, "name": n, "level": lvl.value, "parent_code": p or "", "aliases": a or []}
+        for c, n, lvl, p, a in divisions
+    ])
+    terms = db.session.execute(
+        sa.select(IndustryTerm.term, IndustryTerm.industry_code, IndustryTerm.weight)
+    ).all()
+    classifier = Classifier([(t, i, w) for t, i, w in terms])
+    table = {
+        (r.county_code, r.industry_code): (r.lead_kind, list(r.co_handler_kinds or []))
+        for r in db.session.scalars(sa.select(RoutingRule))
+    }
+    return Router(gazetteer, classifier, table)
+
+
+def case_input(case: Case) -> dict:
+    """What the router reads of a case."""
+    return {
+        "id": case.tracking_no,
+        "kind": case.kind.value,
+        "channel": case.channel.value,
+        "text": case.description,
+        "business_name": case.business_name or None,
+        "address": case.business_address or None,
+        "caller_phone": case.complainant_phone or None,
+        "industry_hint": case.industry_hint,
+    }
+
+
+def apply_decision(case: Case, decision) -> None:
+    """Dispatch the case to its lead department and township, or send it to triage."""
+    reasons = list(decision.reasons)
+    case.industry_code = decision.industry
+    case.county_code = decision.county
+    case.township_code = decision.township
+    case.village_code = decision.village
+    lead = None
+    if not decision.triage:
+        lead = _department(decision.county, decision.lead_department)
+        if lead is None:
+            reasons.append(f"该县未配置'{decision.lead_department}'类部门，转人工分拨")
+    case.routing = {
+        "by": "machine",
+        "at": utcnow().isoformat(),
+        "triage": decision.triage or lead is None,
+        "confidence": round(float(decision.confidence), 3),
+        "reasons": reasons,
+        "candidates": list(getattr(decision, "candidates", []) or []),
+        "lead_department": decision.lead_department,
+        "co_handlers": list(decision.co_handlers or []),
+    }
+    if lead is None:
+        transition(case, "to_triage", reason="；".join(reasons), public=False)
+        start_clock(case, "triage")
+        return
+    dispatch_to(case, lead, decision.co_handlers or [], action="route", reason="；".join(reasons))
+
+
+def dispatch_to(case: Case, lead: Department, co_handler_kinds, action: str, actor=None,
+                reason: str = "") -> None:
+    """Give the case to its lead department (and co-handlers) and start the sign-for clock."""
+    case.lead_department = lead
+    case.co_handlers = [d for k in co_handler_kinds if (d := _department(lead.county_code, k))]
+    case.routed_at = utcnow()
+    transition(case, action, actor, reason=reason, public=False,
+               data={"lead_department": lead.name, "township": case.township_code})
+    start_clock(case, "sign", case.routed_at)
+
+
+def _department(county_code: str | None, kind: str | None) -> Department | None:
+    if not county_code or not kind:
+        return None
+    return db.session.scalar(sa.select(Department).filter_by(county_code=county_code, kind=kind))

