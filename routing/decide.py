@@ -1,0 +1,105 @@
+"""The routing decision for a case: industry, place, lead department, or the triage queue."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from routing.classify import INDUSTRIES, Classifier
+from routing.gazetteer import Gazetteer
+from routing.locate import locate
+
+KIND_NAMES = {
+    "market": "市场监督管理局", "agriculture": "农业农村局", "culture": "文化和广电旅游体育局",
+    "commerce": "商务局", "health": "卫生健康局", "transport": "交通运输局",
+    "housing": "住房和城乡建设局", "emergency": "应急管理局",
+}
+ANY_COUNTY = "*"
+
+
+@dataclass
+class Decision:
+    """What the machine decided; when ``triage``, its best guesses for the dispatcher."""
+    triage: bool
+    industry: str | None
+    county: str | None
+    township: str | None
+    village: str | None
+    lead_department: str | None
+    co_handlers: list[str]
+    confidence: float
+    reasons: list[str]
+    candidates: list[str] = field(default_factory=list)
+
+
+class Router:
+    """Routes a case by the routing table {(county, industry): (lead kind, [co-handler kinds])}.
+
+    County '*' is the row for every county. A case whose confidence is below
+    ``threshold`` goes to triage even when nothing else is wrong.
+    """
+
+    def __init__(self, gazetteer: Gazetteer, classifier: Classifier, routing_table: dict,
+                 threshold: float = 0.6, kind_names: dict[str, str] | None = None):
+        self.gazetteer = gazetteer
+        self.classifier = classifier
+        self.table = {key: (lead, list(co or [])) for key, (lead, co) in routing_table.items()}
+        self.threshold = threshold
+        self.kind_names = kind_names or KIND_NAMES
+
+    def lookup(self, county: str | None, industry: str | None):
+        """(lead, co-handlers) for an industry in a county, or the every-county row."""
+        return self.table.get((county, industry)) or self.table.get((ANY_COUNTY, industry))
+
+    def decide(self, case: dict) -> Decision:
+        """Route one case: keys text, business_name, address, caller_phone (industry_hint optional)."""
+        cls = self.classifier.classify(case.get("text"), case.get("business_name"),
+                                       case.get("industry_hint"))
+        loc = locate(self.gazetteer, case.get("address"), case.get("text"),
+                     case.get("caller_phone"), case.get("business_name"))
+        reasons = self._industry_reasons(cls) + loc.evidence + loc.problems
+        route = self.lookup(loc.county, cls.industry) if cls.industry != "other" else None
+        doubts = self._doubts(cls, loc, route)
+        confidence = round(min(cls.confidence, loc.confidence), 3)
+        if not doubts and confidence < self.threshold:
+            doubts.append(f"把握不足（{confidence:.2f}，低于{self.threshold:.2f}）")
+        lead, co = route or (None, [])
+        if lead:
+            reasons.append(self._department_reason(cls.industry, lead, co))
+        return Decision(
+            triage=bool(doubts), industry=cls.industry, county=loc.county, township=loc.township,
+            village=loc.village, lead_department=lead, co_handlers=list(co), confidence=confidence,
+            reasons=reasons + [f"转人工分拨：{d}" for d in doubts], candidates=loc.candidates,
+        )
+
+    def _industry_reasons(self, cls) -> list[str]:
+        if cls.industry is None:
+            return ["没有说明是什么店或什么经营，无法判断行业"]
+        label = INDUSTRIES.get(cls.industry, cls.industry)
+        terms = [t for t, i, _ in cls.evidence if i == cls.industry][:3]
+        reasons = [f"'{t}' → {label}" for t in terms]
+        top = cls.scores.get(cls.industry, 0)
+        for rival, score in sorted(cls.scores.items(), key=lambda kv: -kv[1]):
+            if rival != cls.industry and score >= 0.3 * top:
+                words = "、".join([f"'{t}'" for t, i, _ in cls.evidence if i == rival][:2])
+                reasons.append(f"也提到{words}（{INDUSTRIES.get(rival, rival)}）")
+        return reasons
+
+    def _doubts(self, cls, loc, route) -> list[str]:
+        doubts = []
+        if cls.industry is None:
+            doubts.append("行业不明")
+        elif cls.industry == "other":
+            doubts.append("不属于十小行业，由派单员决定承办部门")
+        elif route is None:
+            doubts.append("路由表中没有这个行业的牵头部门")
+        if loc.township is None:
+            doubts.append("乡镇/街道不能确定")
+        elif loc.problems:
+            doubts.append("地点有矛盾")
+        return doubts
+
+    def _department_reason(self, industry, lead, co) -> str:
+        label = INDUSTRIES.get(industry, industry)
+        text = f"{label} → {self.kind_names.get(lead, lead)}牵头"
+        if co:
+            text += "，" + "、".join(self.kind_names.get(k, k) for k in co) + "配合"
+        return text

@@ -1,0 +1,193 @@
+"""Place names of the divisions, found in free text with one Aho-Corasick automaton.
+
+Every division is indexed under its official name, its suffix-free forms
+(敬仁村委会 → 敬仁村, 敬仁; 瓯北街道 → 瓯北; 海宁市 → 海宁) and any aliases.
+Forms without a suffix are flagged ``bare``: they are weaker evidence, because
+bare names are often ordinary words too (国庆, 电子, 建设).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import ahocorasick
+import opencc
+
+LEVELS = ("province", "city", "county", "township", "village")
+RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
+
+# Official suffixes, longest first; a name is never cut below two characters.
+VILLAGE_SUFFIXES = ("社区居民委员会", "社区居委会", "村民委员会", "居民委员会", "虚拟生活区",
+                    "村村委会", "村委会", "居委会", "管理区社区", "社区", "村")
+TOWNSHIP_SUFFIXES = ("街道", "林场", "农场", "场区", "镇", "乡")
+ZONE_SUFFIXES = ("经济技术开发区", "经济开发区", "开发区", "经开区")
+COUNTY_SUFFIXES = ("自治县", "县", "市", "区")
+HIGHER_SUFFIXES = ("省", "市")
+# How people write a place with its kind: both 村 and 社区 are said of either.
+VILLAGE_WRITTEN = ("村", "社区", "村委会", "居委会", "社区居委会")
+
+_t2s = opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=4096)
+def normalize(text: str | None) -> str:
+    """Read traditional characters as simplified."""
+    return _t2s.convert(text) if text else ""
+
+
+def longest_matches(automaton: ahocorasick.Automaton, text: str):
+    """(span, key, value) for the words of ``text`` found, longest first where they overlap.
+
+    The automaton's values are (key, value) pairs.
+    """
+    hits = sorted(((end - len(key) + 1, end + 1, key, value)
+                   for end, (key, value) in automaton.iter(text)) if text else [],
+                  key=lambda h: (h[0] - h[1], h[0]))  # longest first, then leftmost
+    taken: list[tuple[int, int]] = []
+    for start, end, key, value in hits:
+        if not any(start < e and s < end for s, e in taken):
+            taken.append((start, end))
+            yield (start, end), key, value
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A division named in a text: ``span`` indexes the normalized text."""
+    code: str
+    level: str
+    text: str
+    span: tuple[int, int]
+    bare: bool = False
+
+
+@dataclass(frozen=True)
+class Division:
+    code: str
+    name: str
+    level: str
+    parent_code: str
+
+
+def strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
+    """The name without its first matching suffix, or unchanged if that leaves < 2 chars."""
+    for suffix in suffixes:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+def name_forms(name: str, level: str) -> list[tuple[str, bool]]:
+    """(form, bare) pairs under which a division is indexed."""
+    forms = {name: False}
+    if level == "village":
+        base = strip_suffix(name, VILLAGE_SUFFIXES)
+        base = strip_suffix(base, ("村", "社区")) if base != name else base
+        for written in VILLAGE_WRITTEN:
+            forms.setdefault(base + written, False)
+        forms.setdefault(base, True)
+    elif level == "township" and name.endswith(ZONE_SUFFIXES):
+        base = strip_suffix(name, ZONE_SUFFIXES)  # 连云 alone is the district, not the zone
+        for suffix in ZONE_SUFFIXES:
+            forms.setdefault(base + suffix, False)
+    elif level == "township":
+        base = strip_suffix(name, TOWNSHIP_SUFFIXES)
+        forms.setdefault(base, True)
+        if name.endswith("街道"):  # many 街道 were 镇 until recently
+            forms.setdefault(base + "镇", False)
+    elif level == "county":
+        forms.setdefault(strip_suffix(name, COUNTY_SUFFIXES), True)
+    else:
+        forms.setdefault(strip_suffix(name, HIGHER_SUFFIXES), True)
+    return [(f, bare) for f, bare in forms.items() if len(f) >= 2]
+
+
+class Gazetteer:
+    """Divisions by code, and every name form in one automaton."""
+
+    def __init__(self, divisions: dict[str, Division], index: dict[str, list[tuple[str, bool]]]):
+        self.divisions = divisions
+        self._children: dict[str, list[str]] = {}
+        for d in divisions.values():
+            self._children.setdefault(d.parent_code, []).append(d.code)
+        self._automaton = ahocorasick.Automaton()
+        for key, entries in index.items():
+            self._automaton.add_word(key, (key, tuple(entries)))
+        self._automaton.make_automaton()
+
+    @classmethod
+    def from_rows(cls, rows) -> "Gazetteer":
+        """Build from dicts with code, name, level, parent_code and optional aliases."""
+        divisions: dict[str, Division] = {}
+        index: dict[str, list[tuple[str, bool]]] = {}
+        for row in rows:
+            level = getattr(row["level"], "value", row["level"])
+            d = Division(row["code"], row["name"], level, row.get("parent_code") or "")
+            divisions[d.code] = d
+            forms = name_forms(d.name, level)
+            forms += [(a, False) for a in row.get("aliases") or [] if len(a) >= 2]
+            for form, bare in forms:
+                for key in {form, normalize(form)}:
+                    entries = index.setdefault(key, [])
+                    if not any(code == d.code for code, _ in entries):
+                        entries.append((d.code, bare))
+        return cls(divisions, index)
+
+    def find(self, text: str | None) -> list[Mention]:
+        """Every division named in ``text``; overlapping names yield to the longest."""
+        mentions = [Mention(code, self.divisions[code].level, key, span, bare)
+                    for span, key, entries in longest_matches(self._automaton, normalize(text))
+                    for code, bare in entries]
+        mentions.sort(key=lambda m: (m.span[0], RANK[m.level]))
+        return mentions
+
+    # accessors
+    def name(self, code: str | None) -> str:
+        d = self.divisions.get(code or "")
+        return d.name if d else ""
+
+    def level(self, code: str) -> str:
+        return self.divisions[code].level
+
+    def parent(self, code: str) -> str:
+        return self.divisions[code].parent_code
+
+    def chain(self, code: str) -> list[str]:
+        """The code and its ancestors, nearest first."""
+        out = []
+        while code in self.divisions:
+            out.append(code)
+            code = self.divisions[code].parent_code
+        return out
+
+    def ancestor(self, code: str | None, level: str) -> str | None:
+        for c in self.chain(code or ""):
+            if self.divisions[c].level == level:
+                return c
+        return None
+
+    def county_of(self, code: str | None) -> str | None:
+        return self.ancestor(code, "county")
+
+    def township_of(self, code: str | None) -> str | None:
+        return self.ancestor(code, "township")
+
+    def children(self, code: str) -> list[str]:
+        return list(self._children.get(code, []))
+
+    def townships_of(self, county: str) -> list[str]:
+        return [c for c in self._children.get(county, []) if self.divisions[c].level == "township"]
+
+    def counties_under(self, code: str) -> set[str]:
+        """The counties a province, city or county code covers."""
+        d = self.divisions.get(code)
+        if d is None or RANK[d.level] > RANK["county"]:
+            return set()
+        if d.level == "county":
+            return {code}
+        return set().union(*(self.counties_under(c) for c in self._children.get(code, [])))
+
+    def full_name(self, code: str | None) -> str:
+        """Township and village names, e.g. 瓯北街道码道社区."""
+        parts = [self.divisions[c].name for c in self.chain(code or "")
+                 if self.divisions[c].level in ("township", "village")]
+        return "".join(reversed(parts))
