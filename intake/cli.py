@@ -89,14 +89,14 @@ def routing_predict(path):
 
 @routing_cli.command("eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--verbose", is_flag=True, help="Show the router's reasons for each mistake.")
 @with_appcontext
-def routing_eval(path):
+def routing_eval(path, verbose):
     """Print precision, coverage, triage recall and the mistakes against each case's `expect`."""
     from routing.evaluate import evaluate, load_cases
     from routing.services import get_router
 
-    report = evaluate(get_router(), load_cases(path))
-    click.echo(report.format() if hasattr(report, "format") else str(report))
+    click.echo(evaluate(get_router(), load_cases(path)).format(verbose))
 
 
 def init_app(app) -> None:

@@ -62,6 +62,10 @@ class Report:
                 f"coverage {self.coverage:.1%} (of {self.routable} routable)  "
                 f"triage recall {self.triage_recall:.1%} (of {self.to_triage} to triage)")
 
+    def format(self, verbose: bool = False) -> str:
+        """The mistakes, one block each, then the summary line."""
+        return "\n".join([_show(m, verbose) for m in self.mistakes] + [self.summary()])
+
 
 def _right(pred: dict, expect: dict) -> bool:
     return all(pred[k] == expect.get(k) for k in ("industry", "township", "lead_department"))
@@ -105,10 +109,7 @@ def _show(m: dict, verbose: bool) -> str:
 def main(argv: list[str]) -> int:
     path = argv[0] if argv else "/work/shared/eval/dev_cases.jsonl"
     router = build_router_from_reference_files()
-    report = evaluate(router, load_cases(path))
-    for m in report.mistakes:
-        print(_show(m, "--verbose" in argv))
-    print(report.summary())
+    print(evaluate(router, load_cases(path)).format("--verbose" in argv))
     return 0
 
 

@@ -4,11 +4,13 @@ import time
 import sqlalchemy as sa
 
 from intake.cases.models import Case
+from intake.businesses.services import link_business
 from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.reference.models import Department, Division, IndustryTerm, RoutingRule
 from intake.types import utcnow
 from routing.clocks import start_clock
+from routing.duplicates import flag_duplicate
 
 ROUTER_TTL = 300  # seconds before reference edits reach a long-running worker
 _cache: dict = {}
@@ -74,7 +76,7 @@ def apply_decision(case: Case, decision) -> None:
     case.village_code = decision.village
     lead = None
     if not decision.triage:
-        lead = _department(decision.county, decision.lead_department)
+        lead = department(decision.county, decision.lead_department)
         if lead is None:
             reasons.append(f"该县未配置'{decision.lead_department}'类部门，转人工分拨")
     case.routing = {
@@ -84,6 +86,9 @@ def apply_decision(case: Case, decision) -> None:
         "confidence": round(float(decision.confidence), 3),
         "reasons": reasons,
         "candidates": list(getattr(decision, "candidates", []) or []),
+        "industry": decision.industry,
+        "county": decision.county,
+        "township": decision.township,
         "lead_department": decision.lead_department,
         "co_handlers": list(decision.co_handlers or []),
     }
@@ -98,14 +103,17 @@ def dispatch_to(case: Case, lead: Department, co_handler_kinds, action: str, act
                 reason: str = "") -> None:
     """Give the case to its lead department (and co-handlers) and start the sign-for clock."""
     case.lead_department = lead
-    case.co_handlers = [d for k in co_handler_kinds if (d := _department(lead.county_code, k))]
+    case.co_handlers = [d for k in co_handler_kinds if (d := department(lead.county_code, k))]
     case.routed_at = utcnow()
     transition(case, action, actor, reason=reason, public=False,
                data={"lead_department": lead.name, "township": case.township_code})
     start_clock(case, "sign", case.routed_at)
+    link_business(case)
+    db.session.flush()
+    flag_duplicate(case)
 
 
-def _department(county_code: str | None, kind: str | None) -> Department | None:
+def department(county_code: str | None, kind: str | None) -> Department | None:
     if not county_code or not kind:
         return None
     return db.session.scalar(sa.select(Department).filter_by(county_code=county_code, kind=kind))

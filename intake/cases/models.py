@@ -88,6 +88,10 @@ class Case(db.Model):
     result: Mapped[str | None] = mapped_column(sa.String(32))
     reply_text: Mapped[str] = mapped_column(sa.Text, default="")
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id"))
+    business_id: Mapped[int | None] = mapped_column(sa.ForeignKey("business.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("case.id"), comment="an open case this one probably repeats (重复件)"
+    )
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -99,6 +103,9 @@ class Case(db.Model):
     township = relationship("Division", foreign_keys=[township_code])
     village = relationship("Division", foreign_keys=[village_code])
     lead_department = relationship("Department")
+    business = relationship("Business", back_populates="cases")
+    duplicate_of = relationship("Case", remote_side=[id], foreign_keys=[duplicate_of_id])
+    merged_into = relationship("Case", remote_side=[id], foreign_keys=[merged_into_id])
     co_handlers = relationship("Department", secondary=case_co_handler)
     events = relationship(
         "CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"

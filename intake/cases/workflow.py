@@ -35,6 +35,8 @@ ACTION_LABELS = {
     "answer": _l("当场答复"),
     "merge": _l("重复件合并"),
     "transfer_out": _l("转出（非本渠道受理范围）"),
+    "flag_duplicate": _l("疑似重复件"),
+    "merged_from": _l("并入重复件"),
 }
 
 STATUS_LABELS = {

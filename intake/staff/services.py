@@ -55,6 +55,12 @@ def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
     return list(db.session.scalars(query))
 
 
+def visible_business_cases(user: User, business) -> list[Case]:
+    """The business's cases that this user may see, newest first."""
+    query = visible_cases(user).where(Case.business_id == business.id)
+    return list(db.session.scalars(query.order_by(Case.received_at.desc())))
+
+
 def get_visible_case(user: User, case_id: int) -> Case | None:
     return db.session.scalar(visible_cases(user).where(Case.id == case_id))
 

@@ -4,6 +4,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from intake.businesses.models import Business
+from intake.businesses.services import repeat_offenders
+from intake.cases.models import CaseStatus
+from intake.dispatch.forms import DispatchForm, TransferForm
+from intake.dispatch.services import can_dispatch, may_merge, township_choices
+from intake.extensions import db
 from intake.staff import services
 from intake.staff.forms import ActionForm, ReplyForm, ReturnForm, errors_text
 
@@ -13,6 +19,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 @bp.get("/")
 @login_required
 def queue():
+    if can_dispatch(current_user):
+        return redirect(url_for("dispatch.triage"))
     cases = services.queue(current_user)
     return render_template("staff/queue.html", cases=cases)
 
@@ -33,11 +41,32 @@ def case_detail(case_id: int):
         services.log_identity_view(current_user, case, "view_case")
     reply_form = ReplyForm()
     reply_form.result.choices = [SelectChoice(k, v) for k, v in services.RESULTS[case.kind].items()]
+    dispatching = can_dispatch(current_user) and case.status is CaseStatus.TRIAGE
     return render_template(
         "staff/case.html", case=case, show_identity=show_identity,
         actions=services.actions_for(current_user, case), action_form=ActionForm(),
-        return_form=ReturnForm(), reply_form=reply_form,
+        return_form=ReturnForm(), reply_form=reply_form, may_merge=may_merge(current_user, case),
+        dispatch_form=DispatchForm(industry=case.industry_code) if dispatching else None,
+        transfer_form=TransferForm() if dispatching else None,
+        townships=township_choices() if dispatching else [],
     )
+
+
+@bp.get("/businesses")
+@login_required
+def businesses():
+    rows = repeat_offenders(county_code=current_user.county_code)
+    return render_template("staff/businesses.html", rows=rows)
+
+
+@bp.get("/businesses/<int:business_id>")
+@login_required
+def business(business_id: int):
+    record = db.session.get(Business, business_id)
+    if record is None:
+        abort(404)
+    cases = services.visible_business_cases(current_user, record)
+    return render_template("staff/business.html", business=record, cases=cases)
 
 
 def _run(case_id: int, action, *args, done: str):

@@ -1,0 +1,1 @@
+"""The dispatcher's triage queue: route by hand what the machine would not, merge duplicates."""

@@ -1,0 +1,125 @@
+"""Dispatcher actions: route by hand, transfer out, merge a duplicate."""
+from functools import lru_cache
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from pypinyin import Style, lazy_pinyin
+
+from intake.accounts.models import Role, User
+from intake.cases.models import OPEN_STATUSES, Case, CaseStatus
+from intake.cases.workflow import record, transition
+from intake.extensions import db
+from intake.reference.models import Division, DivisionLevel, Industry, RoutingRule
+from intake.staff.services import ActionError, visible_cases
+from routing.clocks import stop_clock
+from routing.services import department, dispatch_to
+
+DISPATCH_ROLES = {Role.DISPATCHER, Role.ADMIN}
+
+
+def can_dispatch(user: User) -> bool:
+    return user.role in DISPATCH_ROLES
+
+
+def triage_queue(user: User) -> list[Case]:
+    """Cases waiting for a dispatcher, oldest first."""
+    query = visible_cases(user).where(Case.status == CaseStatus.TRIAGE)
+    return list(db.session.scalars(query.order_by(Case.urgent.desc(), Case.received_at)))
+
+
+@lru_cache(maxsize=1)
+def _initials_cache(version: int) -> dict[str, str]:
+    rows = db.session.execute(sa.select(Division.code, Division.name)
+                              .where(Division.level == DivisionLevel.TOWNSHIP)).all()
+    return {code: "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)) for code, name in rows}
+
+
+def township_choices() -> list[dict]:
+    """Every township with its county and pinyin initials (瓯北街道 → obj), for typing a few keys."""
+    count = db.session.scalar(sa.select(sa.func.count(Division.code))
+                              .where(Division.level == DivisionLevel.TOWNSHIP))
+    initials = _initials_cache(count)
+    rows = db.session.execute(
+        sa.select(Division.code, Division.name, Division.parent_code)
+        .where(Division.level == DivisionLevel.TOWNSHIP).order_by(Division.code)).all()
+    counties = dict(db.session.execute(sa.select(Division.code, Division.name)
+                                       .where(Division.level == DivisionLevel.COUNTY)).all())
+    return [{"code": c, "name": n, "county": counties.get(p, ""), "initials": initials.get(c, "")}
+            for c, n, p in rows]
+
+
+def dispatch_case(case: Case, user: User, township_code: str, industry_code: str,
+                  lead_kind: str = "") -> None:
+    """Route a triage case by hand; the dispatcher's choice and the machine's guess are both kept."""
+    if not can_dispatch(user) or case.status is not CaseStatus.TRIAGE:
+        raise ActionError(_("您不能分派这件案件，或它已被分派，请刷新后再试。"))
+    township = db.session.get(Division, township_code or "")
+    if township is None or township.level is not DivisionLevel.TOWNSHIP:
+        raise ActionError(_("请选择案件所在的乡镇（街道）。"))
+    if db.session.get(Industry, industry_code or "") is None:
+        raise ActionError(_("请选择行业。"))
+    rule = _rule(township.parent_code, industry_code)
+    lead_kind = lead_kind or (rule.lead_kind if rule else "")
+    lead = department(township.parent_code, lead_kind)
+    if lead is None:
+        raise ActionError(_("该行业没有默认牵头部门，请选择牵头部门，或转出。"))
+    machine = case.routing or {}
+    case.industry_code = industry_code
+    case.county_code = township.parent_code
+    if case.township_code != township.code:
+        case.village_code = None
+    case.township_code = township.code
+    case.routing = {**machine, "by": "dispatcher", "dispatcher": user.display_name}
+    stop_clock(case, "triage")
+    co_kinds = rule.co_handler_kinds if rule and rule.lead_kind == lead_kind else []
+    correction = {"machine_industry": machine.get("industry"),
+                  "machine_township": machine.get("township"), "industry": industry_code,
+                  "township": township.code, "lead_department": lead_kind}
+    dispatch_to(case, lead, co_kinds, action="dispatch", actor=user,
+                reason=_("人工分派：%(t)s，%(d)s牵头", t=township.name, d=lead.name))
+    case.events[-1].data = {**(case.events[-1].data or {}), "correction": correction}
+    db.session.commit()
+
+
+def transfer_out(case: Case, user: User, reason: str) -> None:
+    """Close a case that is not this channel's to handle, telling the citizen where to go."""
+    if not can_dispatch(user):
+        raise ActionError(_("只有派单员可以转出案件。"))
+    if not reason.strip():
+        raise ActionError(_("转出须写明应向哪里反映。"))
+    transition(case, "transfer_out", user, reason=reason.strip())
+    for clock in case.clocks:
+        stop_clock(case, clock.name)
+    db.session.commit()
+
+
+def may_merge(user: User, case: Case) -> bool:
+    master = case.duplicate_of
+    if master is None or case.status not in OPEN_STATUSES or master.status not in OPEN_STATUSES:
+        return False
+    if can_dispatch(user):
+        return True
+    return (user.role is Role.DEPARTMENT and case.lead_department_id == user.department_id
+            and master.lead_department_id == user.department_id)
+
+
+def merge_case(case: Case, user: User) -> Case:
+    """Close a duplicate into its master case; the citizen sees where it went."""
+    if not may_merge(user, case):
+        raise ActionError(_("这件案件不能合并，或您无权合并。"))
+    master = case.duplicate_of
+    transition(case, "merge", user, reason=_("与 %(no)s 号案件反映同一问题，并入该案件一并办理。",
+                                              no=master.tracking_no))
+    case.merged_into = master
+    for clock in case.clocks:
+        stop_clock(case, clock.name)
+    record(master, "merged_from", user, reason=case.tracking_no, public=False)
+    db.session.commit()
+    return master
+
+
+def _rule(county_code: str, industry_code: str) -> RoutingRule | None:
+    rules = db.session.scalars(sa.select(RoutingRule).where(
+        RoutingRule.industry_code == industry_code,
+        RoutingRule.county_code.in_([county_code, "*"]))).all()
+    return max(rules, key=lambda r: r.county_code != "*", default=None)

@@ -1,0 +1,80 @@
+"""The triage queue and the dispatcher's actions."""
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from intake.dispatch import services
+from intake.dispatch.forms import DispatchForm, TransferForm
+from intake.staff.forms import ActionForm, errors_text
+from intake.staff.services import ActionError, get_visible_case
+
+bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
+
+
+@bp.get("/")
+@login_required
+def triage():
+    if not services.can_dispatch(current_user):
+        abort(403)
+    return render_template("dispatch/triage.html", cases=services.triage_queue(current_user))
+
+
+def _case(case_id: int):
+    case = get_visible_case(current_user, case_id)
+    if case is None:
+        abort(404)
+    return case
+
+
+def _back(case_id: int):
+    return redirect(url_for("staff.case_detail", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/route")
+@login_required
+def route(case_id: int):
+    case = _case(case_id)
+    form = DispatchForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return _back(case_id)
+    try:
+        services.dispatch_case(case, current_user, form.township_code, form.industry.data,
+                               form.lead_kind.data or "")
+    except ActionError as exc:
+        flash(str(exc), "error")
+        return _back(case_id)
+    flash(_("已派单给 %(d)s。", d=case.lead_department.name), "success")
+    return redirect(url_for("dispatch.triage"))
+
+
+@bp.post("/cases/<int:case_id>/transfer")
+@login_required
+def transfer(case_id: int):
+    case = _case(case_id)
+    form = TransferForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return _back(case_id)
+    try:
+        services.transfer_out(case, current_user, form.reason.data)
+    except ActionError as exc:
+        flash(str(exc), "error")
+        return _back(case_id)
+    flash(_("已转出。"), "success")
+    return redirect(url_for("dispatch.triage"))
+
+
+@bp.post("/cases/<int:case_id>/merge")
+@login_required
+def merge(case_id: int):
+    case = _case(case_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        master = services.merge_case(case, current_user)
+    except ActionError as exc:
+        flash(str(exc), "error")
+        return _back(case_id)
+    flash(_("已并入 %(no)s。", no=master.tracking_no), "success")
+    return _back(master.id)
