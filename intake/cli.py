@@ -70,6 +70,26 @@ def demo_command(host: str, port: int):
     run_demo(current_app._get_current_object(), host, port)
 
 
+divisions_cli = click.Group("divisions", help="The gazetteer of administrative divisions.")
+
+
+@divisions_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--attributes", type=click.Path(exists=True, dir_okay=False),
+              help="attributes.csv with each code's kind (街道/镇/乡/村/社区)")
+@with_appcontext
+def divisions_import(path, attributes):
+    """Import NBS division codes from a CSV (code,name,level,parent_code): a province or the country."""
+    from intake.reference.seed import import_divisions, seed_departments
+    from routing.services import invalidate_router
+
+    added = import_divisions(path, attributes)
+    departments = seed_departments()
+    db.session.commit()
+    invalidate_router()
+    click.echo(f"新增区划 {added} 个，新增部门 {departments} 个。")
+
+
 routing_cli = click.Group("routing", help="Run the router on case files.")
 
 
@@ -100,5 +120,6 @@ def routing_eval(path, verbose):
 
 
 def init_app(app) -> None:
-    for command in (seed_command, worker_command, create_user_command, demo_command, routing_cli):
+    for command in (seed_command, worker_command, create_user_command, demo_command, divisions_cli,
+                    routing_cli):
         app.cli.add_command(command)

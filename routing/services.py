@@ -1,33 +1,44 @@
 """Applying a routing decision to a case, and building the router from reference data."""
-import time
-
 import sqlalchemy as sa
+from redis.exceptions import RedisError
 
 from intake.cases.models import Case
 from intake.businesses.services import link_business
 from intake.cases.workflow import transition
 from intake.extensions import db
+from intake.redis_conn import get_redis
 from intake.reference.models import Department, Division, IndustryTerm, RoutingRule
 from intake.types import utcnow
 from routing.clocks import start_clock
 from routing.duplicates import flag_duplicate
 
-ROUTER_TTL = 300  # seconds before reference edits reach a long-running worker
+VERSION_KEY = "intake:reference-version"
 _cache: dict = {}
 
 
+def _reference_version():
+    """Bumped in Redis whenever reference data changes, so every worker rebuilds its router."""
+    try:
+        return get_redis().get(VERSION_KEY)
+    except RedisError:
+        return _cache.get("version")  # keep the router we have; routing needs Redis anyway
+
+
 def get_router():
-    """The router built from the reference tables, cached for ROUTER_TTL seconds."""
-    cached = _cache.get("router")
-    if cached and time.monotonic() - cached[0] < ROUTER_TTL:
-        return cached[1]
-    router = build_router()
-    _cache["router"] = (time.monotonic(), router)
-    return router
+    """The router built from the reference tables, rebuilt when they change."""
+    version = _reference_version()
+    if "router" not in _cache or _cache.get("version") != version:
+        _cache["router"], _cache["version"] = build_router(), version
+    return _cache["router"]
 
 
 def invalidate_router() -> None:
+    """Tell every process that reference data changed."""
     _cache.pop("router", None)
+    try:
+        get_redis().incr(VERSION_KEY)
+    except RedisError:
+        pass  # this process rebuilds anyway; others will when Redis is back
 
 
 def build_router():

@@ -44,7 +44,7 @@ def _drop_everything(db):
     existing.drop_all(bind=db.engine)
 
 
-CASE_TABLES = ("personal_data_access", "clock", "case_event", "case_co_handler", "case", "user")
+CASE_TABLES = ("personal_data_access", "clock", "case_event", "case_co_handler", "case", "business", "user")
 
 
 @pytest.fixture(autouse=True)

@@ -52,11 +52,19 @@ def seed_all(folder: str = HERE) -> dict[str, int]:
 
 
 def seed_divisions(folder: str = HERE) -> int:
-    kinds = {r["code"]: r["kind"] for r in read_csv("attributes.csv", folder)}
+    return import_divisions(os.path.join(folder, "divisions.csv"), os.path.join(folder, "attributes.csv"))
+
+
+def import_divisions(path: str, attributes_path: str | None = None) -> int:
+    """Add the divisions of an NBS CSV (code,name,level,parent_code) that are not in the table yet."""
+    kinds = {}
+    if attributes_path and os.path.exists(attributes_path):
+        kinds = {r["code"]: r["kind"] for r in read_csv(os.path.basename(attributes_path),
+                                                          os.path.dirname(attributes_path))}
     rows = [
         {"code": r["code"], "name": r["name"], "level": DivisionLevel(r["level"]),
          "parent_code": r["parent_code"] or None, "kind": kinds.get(r["code"]) or None, "aliases": []}
-        for r in read_csv("divisions.csv", folder)
+        for r in read_csv(os.path.basename(path), os.path.dirname(os.path.abspath(path)))
     ]
     # Parents first, so the foreign key holds on PostgreSQL.
     order = {lvl: i for i, lvl in enumerate(DivisionLevel)}
