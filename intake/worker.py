@@ -27,20 +27,37 @@ def run_cron(url: str, queue_name: str, jobs: list[tuple]) -> None:
     scheduler.start()
 
 
-def run_worker(app, burst: bool = False, cron: bool = True) -> None:
-    from routing.services import get_router
+class IntakeWorker(Worker):
+    """Keeps the router fresh in the parent, so the work horses it forks inherit it ready-built."""
 
+    app = None
+
+    def execute_job(self, job, queue):
+        _warm_router(self.app)
+        return super().execute_job(job, queue)
+
+
+def _warm_router(app) -> None:
+    from routing.services import refresh_router
+
+    with app.app_context():
+        if refresh_router():
+            db.session.remove()
+            db.engine.dispose()  # each work horse opens its own database connections
+
+
+def run_worker(app, burst: bool = False, cron: bool = True) -> None:
     queue = get_queue(app)
-    get_router()  # build once here; forked work horses inherit it
-    db.session.remove()
-    db.engine.dispose()  # each work horse opens its own database connections
+    _warm_router(app)
     cron_process = None
     if cron:
         cron_process = multiprocessing.get_context("fork").Process(
             target=run_cron, args=(redis_url(app), queue.name, periodic_jobs(app)), daemon=True)
         cron_process.start()
     try:
-        Worker([queue], connection=get_redis(app)).work(with_scheduler=True, burst=burst)
+        worker = IntakeWorker([queue], connection=get_redis(app))
+        worker.app = app
+        worker.work(with_scheduler=True, burst=burst)
     finally:
         if cron_process is not None:
             cron_process.terminate()

@@ -24,11 +24,18 @@ def _reference_version():
         return _cache.get("version")  # keep the router we have; routing needs Redis anyway
 
 
+def refresh_router() -> bool:
+    """Rebuild the router if the reference tables changed; True when it was rebuilt."""
+    version = _reference_version()
+    if "router" in _cache and _cache.get("version") == version:
+        return False
+    _cache["router"], _cache["version"] = build_router(), version
+    return True
+
+
 def get_router():
     """The router built from the reference tables, rebuilt when they change."""
-    version = _reference_version()
-    if "router" not in _cache or _cache.get("version") != version:
-        _cache["router"], _cache["version"] = build_router(), version
+    refresh_router()
     return _cache["router"]
 
 
