@@ -49,7 +49,9 @@ CONF_TOWNSHIP = {("address", False): 0.95, ("address", True): 0.9, ("text", Fals
                  ("text", True): 0.85, ("name", False): 0.55, ("name", True): 0.55}
 CONF_VILLAGE = {("address", False): 0.85, ("address", True): 0.8, ("text", False): 0.85,
                 ("text", True): 0.7, ("name", False): 0.55, ("name", True): 0.5}
-CONF_PHONE = {"landline": 0.75, "mobile": 0.7}
+# A landline stays in its area; a mobile only says where the SIM was registered, so it makes
+# a best guess for the dispatcher but never routes a repeated village name on its own.
+CONF_PHONE = {"landline": 0.75, "mobile": 0.55}
 CONF_SHORT_VILLAGE = 0.55  # 安全, 国庆, 大型 are villages too: not enough to route on alone
 CONF_AGAINST_LANDLINE = 0.5
 
