@@ -93,6 +93,29 @@ def divisions_import(path, attributes):
 routing_cli = click.Group("routing", help="Run the router on case files.")
 
 
+@routing_cli.command("add-term")
+@click.argument("term")
+@click.argument("industry")
+@click.option("--weight", default=2.0, show_default=True, help="0 only blocks shorter words inside it")
+@click.option("--note", default="")
+@with_appcontext
+def routing_add_term(term, industry, weight, note):
+    """Teach the classifier a word (or change its weight); every worker picks it up."""
+    from intake.reference.models import Industry, IndustryTerm
+    from routing.services import invalidate_router
+
+    if db.session.get(Industry, industry) is None:
+        raise click.BadParameter(f"unknown industry {industry!r}", param_hint="INDUSTRY")
+    row = db.session.scalar(db.select(IndustryTerm).filter_by(term=term, industry_code=industry))
+    if row is None:
+        row = IndustryTerm(term=term, industry_code=industry)
+        db.session.add(row)
+    row.weight, row.note = weight, note
+    db.session.commit()
+    invalidate_router()
+    click.echo(f"'{term}' → {industry}（权重 {weight}）")
+
+
 @routing_cli.command("predict")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext

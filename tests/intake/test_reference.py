@@ -49,3 +49,23 @@ def test_imported_division_gets_departments_and_is_routed_to(app, client, run_jo
         db.session.commit()
         from routing.services import invalidate_router
         invalidate_router()
+
+
+def test_an_administrator_teaches_the_classifier_a_new_word(app):
+    from intake.reference.models import IndustryTerm
+    from routing.services import get_router
+
+    text = {"text": "那家叫小林的铺子卖的鹭鸶糕发霉了", "business_name": None, "address": "永嘉县瓯北街道",
+            "caller_phone": None}
+    assert get_router().decide(text).industry != "food_processing"
+    runner = app.test_cli_runner()
+    try:
+        out = runner.invoke(args=["routing", "add-term", "鹭鸶糕", "food_processing", "--weight", "3"]).output
+        assert "鹭鸶糕" in out
+        decision = get_router().decide(text)
+        assert decision.industry == "food_processing" and any("鹭鸶糕" in r for r in decision.reasons)
+    finally:
+        db.session.execute(sa.delete(IndustryTerm).where(IndustryTerm.term == "鹭鸶糕"))
+        db.session.commit()
+        from routing.services import invalidate_router
+        invalidate_router()
