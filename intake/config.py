@@ -48,6 +48,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "WTF_CSRF_TIME_LIMIT": None,
+        # Registry names of notify/backends.py; 'log' writes messages to the log (development).
+        "NOTIFY_SMS_BACKEND": env.get("NOTIFY_SMS_BACKEND", "log"),
+        "NOTIFY_MAIL_BACKEND": env.get("NOTIFY_MAIL_BACKEND", "log"),
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])

@@ -8,3 +8,4 @@ from intake.reference.models import (  # noqa: F401
     CalendarDay, Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule,
     TimeLimitPolicy, TimeUnit,
 )
+from notify.models import Message, MessageStatus  # noqa: F401,E402

@@ -29,6 +29,8 @@ def app():
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RQ_QUEUE": "intake-test",
         "ROUTING_SWEEP_GRACE": 0,
+        "NOTIFY_SMS_BACKEND": "memory",
+        "NOTIFY_MAIL_BACKEND": "memory",
     })
     with app.app_context():
         _drop_everything(db)
@@ -44,7 +46,7 @@ def _drop_everything(db):
     existing.drop_all(bind=db.engine)
 
 
-CASE_TABLES = ("personal_data_access", "clock", "case_event", "case_co_handler", "case", "business", "user")
+CASE_TABLES = ("message", "personal_data_access", "clock", "case_event", "case_co_handler", "case", "business", "user")
 
 
 @pytest.fixture(autouse=True)

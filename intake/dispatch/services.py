@@ -11,6 +11,7 @@ from intake.cases.workflow import record, transition
 from intake.extensions import db
 from intake.reference.models import Division, DivisionLevel, Industry, RoutingRule
 from intake.staff.services import ActionError, visible_cases
+from notify.services import tell_citizen
 from routing.clocks import stop_clock
 from routing.services import department, dispatch_to
 
@@ -108,8 +109,9 @@ def merge_case(case: Case, user: User) -> Case:
     if not may_merge(user, case):
         raise ActionError(_("这件案件不能合并，或您无权合并。"))
     master = case.duplicate_of
-    transition(case, "merge", user, reason=_("与 %(no)s 号案件反映同一问题，并入该案件一并办理。",
-                                              no=master.tracking_no))
+    event = transition(case, "merge", user, reason=_("与 %(no)s 号案件反映同一问题，并入该案件一并办理。",
+                                                      no=master.tracking_no))
+    tell_citizen(case, "case_merged", event, master_no=master.tracking_no)
     case.merged_into = master
     for clock in case.clocks:
         stop_clock(case, clock.name)

@@ -103,6 +103,20 @@ def test_same_business_same_matter_is_flagged_and_merged(client, run_jobs, make_
     view = client.get(f"/api/v1/cases/{second['tracking_no']}?code={second['lookup_code']}").get_json()
     assert view["history"][-1]["action"] == "merge" and master.tracking_no in view["history"][-1]["note"]
 
+    # The complainant of the merged case is told by SMS, once, whatever the reruns.
+    from notify.backends import MemoryBackend
+    from notify.models import Message
+    from notify.tasks import send_message
+
+    master_no = master.tracking_no
+    MemoryBackend.sent.clear()
+    run_jobs()
+    assert MemoryBackend.sent == [("sms", "+8613900001111", MemoryBackend.sent[0][2])]
+    assert second["tracking_no"] in MemoryBackend.sent[0][2] and master_no in MemoryBackend.sent[0][2]
+    message = db.session.scalar(sa.select(Message))
+    assert message.status.value == "sent" and send_message(message.id) == "skipped"
+    assert len(MemoryBackend.sent) == 1
+
 
 def test_one_shop_is_one_business_file_with_its_history(client, run_jobs, make_user, login):
     post(client, PHARMACY)
