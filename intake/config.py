@@ -43,6 +43,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Seconds a case may wait in 'received' before the sweep enqueues it again.
         "ROUTING_SWEEP_GRACE": int(env.get("ROUTING_SWEEP_GRACE", "60")),
         "ROUTING_SWEEP_INTERVAL": int(env.get("ROUTING_SWEEP_INTERVAL", "60")),
+        "CLOCK_SWEEP_INTERVAL": int(env.get("CLOCK_SWEEP_INTERVAL", "60")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -24,15 +24,39 @@ def tell_citizen(case: Case, template: str, event: CaseEvent, **context) -> Mess
     """Queue an SMS to the complainant about this event; nothing for an anonymous tipper."""
     if case.anonymous or not case.complainant_phone:
         return None
+    return queue_message(case, "sms", case.complainant_phone, template, event, **context)
+
+
+def tell_staff(case: Case, template: str, event: CaseEvent, **context) -> list[Message]:
+    """Queue SMS and mail to the staff on duty for the case: its department (or dispatchers) and township."""
+    from intake.accounts.models import Role, User
+
+    who = [User.role == Role.TOWNSHIP, User.township_code == case.township_code] \
+        if case.township_code else [sa.false()]
+    duty = sa.or_(
+        sa.and_(User.role == Role.DEPARTMENT, User.department_id == case.lead_department_id)
+        if case.lead_department_id else User.role == Role.DISPATCHER,
+        sa.and_(*who),
+    )
+    messages = []
+    for user in db.session.scalars(sa.select(User).where(User.active.is_(True), duty)):
+        for channel, address in (("sms", user.phone), ("mail", user.email)):
+            if address:
+                messages.append(queue_message(case, channel, address, template, event, **context))
+    return messages
+
+
+def queue_message(case: Case, channel: str, recipient: str, template: str, event: CaseEvent,
+                  **context) -> Message:
+    """One message per case, event, recipient and template, sent by a job after the commit."""
     db.session.flush()  # the event needs its id for the idempotency key
-    key = f"{case.id}:{event.id}:{case.complainant_phone}:{template}"
+    key = f"{case.id}:{event.id}:{recipient}:{template}"
     existing = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
     if existing is not None:
         return existing
-    spec = templates()[template]
-    message = Message(case_id=case.id, channel=spec["channel"], recipient=case.complainant_phone,
-                      template=template, body=spec["text"].format(tracking_no=case.tracking_no, **context),
-                      idempotency_key=key)
+    text = templates()[template]["text"].format(tracking_no=case.tracking_no, **context)
+    message = Message(case_id=case.id, channel=channel, recipient=recipient, template=template,
+                      body=text, idempotency_key=key)
     db.session.add(message)
     db.session.flush()
     from notify.tasks import send_message

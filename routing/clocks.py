@@ -1,5 +1,5 @@
 """Starting and stopping a case's clocks from the time-limit policies."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -50,9 +50,22 @@ def start_clock(case: Case, name: str, start: datetime | None = None) -> Clock |
         years = "、".join(str(y) for y in sorted(calendar.missing_years))
         warning = f"{years}年法定节假日安排未录入，期限仅按周末推算"
     clock = Clock(case=case, name=name, started_at=start, due_at=due, policy_id=policy.id,
+                  amber_at=amber_time(calendar, start, due, policy.amount, policy.unit.value),
                   calendar_warning=warning)
     db.session.add(clock)
     return clock
+
+
+def amber_time(calendar: WorkCalendar, start: datetime, due: datetime, amount: int, unit: str) -> datetime:
+    """When a clock turns amber: a quarter of its time or one working day left, whichever is later."""
+    quarter_left = due - (due - start) / 4
+    if unit == "working_days" and amount > 1:
+        one_day_left = calendar.add_working_days(start, amount - 1)
+    elif unit == "calendar_days":
+        one_day_left = due - timedelta(days=1)
+    else:
+        one_day_left = quarter_left
+    return max(quarter_left, one_day_left)
 
 
 def stop_clock(case: Case, name: str, at: datetime | None = None) -> Clock | None:

@@ -41,6 +41,8 @@ class User(UserMixin, db.Model):
     county_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
     department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
     township_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
+    phone: Mapped[str] = mapped_column(sa.String(20), default="", server_default="", comment="E.164, for duty SMS")
+    email: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -143,13 +143,20 @@ class CaseEvent(db.Model):
 class Clock(db.Model):
     """A running or finished time limit on a case (sign-for, decision, …)."""
 
-    __table_args__ = (sa.Index("ix_clock_running_due", "stopped_at", "due_at"),)
+    __table_args__ = (
+        sa.Index("ix_clock_running_due", "stopped_at", "due_at"),
+        sa.Index("ix_clock_running_amber", "stopped_at", "amber_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amber_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="a quarter of the time or one working day left, whichever is later")
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="amber warning sent")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="red: put on 督办")
     met: Mapped[bool | None] = mapped_column(comment="stopped by the due time; null while running")
     policy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("time_limit_policy.id"))
     calendar_warning: Mapped[str] = mapped_column(

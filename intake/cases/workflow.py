@@ -37,6 +37,8 @@ ACTION_LABELS = {
     "transfer_out": _l("转出（非本渠道受理范围）"),
     "flag_duplicate": _l("疑似重复件"),
     "merged_from": _l("并入重复件"),
+    "warn_amber": _l("时限预警"),
+    "escalate": _l("超期督办"),
 }
 
 STATUS_LABELS = {

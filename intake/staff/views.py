@@ -115,3 +115,14 @@ def close(case_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     return _run(case_id, services.close_case, done=_("已结案。"))
+
+
+@bp.get("/overdue")
+@login_required
+def overdue():
+    """督办: running clocks that ran out (red) or will soon (amber), for supervisors."""
+    if current_user.role.value not in ("supervisor", "admin"):
+        abort(403)
+    from routing.sweeps import overdue_clocks
+
+    return render_template("staff/overdue.html", clocks=overdue_clocks(current_user.county_code))
