@@ -68,6 +68,13 @@ def amber_time(calendar: WorkCalendar, start: datetime, due: datetime, amount: i
     return max(quarter_left, one_day_left)
 
 
+def stop_clocks(case: Case, *names: str, at: datetime | None = None) -> None:
+    """Stop the running clocks of these names, or every running clock when none are named."""
+    for clock in list(case.clocks):
+        if clock.stopped_at is None and (not names or clock.name in names):
+            stop_clock(case, clock.name, at)
+
+
 def stop_clock(case: Case, name: str, at: datetime | None = None) -> Clock | None:
     """Stop the running clock of that name, recording whether it was met."""
     clock = case.running_clock(name)

@@ -7,11 +7,6 @@ from routing.classify import INDUSTRIES, Classifier
 from routing.gazetteer import Gazetteer
 from routing.locate import locate
 
-KIND_NAMES = {
-    "market": "市场监督管理局", "agriculture": "农业农村局", "culture": "文化和广电旅游体育局",
-    "commerce": "商务局", "health": "卫生健康局", "transport": "交通运输局",
-    "housing": "住房和城乡建设局", "emergency": "应急管理局",
-}
 ANY_COUNTY = "*"
 
 
@@ -43,7 +38,7 @@ class Router:
         self.classifier = classifier
         self.table = {key: (lead, list(co or [])) for key, (lead, co) in routing_table.items()}
         self.threshold = threshold
-        self.kind_names = kind_names or KIND_NAMES
+        self.kind_names = kind_names or {}
 
     def lookup(self, county: str | None, industry: str | None):
         """(lead, co-handlers) for an industry in a county, or the every-county row."""

@@ -4,7 +4,6 @@
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
 import sys
@@ -19,17 +18,15 @@ REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 INPUT_KEYS = ("text", "business_name", "address", "caller_phone", "kind", "channel", "industry_hint")
 
 
-def _read_csv(folder: str, name: str) -> list[dict]:
-    with open(os.path.join(folder, name), encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def build_router_from_reference_files(folder: str = REFERENCE, **options) -> Router:
     """A router from divisions.csv, industry_terms.csv and routing_table.csv."""
-    gazetteer = Gazetteer.from_rows(_read_csv(folder, "divisions.csv"))
-    classifier = Classifier(_read_csv(folder, "industry_terms.csv"))
+    from intake.reference.seed import department_kind_names, read_csv
+
+    gazetteer = Gazetteer.from_rows(read_csv("divisions.csv", folder))
+    classifier = Classifier(read_csv("industry_terms.csv", folder))
     table = {(r["county"], r["industry"]): (r["lead"], [k for k in r["co_handlers"].split("|") if k])
-             for r in _read_csv(folder, "routing_table.csv")}
+             for r in read_csv("routing_table.csv", folder)}
+    options.setdefault("kind_names", department_kind_names(folder))
     return Router(gazetteer, classifier, table, **options)
 
 

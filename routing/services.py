@@ -7,6 +7,7 @@ from intake.businesses.services import link_business
 from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.redis_conn import get_redis
+from intake.reference.seed import department_kind_names
 from intake.reference.models import Department, Division, IndustryTerm, RoutingRule
 from intake.types import utcnow
 from routing.clocks import start_clock
@@ -68,7 +69,7 @@ def build_router():
         (r.county_code, r.industry_code): (r.lead_kind, list(r.co_handler_kinds or []))
         for r in db.session.scalars(sa.select(RoutingRule))
     }
-    return Router(gazetteer, classifier, table)
+    return Router(gazetteer, classifier, table, kind_names=department_kind_names())
 
 
 def case_input(case: Case) -> dict:
@@ -118,13 +119,13 @@ def apply_decision(case: Case, decision) -> None:
 
 
 def dispatch_to(case: Case, lead: Department, co_handler_kinds, action: str, actor=None,
-                reason: str = "") -> None:
+                reason: str = "", data: dict | None = None) -> None:
     """Give the case to its lead department (and co-handlers) and start the sign-for clock."""
     case.lead_department = lead
     case.co_handlers = [d for k in co_handler_kinds if (d := department(lead.county_code, k))]
     case.routed_at = utcnow()
     transition(case, action, actor, reason=reason, public=False,
-               data={"lead_department": lead.name, "township": case.township_code})
+               data={"lead_department": lead.name, "township": case.township_code, **(data or {})})
     start_clock(case, "sign", case.routed_at)
     link_business(case)
     db.session.flush()

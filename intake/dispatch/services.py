@@ -9,11 +9,11 @@ from intake.accounts.models import Role, User
 from intake.cases.models import OPEN_STATUSES, Case, CaseStatus
 from intake.cases.workflow import record, transition
 from intake.extensions import db
-from intake.reference.models import Division, DivisionLevel, Industry, RoutingRule
+from intake.reference.models import Division, DivisionLevel, Industry
 from intake.staff.services import ActionError, visible_cases
 from notify.services import tell_citizen
-from routing.clocks import stop_clock
-from routing.services import department, dispatch_to
+from routing.clocks import stop_clock, stop_clocks
+from routing.services import department, dispatch_to, get_router
 
 DISPATCH_ROLES = {Role.DISPATCHER, Role.ADMIN}
 
@@ -59,8 +59,8 @@ def dispatch_case(case: Case, user: User, township_code: str, industry_code: str
         raise ActionError(_("请选择案件所在的乡镇（街道）。"))
     if db.session.get(Industry, industry_code or "") is None:
         raise ActionError(_("请选择行业。"))
-    rule = _rule(township.parent_code, industry_code)
-    lead_kind = lead_kind or (rule.lead_kind if rule else "")
+    default_lead, default_co = get_router().lookup(township.parent_code, industry_code) or ("", [])
+    lead_kind = lead_kind or default_lead
     lead = department(township.parent_code, lead_kind)
     if lead is None:
         raise ActionError(_("该行业没有默认牵头部门，请选择牵头部门，或转出。"))
@@ -72,13 +72,13 @@ def dispatch_case(case: Case, user: User, township_code: str, industry_code: str
     case.township_code = township.code
     case.routing = {**machine, "by": "dispatcher", "dispatcher": user.display_name}
     stop_clock(case, "triage")
-    co_kinds = rule.co_handler_kinds if rule and rule.lead_kind == lead_kind else []
+    co_kinds = default_co if lead_kind == default_lead else []
     correction = {"machine_industry": machine.get("industry"),
                   "machine_township": machine.get("township"), "industry": industry_code,
                   "township": township.code, "lead_department": lead_kind}
     dispatch_to(case, lead, co_kinds, action="dispatch", actor=user,
-                reason=_("人工分派：%(t)s，%(d)s牵头", t=township.name, d=lead.name))
-    case.events[-1].data = {**(case.events[-1].data or {}), "correction": correction}
+                reason=_("人工分派：%(t)s，%(d)s牵头", t=township.name, d=lead.name),
+                data={"correction": correction})
     db.session.commit()
 
 
@@ -89,8 +89,7 @@ def transfer_out(case: Case, user: User, reason: str) -> None:
     if not reason.strip():
         raise ActionError(_("转出须写明应向哪里反映。"))
     transition(case, "transfer_out", user, reason=reason.strip())
-    for clock in case.clocks:
-        stop_clock(case, clock.name)
+    stop_clocks(case)
     db.session.commit()
 
 
@@ -113,15 +112,8 @@ def merge_case(case: Case, user: User) -> Case:
                                                       no=master.tracking_no))
     tell_citizen(case, "case_merged", event, master_no=master.tracking_no)
     case.merged_into = master
-    for clock in case.clocks:
-        stop_clock(case, clock.name)
+    stop_clocks(case)
     record(master, "merged_from", user, reason=case.tracking_no, public=False)
     db.session.commit()
     return master
 
-
-def _rule(county_code: str, industry_code: str) -> RoutingRule | None:
-    rules = db.session.scalars(sa.select(RoutingRule).where(
-        RoutingRule.industry_code == industry_code,
-        RoutingRule.county_code.in_([county_code, "*"]))).all()
-    return max(rules, key=lambda r: r.county_code != "*", default=None)

@@ -20,6 +20,11 @@ def read_csv(name: str, folder: str = HERE) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
+def department_kind_names(folder: str = HERE) -> dict[str, str]:
+    """Department kind → its name (market → 市场监督管理局), from department_kinds.csv."""
+    return {r["kind"]: r["name"] for r in read_csv("department_kinds.csv", folder)}
+
+
 def seed_all(folder: str = HERE) -> dict[str, int]:
     """Load every reference file; returns how many rows each table gained."""
     added = {

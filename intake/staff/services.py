@@ -6,7 +6,7 @@ from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseKind, CaseStatus, PersonalDataAccess, case_co_handler
 from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
-from routing.clocks import start_clock, stop_clock
+from routing.clocks import start_clock, stop_clock, stop_clocks
 
 RESULTS = {
     CaseKind.COMPLAINT: {
@@ -122,8 +122,7 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     case.result = result
     case.reply_text = text.strip()
     transition(case, "reply", user, reason=choices[result], data={"result": result})
-    for name in ("decision", "resolve", "rework"):
-        stop_clock(case, name)
+    stop_clocks(case, "decision", "resolve", "rework")
     db.session.commit()
 
 
