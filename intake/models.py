@@ -2,7 +2,8 @@
 from intake.accounts.models import Role, User  # noqa: F401
 from intake.businesses.models import Business  # noqa: F401
 from intake.cases.models import (  # noqa: F401
-    Case, CaseEvent, CaseKind, CaseStatus, Channel, Clock, PersonalDataAccess,
+    Case, CaseEvent, CaseKind, CaseStatus, Channel, Clock, Extension, ExtensionStatus,
+    PersonalDataAccess,
 )
 from intake.reference.models import (  # noqa: F401
     CalendarDay, Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule,

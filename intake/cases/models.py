@@ -96,6 +96,12 @@ class Case(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="a complaint accepted for mediation (受理)")
+    escalated_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="first put on the supervisor's list (督办)")
+    problem_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="escalated as a problem case: returned or reopened three times")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     industry = relationship("Industry")
@@ -144,8 +150,15 @@ class Clock(db.Model):
     """A running or finished time limit on a case (sign-for, decision, …)."""
 
     __table_args__ = (
+        # The sweep reads only clocks still to warn or escalate: partial indexes keep its cost
+        # proportional to the clocks coming due, not to every clock ever run.
+        sa.Index("ix_clock_to_escalate", "due_at",
+                 postgresql_where=sa.text("stopped_at IS NULL AND escalated_at IS NULL"),
+                 sqlite_where=sa.text("stopped_at IS NULL AND escalated_at IS NULL")),
+        sa.Index("ix_clock_to_warn", "amber_at",
+                 postgresql_where=sa.text("stopped_at IS NULL AND warned_at IS NULL"),
+                 sqlite_where=sa.text("stopped_at IS NULL AND warned_at IS NULL")),
         sa.Index("ix_clock_running_due", "stopped_at", "due_at"),
-        sa.Index("ix_clock_running_amber", "stopped_at", "amber_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
@@ -159,11 +172,46 @@ class Clock(db.Model):
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="red: put on 督办")
     met: Mapped[bool | None] = mapped_column(comment="stopped by the due time; null while running")
     policy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("time_limit_policy.id"))
+    department_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("department.id"), comment="who held the clock when it started; null for dispatchers")
     calendar_warning: Mapped[str] = mapped_column(
         sa.String(200), default="", comment="set when a year's holiday schedule was missing"
     )
 
     case = relationship(Case, back_populates="clocks")
+    department = relationship("Department")
+    extensions = relationship("Extension", back_populates="clock", order_by="Extension.id")
+
+
+class ExtensionStatus(enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class Extension(db.Model):
+    """A department's request for more time on a clock, and the supervisor's decision (延期)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    clock_id: Mapped[int] = mapped_column(sa.ForeignKey("clock.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    amount: Mapped[int]
+    unit: Mapped[str] = mapped_column(sa.String(16), comment="working_days, calendar_days or hours")
+    status: Mapped[ExtensionStatus] = mapped_column(
+        enum_column(ExtensionStatus), default=ExtensionStatus.PENDING, index=True)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(sa.Text, default="")
+    old_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    new_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case = relationship(Case)
+    clock = relationship(Clock, back_populates="extensions")
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
 
 
 class PersonalDataAccess(db.Model):
