@@ -7,7 +7,7 @@ from intake.cases.models import Case, Clock
 from intake.extensions import db
 from intake.reference.models import CalendarDay, TimeLimitPolicy
 from intake.types import utcnow
-from routing.calendar import Overrides, WorkCalendar
+from routing.calendar import Overrides, WorkCalendar, end_of_day, to_local
 
 
 def work_calendar() -> WorkCalendar:
@@ -45,27 +45,51 @@ def start_clock(case: Case, name: str, start: datetime | None = None) -> Clock |
     start = start or utcnow()
     calendar = work_calendar()
     due = calendar.due(start, policy.amount, policy.unit.value)
-    warning = ""
-    if calendar.missing_years:
-        years = "、".join(str(y) for y in sorted(calendar.missing_years))
-        warning = f"{years}年法定节假日安排未录入，期限仅按周末推算"
     clock = Clock(case=case, name=name, started_at=start, due_at=due, policy_id=policy.id,
-                  amber_at=amber_time(calendar, start, due, policy.amount, policy.unit.value),
-                  calendar_warning=warning)
+                  department_id=None if name == "triage" else getattr(case.lead_department, "id", None),
+                  amber_at=amber_time(calendar, start, due, policy.unit.value),
+                  calendar_warning=calendar_warning(calendar))
     db.session.add(clock)
     return clock
 
 
-def amber_time(calendar: WorkCalendar, start: datetime, due: datetime, amount: int, unit: str) -> datetime:
+def calendar_warning(calendar: WorkCalendar) -> str:
+    """Said on a clock whose deadline crossed a year with no holiday schedule entered."""
+    if not calendar.missing_years:
+        return ""
+    years = "、".join(str(y) for y in sorted(calendar.missing_years))
+    return f"{years}年法定节假日安排未录入，期限仅按周末推算"
+
+
+def amber_time(calendar: WorkCalendar, start: datetime, due: datetime, unit: str) -> datetime:
     """When a clock turns amber: a quarter of its time or one working day left, whichever is later."""
     quarter_left = due - (due - start) / 4
-    if unit == "working_days" and amount > 1:
-        one_day_left = calendar.add_working_days(start, amount - 1)
+    if unit == "working_days":
+        last_day = to_local(due).date()
+        previous = last_day - timedelta(days=1)
+        while not calendar.is_working_day(previous):
+            previous -= timedelta(days=1)
+        one_day_left = end_of_day(previous)
     elif unit == "calendar_days":
         one_day_left = due - timedelta(days=1)
     else:
         one_day_left = quarter_left
-    return max(quarter_left, one_day_left)
+    return max(quarter_left, min(one_day_left, due))
+
+
+def extend_clock(clock: Clock, amount: int, unit: str, now: datetime | None = None) -> datetime:
+    """Move a clock's due time on by an approved extension; its warnings start afresh if it is no longer late."""
+    now = now or utcnow()
+    calendar = work_calendar()
+    old_due = clock.due_at
+    clock.due_at = calendar.due(old_due, amount, unit)
+    clock.amber_at = amber_time(calendar, old_due, clock.due_at, unit)
+    clock.calendar_warning = calendar_warning(calendar) or clock.calendar_warning
+    if clock.due_at > now:
+        clock.escalated_at = None
+        if clock.amber_at > now:
+            clock.warned_at = None
+    return clock.due_at
 
 
 def stop_clocks(case: Case, *names: str, at: datetime | None = None) -> None:

@@ -10,7 +10,6 @@ from intake.redis_conn import get_redis
 from intake.reference.seed import department_kind_names
 from intake.reference.models import Department, Division, IndustryTerm, RoutingRule
 from intake.types import utcnow
-from routing.clocks import start_clock
 from routing.duplicates import flag_duplicate
 
 VERSION_KEY = "intake:reference-version"
@@ -113,7 +112,6 @@ def apply_decision(case: Case, decision) -> None:
     }
     if lead is None:
         transition(case, "to_triage", reason="；".join(reasons), public=False)
-        start_clock(case, "triage")
         return
     dispatch_to(case, lead, decision.co_handlers or [], action="route", reason="；".join(reasons))
 
@@ -126,7 +124,6 @@ def dispatch_to(case: Case, lead: Department, co_handler_kinds, action: str, act
     case.routed_at = utcnow()
     transition(case, action, actor, reason=reason, public=False,
                data={"lead_department": lead.name, "township": case.township_code, **(data or {})})
-    start_clock(case, "sign", case.routed_at)
     link_business(case)
     db.session.flush()
     flag_duplicate(case)

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus as S
 from intake.extensions import db
 from intake.types import utcnow
+from routing.lifecycle import on_transition
 
 OPEN = frozenset(OPEN_STATUSES)
 
@@ -14,6 +15,7 @@ TRANSITIONS: dict[str, tuple[frozenset[S], S]] = {
     "dispatch": (frozenset({S.TRIAGE}), S.DISPATCHED),
     "sign": (frozenset({S.DISPATCHED}), S.SIGNED),
     "return": (frozenset({S.DISPATCHED, S.SIGNED}), S.TRIAGE),
+    "accept": (frozenset({S.SIGNED}), S.SIGNED),
     "reply": (frozenset({S.SIGNED, S.REOPENED}), S.REPLIED),
     "close": (frozenset({S.REPLIED}), S.CLOSED),
     "reopen": (frozenset({S.REPLIED}), S.REOPENED),
@@ -29,6 +31,7 @@ ACTION_LABELS = {
     "dispatch": _l("人工派单"),
     "sign": _l("签收"),
     "return": _l("退单"),
+    "accept": _l("决定受理"),
     "reply": _l("办结答复"),
     "close": _l("结案"),
     "reopen": _l("发回重办"),
@@ -39,6 +42,10 @@ ACTION_LABELS = {
     "merged_from": _l("并入重复件"),
     "warn_amber": _l("时限预警"),
     "escalate": _l("超期督办"),
+    "problem_case": _l("列为问题件"),
+    "extension_requested": _l("申请延期"),
+    "extension_approved": _l("批准延期"),
+    "extension_refused": _l("不予延期"),
 }
 
 STATUS_LABELS = {
@@ -96,6 +103,7 @@ def transition(case: Case, action: str, actor=None, reason: str = "", data: dict
     if target is S.CLOSED:
         case.closed_at = event.at
     db.session.add(event)
+    on_transition(case, action, event.at)
     return event
 
 

@@ -12,7 +12,6 @@ from intake.extensions import db
 from intake.reference.models import Division, DivisionLevel, Industry
 from intake.staff.services import ActionError, visible_cases
 from notify.services import tell_citizen
-from routing.clocks import stop_clock, stop_clocks
 from routing.services import department, dispatch_to, get_router
 
 DISPATCH_ROLES = {Role.DISPATCHER, Role.ADMIN}
@@ -71,7 +70,6 @@ def dispatch_case(case: Case, user: User, township_code: str, industry_code: str
         case.village_code = None
     case.township_code = township.code
     case.routing = {**machine, "by": "dispatcher", "dispatcher": user.display_name}
-    stop_clock(case, "triage")
     co_kinds = default_co if lead_kind == default_lead else []
     correction = {"machine_industry": machine.get("industry"),
                   "machine_township": machine.get("township"), "industry": industry_code,
@@ -89,7 +87,6 @@ def transfer_out(case: Case, user: User, reason: str) -> None:
     if not reason.strip():
         raise ActionError(_("转出须写明应向哪里反映。"))
     transition(case, "transfer_out", user, reason=reason.strip())
-    stop_clocks(case)
     db.session.commit()
 
 
@@ -112,7 +109,6 @@ def merge_case(case: Case, user: User) -> Case:
                                                       no=master.tracking_no))
     tell_citizen(case, "case_merged", event, master_no=master.tracking_no)
     case.merged_into = master
-    stop_clocks(case)
     record(master, "merged_from", user, reason=case.tracking_no, public=False)
     db.session.commit()
     return master

@@ -6,7 +6,9 @@ from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseKind, CaseStatus, PersonalDataAccess, case_co_handler
 from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
-from routing.clocks import start_clock, stop_clock, stop_clocks
+from intake.filters import deadline_text
+from intake.types import utcnow
+from notify.services import tell_citizen, tell_staff
 
 RESULTS = {
     CaseKind.COMPLAINT: {
@@ -25,6 +27,7 @@ RESULTS = {
     CaseKind.SUGGESTION: {"acknowledged": "已收悉并答复"},
 }
 NEEDS_REASON = {"refused", "not_opened", "mediation_failed"}
+NEEDS_ACCEPTANCE = {"mediated", "mediation_failed"}
 PLATFORM_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR}
 
 
@@ -82,7 +85,18 @@ def log_identity_view(user: User, case: Case, purpose: str) -> None:
 def actions_for(user: User, case: Case) -> set[str]:
     if user.role is not Role.DEPARTMENT or case.lead_department_id != user.department_id:
         return set()
-    return allowed_actions(case) & {"sign", "return", "reply", "close"}
+    actions = allowed_actions(case) & {"sign", "return", "accept", "reply", "close"}
+    if "return" in actions and not return_window_open(case):
+        actions.discard("return")
+    if "accept" in actions and (case.kind is not CaseKind.COMPLAINT or case.accepted_at is not None):
+        actions.discard("accept")
+    return actions
+
+
+def return_window_open(case: Case) -> bool:
+    """退单 is allowed within the return window after dispatch (RULES.md: 2 working days)."""
+    window = next((c for c in reversed(case.clocks) if c.name == "return"), None)
+    return window is None or (window.stopped_at is None and utcnow() <= window.due_at)
 
 
 def _check(user: User, case: Case, action: str) -> None:
@@ -94,20 +108,30 @@ def sign_case(case: Case, user: User) -> None:
     """签收: the lead department takes the case on."""
     _check(user, case, "sign")
     transition(case, "sign", user)
-    stop_clock(case, "sign")
     db.session.commit()
 
 
 def return_case(case: Case, user: User, reason: str) -> None:
     """退单: send a misrouted case back to the dispatchers, with a reason."""
+    if "return" in allowed_actions(case) and not return_window_open(case):
+        raise ActionError(_("已超过退单期限（派单后2个工作日），不能退单；确属错派请联系派单员协调。"))
     _check(user, case, "return")
     if not reason.strip():
         raise ActionError(_("退单必须写明理由。"))
-    transition(case, "return", user, reason=reason.strip(), public=False)
-    stop_clock(case, "sign")
     case.lead_department = None
     case.co_handlers = []
-    start_clock(case, "triage")
+    transition(case, "return", user, reason=reason.strip(), public=False)
+    db.session.commit()
+
+
+def accept_case(case: Case, user: User) -> None:
+    """受理: the department takes a complaint on for mediation; the resolve clock starts."""
+    _check(user, case, "accept")
+    event = transition(case, "accept", user, reason=_("决定受理，组织调解"))
+    case.accepted_at = event.at
+    resolve = case.running_clock("resolve")
+    due = deadline_text(resolve.due_at) if resolve else ""
+    tell_citizen(case, "case_accepted", event, due=due)
     db.session.commit()
 
 
@@ -117,12 +141,14 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     choices = RESULTS[case.kind]
     if result not in choices:
         raise ActionError(_("请选择办理结果。"))
+    if result in NEEDS_ACCEPTANCE and case.accepted_at is None:
+        raise ActionError(_("调解结果须在决定受理之后填写；不受理请选择“不予受理”并说明理由。"))
     if not text.strip() or (result in NEEDS_REASON and len(text.strip()) < 5):
         raise ActionError(_("请写明答复内容；不予受理、不予立案或调解终止须说明理由。"))
     case.result = result
     case.reply_text = text.strip()
-    transition(case, "reply", user, reason=choices[result], data={"result": result})
-    stop_clocks(case, "decision", "resolve", "rework")
+    event = transition(case, "reply", user, reason=choices[result], data={"result": result})
+    tell_citizen(case, "case_replied", event, result=choices[result])
     db.session.commit()
 
 
@@ -130,6 +156,26 @@ def close_case(case: Case, user: User) -> None:
     """结案."""
     _check(user, case, "close")
     transition(case, "close", user)
+    db.session.commit()
+
+
+def is_supervisor(user: User) -> bool:
+    return user.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def may_reopen(user: User, case: Case) -> bool:
+    return is_supervisor(user) and "reopen" in allowed_actions(case)
+
+
+def reopen_case(case: Case, user: User, reason: str) -> None:
+    """发回重办: a supervisor sends a replied case back to its department; the rework clock starts."""
+    if not may_reopen(user, case):
+        raise ActionError(_("只有督办人员可以将已办结答复的案件发回重办。"))
+    if not reason.strip():
+        raise ActionError(_("发回重办须写明理由。"))
+    event = transition(case, "reopen", user, reason=reason.strip())
+    rework = case.running_clock("rework")
+    tell_staff(case, "case_reopened", event, due=deadline_text(rework.due_at) if rework else "")
     db.session.commit()
 
 

@@ -1,5 +1,5 @@
 """Staff queues and case pages: validate, call one service, redirect."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
@@ -10,8 +10,12 @@ from intake.cases.models import CaseStatus
 from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.dispatch.services import can_dispatch, may_merge, township_choices
 from intake.extensions import db
-from intake.staff import services
-from intake.staff.forms import ActionForm, ReplyForm, ReturnForm, errors_text
+from intake.cases.models import Extension
+from intake.staff import extensions, services
+from routing import sweeps
+from intake.staff.forms import (
+    ActionForm, ExtensionDecisionForm, ExtensionForm, ReopenForm, ReplyForm, ReturnForm, errors_text,
+)
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -49,6 +53,10 @@ def case_detail(case_id: int):
         dispatch_form=DispatchForm(industry=case.industry_code) if dispatching else None,
         transfer_form=TransferForm() if dispatching else None,
         townships=township_choices() if dispatching else [],
+        extension_form=ExtensionForm() if extensions.may_request(current_user, case) else None,
+        case_extensions=extensions.case_extensions(case),
+        decision_form=ExtensionDecisionForm() if services.is_supervisor(current_user) else None,
+        reopen_form=ReopenForm() if services.may_reopen(current_user, case) else None,
     )
 
 
@@ -98,6 +106,55 @@ def return_(case_id: int):
     return _run(case_id, services.return_case, form.reason.data, done=_("已退单，案件回到人工分拨。"))
 
 
+@bp.post("/cases/<int:case_id>/accept")
+@login_required
+def accept(case_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _run(case_id, services.accept_case, done=_("已决定受理，调解期限开始计算。"))
+
+
+@bp.post("/cases/<int:case_id>/extension")
+@login_required
+def request_extension(case_id: int):
+    form = ExtensionForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return redirect(url_for("staff.case_detail", case_id=case_id))
+    return _run(case_id, extensions.request_extension, form.reason.data,
+                done=_("延期申请已提交，等待督办人员审批。"))
+
+
+@bp.post("/extensions/<int:extension_id>")
+@login_required
+def decide_extension(extension_id: int):
+    ext = db.session.get(Extension, extension_id)
+    if ext is None or services.get_visible_case(current_user, ext.case_id) is None:
+        abort(404)
+    form = ExtensionDecisionForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+    else:
+        try:
+            extensions.decide_extension(ext, current_user, form.decision.data == "approve", form.note.data)
+        except services.ActionError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("已批准延期。") if form.decision.data == "approve" else _("已不予延期。"), "success")
+    return redirect(form.next.data if form.next.data.startswith("/") and not form.next.data.startswith("//")
+                    else url_for("staff.case_detail", case_id=ext.case_id))
+
+
+@bp.post("/cases/<int:case_id>/reopen")
+@login_required
+def reopen(case_id: int):
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return redirect(url_for("staff.case_detail", case_id=case_id))
+    return _run(case_id, services.reopen_case, form.reason.data, done=_("已发回重办，重办期限开始计算。"))
+
+
 @bp.post("/cases/<int:case_id>/reply")
 @login_required
 def reply(case_id: int):
@@ -120,9 +177,16 @@ def close(case_id: int):
 @bp.get("/overdue")
 @login_required
 def overdue():
-    """督办: running clocks that ran out (red) or will soon (amber), for supervisors."""
-    if current_user.role.value not in ("supervisor", "admin"):
+    """督办: red and amber clocks by department and township, problem cases, extension requests."""
+    if not services.is_supervisor(current_user):
         abort(403)
-    from routing.sweeps import overdue_clocks
-
-    return render_template("staff/overdue.html", clocks=overdue_clocks(current_user.county_code))
+    county = current_user.county_code
+    department_id = request.args.get("department", type=int)
+    township = request.args.get("township") or None
+    return render_template(
+        "staff/overdue.html",
+        clocks=sweeps.overdue_clocks(county, department_id=department_id, township_code=township),
+        summary=sweeps.overdue_summary(county), problems=sweeps.problem_cases(county),
+        pending=extensions.pending_extensions(current_user), decision_form=ExtensionDecisionForm(),
+        filtered=bool(department_id or township),
+    )

@@ -141,6 +141,7 @@ def test_supervisors_see_businesses_with_repeated_substantiated_cases(client, ru
     login(staff)
     for case in db.session.scalars(sa.select(Case)).all():
         client.post(f"/staff/cases/{case.id}/sign")
+        client.post(f"/staff/cases/{case.id}/accept")
         client.post(f"/staff/cases/{case.id}/reply", data={"result": "mediated", "text": "已调解退款。"})
     client.post("/logout")
     login(make_user("chen", role=Role.SUPERVISOR, county="330324", kind=None))

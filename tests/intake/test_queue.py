@@ -23,15 +23,18 @@ def test_department_signs_replies_and_closes_in_the_browser(client, run_jobs, ma
     assert "好日子大药房" in page and 'id="sign"' in page and "分派依据" in page
 
     client.post(f"/staff/cases/{case.id}/sign", follow_redirects=True)
+    client.post(f"/staff/cases/{case.id}/accept")
     client.post(f"/staff/cases/{case.id}/reply", data={"result": "mediated", "text": "已调解，店家同意退款。"})
     page = client.post(f"/staff/cases/{case.id}/close", follow_redirects=True).get_data(as_text=True)
     assert "已结案" in page
 
     case = db.session.get(Case, case.id)
     assert case.status is CaseStatus.CLOSED and case.result == "mediated"
-    assert [e.action for e in case.events] == ["receive", "route", "sign", "reply", "close"]
+    assert [e.action for e in case.events] == ["receive", "route", "sign", "accept", "reply", "close"]
     assert case.events[2].actor_label == "yj-market"
-    assert case.clocks[0].name == "sign" and case.clocks[0].met is True
+    clocks = {c.name: c for c in case.clocks}
+    assert clocks["sign"].met is True and clocks["decision"].met is True and clocks["resolve"].met is True
+    assert all(c.stopped_at is not None for c in case.clocks)
 
 
 def test_other_departments_do_not_see_the_case(client, run_jobs, make_user, login):

@@ -12,6 +12,12 @@ from routing.sweeps import sweep_clocks
 from tests.intake.test_api import PHARMACY
 
 
+def levels(now) -> dict[str, int]:
+    """The clocks one sweep warned (amber) and escalated (red)."""
+    result = sweep_clocks(now=now)
+    return {"amber": result["amber"], "red": result["red"]}
+
+
 def dispatched_case(client, run_jobs) -> Case:
     client.post("/api/v1/cases", json=PHARMACY)
     run_jobs()
@@ -29,11 +35,11 @@ def test_unsigned_case_turns_amber_then_red_and_each_is_told_once(client, run_jo
     amber_at, due_at = sign.amber_at, sign.due_at
     assert sign.started_at < amber_at < due_at
 
-    assert sweep_clocks(now=amber_at - timedelta(seconds=1)) == {"amber": 0, "red": 0}
-    assert sweep_clocks(now=amber_at + timedelta(seconds=1)) == {"amber": 1, "red": 0}
-    assert sweep_clocks(now=amber_at + timedelta(seconds=2)) == {"amber": 0, "red": 0}
-    assert sweep_clocks(now=due_at + timedelta(seconds=1)) == {"amber": 0, "red": 1}
-    assert sweep_clocks(now=due_at + timedelta(hours=5)) == {"amber": 0, "red": 0}
+    assert levels(amber_at - timedelta(seconds=1)) == {"amber": 0, "red": 0}
+    assert levels(amber_at + timedelta(seconds=1)) == {"amber": 1, "red": 0}
+    assert levels(amber_at + timedelta(seconds=2)) == {"amber": 0, "red": 0}
+    assert levels(due_at + timedelta(seconds=1)) == {"amber": 0, "red": 1}
+    assert levels(due_at + timedelta(hours=5)) == {"amber": 0, "red": 0}
 
     actions = db.session.scalars(sa.select(CaseEvent.action).order_by(CaseEvent.id)).all()
     assert actions.count("warn_amber") == 1 and actions.count("escalate") == 1
@@ -53,7 +59,7 @@ def test_unsigned_case_turns_amber_then_red_and_each_is_told_once(client, run_jo
 def test_a_sweep_after_an_outage_escalates_without_a_late_amber(client, run_jobs):
     case = dispatched_case(client, run_jobs)
     due_at = case.running_clock("sign").due_at
-    assert sweep_clocks(now=due_at + timedelta(days=3)) == {"amber": 0, "red": 1}
+    assert levels(due_at + timedelta(days=3)) == {"amber": 0, "red": 1}
     actions = db.session.scalars(sa.select(CaseEvent.action)).all()
     assert "escalate" in actions and "warn_amber" not in actions
 
@@ -63,7 +69,7 @@ def test_a_signed_case_is_not_warned(client, run_jobs, make_user, login):
     due_at = case.running_clock("sign").due_at
     login(make_user("yj-market"))
     client.post(f"/staff/cases/{case.id}/sign")
-    assert sweep_clocks(now=due_at + timedelta(days=1)) == {"amber": 0, "red": 0}
+    assert levels(due_at + timedelta(days=1)) == {"amber": 0, "red": 0}
 
 
 def test_overdue_page_is_for_supervisors(client, make_user, login):

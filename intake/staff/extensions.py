@@ -1,0 +1,100 @@
+"""延期: a department asks for more time on its running deadline; a supervisor decides."""
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from intake.accounts.models import Role, User
+from intake.cases.models import Case, Clock, Extension, ExtensionStatus as X
+from intake.cases.workflow import CLOCK_LABELS, record
+from intake.extensions import db
+from intake.filters import deadline_text
+from intake.staff.services import ActionError, is_supervisor
+from intake.types import utcnow
+from notify.services import tell_citizen, tell_staff
+from routing.clocks import extend_clock, find_policy, work_calendar
+
+# The deadlines a department answers for and may ask to move; signing for a case is not one.
+EXTENSIBLE = ("rework", "resolve", "decision")
+
+
+def extensible_clock(case: Case) -> Clock | None:
+    """The department's running deadline on this case, if it has one."""
+    return next((c for name in EXTENSIBLE if (c := case.running_clock(name))), None)
+
+
+def pending(case: Case) -> Extension | None:
+    return next((x for x in case_extensions(case) if x.status is X.PENDING), None)
+
+
+def case_extensions(case: Case) -> list[Extension]:
+    return list(db.session.scalars(
+        sa.select(Extension).where(Extension.case_id == case.id).order_by(Extension.id)))
+
+
+def may_request(user: User, case: Case) -> bool:
+    return (user.role is Role.DEPARTMENT and case.lead_department_id == user.department_id
+            and extensible_clock(case) is not None and pending(case) is None)
+
+
+def request_extension(case: Case, user: User, reason: str) -> Extension:
+    """Ask, with a reason and before the deadline passes, for the time the policy allows."""
+    clock = extensible_clock(case)
+    if user.role is not Role.DEPARTMENT or case.lead_department_id != user.department_id or clock is None:
+        raise ActionError(_("这件案件目前没有可以申请延期的办理期限。"))
+    if not reason.strip():
+        raise ActionError(_("申请延期须写明理由。"))
+    if utcnow() >= clock.due_at:
+        raise ActionError(_("办理期限已过，不能再申请延期，请尽快办结。"))
+    if pending(case) is not None:
+        raise ActionError(_("已有一份延期申请在等待审批。"))
+    if any(x.status is X.APPROVED for x in clock.extensions):
+        raise ActionError(_("这一办理期限已经延长过一次，不能再次延期。"))
+    policy = find_policy(case, "extension")
+    if policy is None:
+        raise ActionError(_("按现行时限规定，这类案件不能延期。"))
+    ext = Extension(case=case, clock=clock, requested_by_id=user.id, reason=reason.strip(),
+                    amount=policy.amount, unit=policy.unit.value, old_due_at=clock.due_at)
+    db.session.add(ext)
+    proposed = work_calendar().due(clock.due_at, policy.amount, policy.unit.value)
+    record(case, "extension_requested", user, reason=reason.strip(), public=False,
+           data={"clock": clock.name, "proposed_due": proposed.isoformat()})
+    db.session.commit()
+    return ext
+
+
+def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") -> Extension:
+    """The supervisor's yes or no; a yes moves the deadline and the complainant hears the new date."""
+    if not is_supervisor(user):
+        raise ActionError(_("只有督办人员可以审批延期申请。"))
+    if ext.status is not X.PENDING:
+        raise ActionError(_("这份延期申请已经审批过了。"))
+    if not approve and not note.strip():
+        raise ActionError(_("不予延期须写明理由。"))
+    case, clock = ext.case, ext.clock
+    ext.decided_by_id, ext.decided_at, ext.decision_note = user.id, utcnow(), note.strip()
+    label = str(CLOCK_LABELS.get(clock.name, clock.name))
+    if approve and clock.stopped_at is None:
+        ext.status = X.APPROVED
+        ext.new_due_at = extend_clock(clock, ext.amount, ext.unit)
+        due = deadline_text(ext.new_due_at)
+        event = record(case, "extension_approved", user, reason=_("%(clock)s延长至%(due)s", clock=label, due=due),
+                       data={"clock": clock.name, "old_due": ext.old_due_at.isoformat(),
+                             "new_due": ext.new_due_at.isoformat()})
+        tell_citizen(case, "extension_approved", event, due=due)
+        tell_staff(case, "extension_granted", event, due=due)
+    else:
+        if approve:
+            raise ActionError(_("该办理期限已经结束，无需延期。"))
+        ext.status = X.REFUSED
+        event = record(case, "extension_refused", user, reason=note.strip(), public=False,
+                       data={"clock": clock.name})
+        tell_staff(case, "extension_refused", event, due=deadline_text(clock.due_at))
+    db.session.commit()
+    return ext
+
+
+def pending_extensions(user: User) -> list[Extension]:
+    """Requests waiting for this supervisor, oldest first."""
+    query = sa.select(Extension).join(Case).where(Extension.status == X.PENDING)
+    if user.county_code:
+        query = query.where(Case.county_code == user.county_code)
+    return list(db.session.scalars(query.order_by(Extension.requested_at)))
