@@ -27,17 +27,22 @@ def tell_citizen(case: Case, template: str, event: CaseEvent, **context) -> Mess
     return queue_message(case, "sms", case.complainant_phone, template, event, **context)
 
 
-def tell_staff(case: Case, template: str, event: CaseEvent, **context) -> list[Message]:
-    """Queue SMS and mail to the staff on duty for the case: its department (or dispatchers) and township."""
+def tell_staff(case: Case, template: str, event: CaseEvent, platform: bool = False, **context) -> list[Message]:
+    """Queue SMS and mail to the staff on duty for the case: its department and township, or,
+    for the platform's own duties (triage, the callback) and cases with no department yet, the
+    county's dispatchers and operators."""
     from intake.accounts.models import Role, User
 
-    who = [User.role == Role.TOWNSHIP, User.township_code == case.township_code] \
-        if case.township_code else [sa.false()]
-    duty = sa.or_(
-        sa.and_(User.role == Role.DEPARTMENT, User.department_id == case.lead_department_id)
-        if case.lead_department_id else User.role == Role.DISPATCHER,
-        sa.and_(*who),
-    )
+    if platform or not case.lead_department_id:
+        county = sa.or_(User.county_code.is_(None), User.county_code == case.county_code) \
+            if case.county_code else sa.true()
+        duty = sa.and_(User.role.in_([Role.DISPATCHER, Role.OPERATOR]), county)
+    else:
+        duty = sa.or_(
+            sa.and_(User.role == Role.DEPARTMENT, User.department_id == case.lead_department_id),
+            sa.and_(User.role == Role.TOWNSHIP, User.township_code == case.township_code)
+            if case.township_code else sa.false(),
+        )
     messages = []
     for user in db.session.scalars(sa.select(User).where(User.active.is_(True), duty)):
         for channel, address in (("sms", user.phone), ("mail", user.email)):

@@ -15,6 +15,8 @@ from notify.services import tell_staff
 
 # Clocks that only bound what staff may do (send a case back); they never warn or escalate.
 WINDOWS = ("return",)
+# Clocks the platform's own staff answer for, not the department.
+PLATFORM_DUTIES = ("triage", "callback")
 
 
 @in_app_context
@@ -59,7 +61,7 @@ def _tell(clock: Clock, action: str, template: str, what: str) -> None:
     due = local_time(clock.due_at)
     event = record(case, action, reason=f"{label}{what % due}", public=False,
                    data={"clock": clock.name, "clock_id": clock.id})
-    tell_staff(case, template, event, clock=label, due=due)
+    tell_staff(case, template, event, platform=clock.name in PLATFORM_DUTIES, clock=label, due=due)
 
 
 def _flagged(county_code: str | None):

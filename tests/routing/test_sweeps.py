@@ -75,3 +75,21 @@ def test_a_signed_case_is_not_warned(client, run_jobs, make_user, login):
 def test_overdue_page_is_for_supervisors(client, make_user, login):
     login(make_user("yj-market"))
     assert client.get("/staff/overdue").status_code == 403
+
+
+def test_a_case_left_in_triage_is_chased_with_the_dispatchers_not_a_department(client, run_jobs, make_user):
+    from tests.intake.test_dispatch import VAGUE
+
+    dispatcher = make_user("wangfang", role=Role.DISPATCHER, county=None, kind=None)
+    dispatcher.phone = "+8613800000002"
+    department = make_user("yj-market")
+    department.phone = "+8613800000001"
+    db.session.commit()
+    client.post("/api/v1/cases", json=VAGUE)
+    run_jobs()
+    case = db.session.scalar(sa.select(Case))
+    due_at = case.running_clock("triage").due_at
+    assert levels(due_at + timedelta(seconds=1))["red"] == 1
+    MemoryBackend.sent.clear()
+    run_jobs()
+    assert [to for _, to, _ in MemoryBackend.sent] == ["+8613800000002"]
