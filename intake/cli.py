@@ -81,25 +81,20 @@ sla_cli = click.Group("sla", help="Time limits: check a deadline as a policy wou
 @with_appcontext
 def sla_due(start, working_days, calendar_days, hours):
     """Print the deadline of a limit counted from START (day of receipt not counted)."""
-    from datetime import datetime
-
-    from routing.calendar import TZ
-    from routing.clocks import work_calendar
+    from intake.admin.services import deadline, parse_local_time
 
     given = [(u, n) for u, n in (("working_days", working_days), ("calendar_days", calendar_days),
                                  ("hours", hours)) if n is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --working-days, --calendar-days, --hours")
     try:
-        begin = datetime.fromisoformat(start)
+        begin = parse_local_time(start)
     except ValueError:
         raise click.BadParameter("use the form 2026-09-28T10:00", param_hint="--start")
-    begin = begin if begin.tzinfo else begin.replace(tzinfo=TZ)
-    calendar = work_calendar()
     unit, amount = given[0]
-    due = calendar.due(begin, amount, unit)
-    click.echo(due.astimezone(TZ).strftime("%Y-%m-%d %H:%M:%S %z（Asia/Shanghai）"))
-    for year in sorted(calendar.missing_years):
+    result = deadline(begin, amount, unit)
+    click.echo(result.due.strftime("%Y-%m-%d %H:%M:%S %z（Asia/Shanghai）"))
+    for year in result.missing_years:
         click.echo(f"警告：{year}年法定节假日安排未录入，仅按周末推算。请用 flask calendar import 录入。")
 
 
@@ -111,21 +106,14 @@ calendar_cli = click.Group("calendar", help="Holidays and make-up working days f
 @with_appcontext
 def calendar_import(path):
     """Import days from a CSV with columns day,working,note (working: 1 for a make-up working day)."""
-    import csv
-    from datetime import date
+    from intake.admin.services import CalendarImportError, import_calendar
 
-    from intake.reference.models import CalendarDay
-
-    count = 0
-    with open(path, encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            day = date.fromisoformat(row["day"].strip())
-            entry = db.session.get(CalendarDay, day) or CalendarDay(day=day)
-            entry.working = row["working"].strip().lower() in ("1", "true", "yes", "是")
-            entry.note = (row.get("note") or "").strip()
-            db.session.add(entry)
-            count += 1
-    db.session.commit()
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        text = fh.read()
+    try:
+        count = import_calendar(text)
+    except CalendarImportError as exc:
+        raise click.ClickException(f"未录入：{exc}")
     click.echo(f"已录入 {count} 天。")
 
 

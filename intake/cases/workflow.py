@@ -66,6 +66,8 @@ CLOCK_LABELS = {
     "resolve": _l("办结期限"),
     "callback": _l("回访期限"),
     "rework": _l("重办期限"),
+    "extension": _l("可延长期限（一次）"),
+    "tell_tipper": _l("告知实名举报人期限"),
 }
 
 SYSTEM = "系统"

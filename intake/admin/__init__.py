@@ -1,0 +1,1 @@
+"""The administrator's pages: warnings to act on, time-limit policies and the holiday calendar."""

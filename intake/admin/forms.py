@@ -1,0 +1,141 @@
+"""Forms for the administrator's pages; domain rules come from intake.admin.services."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, RadioField,
+                     SelectChoice, SelectField, StringField, TextAreaField)
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+
+from intake.admin import services
+
+
+def _choices(labels: dict) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in labels.items()]
+
+
+class ChineseParseError:
+    """A field whose "cannot read this" error is the given Chinese message."""
+
+    parse_error = _l("请填写整数。")
+
+    def __init__(self, *args, parse_error=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.parse_error = parse_error or self.parse_error
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(self.parse_error) from None
+
+
+class ChineseIntegerField(ChineseParseError, IntegerField):
+    pass
+
+
+class ChineseDateField(ChineseParseError, DateField):
+    pass
+
+
+class ChineseDateTimeLocalField(ChineseParseError, DateTimeLocalField):
+    pass
+
+
+AMOUNT_MESSAGE = _l("时限须为 %(min)s 到 %(max)s 之间的整数。")  # NumberRange fills these in
+
+
+class PolicyEditForm(FlaskForm):
+    """A new length for one policy; saved as a new row in force from now."""
+
+    amount = ChineseIntegerField(_l("时长"), [InputRequired(_l("请填写时长。")),
+                                            NumberRange(services.AMOUNT_MIN, services.AMOUNT_MAX,
+                                                        AMOUNT_MESSAGE)])
+    unit = SelectField(_l("单位"), choices=_choices(services.UNIT_LABELS),
+                       validate_choice=False, validators=[InputRequired(_l("请选择单位。"))])
+    note = StringField(_l("说明（依据、文号）"), [Length(max=200, message=_l("说明不能超过 200 个字。"))])
+
+    def __init__(self, policy, *args, **kwargs):
+        kwargs.setdefault("prefix", f"policy-{policy.id}")
+        super().__init__(*args, **kwargs)
+        self.policy = policy
+
+    def validate_unit(self, field):
+        p = self.policy
+        _check(p.jurisdiction, p.case_kind, p.urgent, p.clock, field.data)
+
+
+class PolicyAddForm(FlaskForm):
+    """A time limit for a county, case kind, urgency and clock."""
+
+    jurisdiction = SelectField(_l("辖区"), validate_choice=False, validators=[InputRequired(_l("请选择辖区。"))])
+    case_kind = SelectField(_l("案件类型"), choices=_choices(services.KIND_LABELS),
+                            validate_choice=False, validators=[InputRequired(_l("请选择案件类型。"))])
+    urgent = BooleanField(_l("紧急件"))
+    clock = SelectField(_l("时限"), choices=_choices(services.POLICY_CLOCK_LABELS),
+                        validate_choice=False, validators=[InputRequired(_l("请选择时限。"))])
+    amount = ChineseIntegerField(_l("时长"), [InputRequired(_l("请填写时长。")),
+                                            NumberRange(services.AMOUNT_MIN, services.AMOUNT_MAX,
+                                                        AMOUNT_MESSAGE)])
+    unit = SelectField(_l("单位"), choices=_choices(services.UNIT_LABELS),
+                       validate_choice=False, validators=[InputRequired(_l("请选择单位。"))])
+    note = StringField(_l("说明（依据、文号）"), [Length(max=200, message=_l("说明不能超过 200 个字。"))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.jurisdiction.choices = [SelectChoice("*", _l("全部"))] + _choices(services.county_names())
+
+    def validate_unit(self, field):
+        _check(self.jurisdiction.data, self.case_kind.data, self.urgent.data, self.clock.data, field.data)
+
+
+def _check(jurisdiction, case_kind, urgent, clock, unit) -> None:
+    # One set of rules, in services (choices included, hence validate_choice=False above);
+    # the amount has its own validator, so 1 stands in for it here.
+    try:
+        services.check_policy(jurisdiction, case_kind, bool(urgent), clock, 1, unit)
+    except services.PolicyError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class DeadlineForm(FlaskForm):
+    """Try a limit: from a local start time, when would it end? Read-only, sent by GET."""
+
+    class Meta:
+        csrf = False
+
+    start = ChineseDateTimeLocalField(
+        _l("起算时间（北京时间）"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        validators=[InputRequired(_l("请填写起算时间。"))],
+        parse_error=_l("起算时间应写成 2026-09-28 10:00 这样的格式。"))
+    amount = ChineseIntegerField(_l("时长"), [InputRequired(_l("请填写时长。")),
+                                            NumberRange(0, 3650, _l("时长须为 %(min)s 到 %(max)s 之间的整数。"))])
+    unit = SelectField(_l("单位"), choices=_choices(services.UNIT_LABELS),
+                       validators=[InputRequired(_l("请选择单位。"))])
+
+
+class CalendarDayForm(FlaskForm):
+    day = ChineseDateField(_l("日期"), validators=[InputRequired(_l("请填写日期，例如 2027-02-06。"))],
+                           parse_error=_l("日期应写成 2027-02-06 这样的格式。"))
+    kind = RadioField(_l("类别"), choices=[SelectChoice("holiday", _l("放假")),
+                                          SelectChoice("workday", _l("调休上班"))],
+                      default="holiday", validators=[InputRequired(_l("请选择放假或调休上班。"))])
+    note = StringField(_l("说明（如：春节）"), [Length(max=64, message=_l("说明不能超过 64 个字。"))])
+
+    def validate_kind(self, field):
+        if self.day.data is None:
+            return
+        try:
+            self.entry = services.calendar_entry(self.day.data, field.data == "workday",
+                                                 self.note.data or "")
+        except services.CalendarImportError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class CalendarImportForm(FlaskForm):
+    text = TextAreaField(_l("粘贴一年的安排（每行：日期,1 或 0,说明；1 为调休上班，0 为放假）"),
+                         [InputRequired(_l("请粘贴要录入的日期。")), Length(max=20000)])
+
+    def validate_text(self, field):
+        try:
+            self.entries = services.parse_calendar(field.data)
+        except services.CalendarImportError as exc:
+            raise ValidationError(str(exc)) from None

@@ -1,0 +1,158 @@
+"""The administrator's pages: validate a form, call one service, redirect."""
+from datetime import date
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from intake.accounts.models import Role
+from intake.admin import services
+from intake.admin.forms import (CalendarDayForm, CalendarImportForm, DeadlineForm, PolicyAddForm,
+                                PolicyEditForm)
+from intake.extensions import db
+from intake.reference.models import TimeLimitPolicy
+from intake.reference.seed import POLICY_EPOCH
+from intake.staff.forms import ActionForm, errors_text
+from intake.types import utcnow
+from routing.calendar import TZ, to_local
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+YEARS_AHEAD = 4
+
+
+def admin_required(view):
+    """403 for anyone but an administrator; stack under login_required."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user.role is not Role.ADMIN:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _labels() -> dict:
+    return {"clock_labels": services.POLICY_CLOCK_LABELS, "kind_labels": services.KIND_LABELS,
+            "unit_labels": services.UNIT_LABELS, "counties": services.county_names(),
+            "policy_epoch": POLICY_EPOCH}
+
+
+@bp.get("/")
+@login_required
+@admin_required
+def dashboard():
+    return render_template("admin/dashboard.html", missing_years=services.missing_years(),
+                           counts=services.dashboard_counts())
+
+
+# --- time limits -------------------------------------------------------------------------------
+
+def _policies_page(add_form: PolicyAddForm | None = None, status: int = 200):
+    histories = services.policies_in_force()
+    edit_forms = {h.current.id: PolicyEditForm(h.current, formdata=None, amount=h.current.amount,
+                                               unit=h.current.unit.value, note=h.current.note)
+                  for h in histories}
+    check_form, result = DeadlineForm(request.args), None
+    if "start" in request.args and check_form.validate():
+        result = services.deadline(check_form.start.data.replace(tzinfo=TZ),
+                                   check_form.amount.data, check_form.unit.data)
+    return render_template("admin/policies.html", histories=histories, edit_forms=edit_forms,
+                           add_form=add_form or PolicyAddForm(formdata=None),
+                           check_form=check_form, result=result, **_labels()), status
+
+
+@bp.get("/policies")
+@login_required
+@admin_required
+def policies():
+    return _policies_page()
+
+
+@bp.post("/policies")
+@login_required
+@admin_required
+def add_policy():
+    form = PolicyAddForm()
+    if not form.validate_on_submit():
+        flash(_("未保存：") + errors_text(form), "error")
+        return _policies_page(form, 400)
+    row = services.add_policy(form.jurisdiction.data, form.case_kind.data, form.urgent.data,
+                              form.clock.data, form.amount.data, form.unit.data, form.note.data or "",
+                              actor=current_user)
+    flash(_("新时限自现在起对新受理的案件生效，已受理的案件仍按原时限。"), "success")
+    return redirect(url_for("admin.policies", _anchor=f"policy-{row.id}"))
+
+
+@bp.post("/policies/<int:policy_id>")
+@login_required
+@admin_required
+def revise_policy(policy_id: int):
+    policy = db.session.get(TimeLimitPolicy, policy_id) or abort(404)
+    form = PolicyEditForm(policy)
+    if not form.validate_on_submit():
+        flash(_("未保存：") + errors_text(form), "error")
+        return redirect(url_for("admin.policies", _anchor=f"policy-{policy_id}"))
+    row = services.revise_policy(policy, form.amount.data, form.unit.data, form.note.data or "",
+                                 actor=current_user)
+    flash(_("新时限自现在起对新受理的案件生效，已受理的案件仍按原时限。"), "success")
+    return redirect(url_for("admin.policies", _anchor=f"policy-{row.id}"))
+
+
+# --- the holiday calendar ----------------------------------------------------------------------
+
+def _calendar_page(day_form=None, import_form=None, status: int = 200):
+    this_year = to_local(utcnow()).year
+    return render_template(
+        "admin/calendar.html", days_by_year=services.calendar_days_by_year(),
+        years=services.year_statuses(range(this_year, this_year + YEARS_AHEAD + 1)),
+        day_form=day_form or CalendarDayForm(formdata=None),
+        import_form=import_form or CalendarImportForm(formdata=None), action_form=ActionForm(),
+    ), status
+
+
+@bp.get("/calendar")
+@login_required
+@admin_required
+def calendar():
+    return _calendar_page()
+
+
+@bp.post("/calendar/days")
+@login_required
+@admin_required
+def add_calendar_day():
+    form = CalendarDayForm()
+    if not form.validate_on_submit():
+        flash(_("未保存：") + errors_text(form), "error")
+        return _calendar_page(day_form=form, status=400)
+    services.save_calendar_days([form.entry])
+    flash(_("已保存 %(day)s。", day=form.entry.day.isoformat()), "success")
+    return redirect(url_for("admin.calendar", _anchor=f"year-{form.entry.day.year}"))
+
+
+@bp.post("/calendar/days/<day>/delete")
+@login_required
+@admin_required
+def delete_calendar_day(day: str):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    if services.delete_calendar_day(when):
+        flash(_("已删除 %(day)s。", day=when.isoformat()), "success")
+    return redirect(url_for("admin.calendar", _anchor=f"year-{when.year}"))
+
+
+@bp.post("/calendar/import")
+@login_required
+@admin_required
+def import_calendar():
+    form = CalendarImportForm()
+    if not form.validate_on_submit():
+        flash(_("未录入：") + errors_text(form), "error")
+        return _calendar_page(import_form=form, status=400)
+    count = services.save_calendar_days(form.entries)
+    flash(_("已录入 %(n)d 天。", n=count), "success")
+    return redirect(url_for("admin.calendar"))
