@@ -34,12 +34,14 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from intake import models  # noqa: F401  (registers every table with the metadata)
     from intake.accounts.views import bp as accounts_bp
+    from intake.admin.views import bp as admin_bp
     from intake.api.views import bp as api_bp
     from intake.cases.views import bp as public_bp
     from intake.dispatch.views import bp as dispatch_bp
+    from intake.reports.views import bp as reports_bp
     from intake.staff.views import bp as staff_bp
 
-    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp):
+    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 
