@@ -9,4 +9,7 @@ from intake.reference.models import (  # noqa: F401
     CalendarDay, Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule,
     TimeLimitPolicy, TimeUnit,
 )
-from notify.models import Message, MessageStatus  # noqa: F401,E402
+from intake.callbacks.models import Answer, Callback, Review  # noqa: F401
+from intake.hotline.models import Call  # noqa: F401
+from intake.sms.models import InboundSms  # noqa: F401
+from notify.models import Message, MessageStatus, MessageTemplate, SmsOptOut  # noqa: F401,E402

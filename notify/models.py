@@ -13,6 +13,7 @@ class MessageStatus(enum.Enum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+    SUPPRESSED = "suppressed"  # not sent: the number opted out (TD) or reached its daily cap
 
 
 class Message(db.Model):
@@ -31,3 +32,27 @@ class Message(db.Model):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=sa.false(),
+                                         comment="sent even in quiet hours")
+    essential: Mapped[bool] = mapped_column(default=True, server_default=sa.true(),
+                                            comment="sent even to a number that replied TD")
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="held for quiet hours")
+
+
+class MessageTemplate(db.Model):
+    """A message's wording, edited by administrators; seeded from notify/templates.csv."""
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(8), default="sms")
+    text: Mapped[str] = mapped_column(sa.Text)
+    essential: Mapped[bool] = mapped_column(default=True, comment="false: stopped by TD")
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+
+
+class SmsOptOut(db.Model):
+    """A number that replied TD: it gets only essential messages."""
+
+    phone: Mapped[str] = mapped_column(sa.String(20), primary_key=True, comment="E.164")
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -46,7 +46,7 @@ def _drop_everything(db):
     existing.drop_all(bind=db.engine)
 
 
-CASE_TABLES = ("message", "personal_data_access", "extension", "clock", "case_event", "case_co_handler", "case", "business", "user")
+CASE_TABLES = ("message", "sms_opt_out", "inbound_sms", "call", "callback", "personal_data_access", "extension", "clock", "case_event", "case_co_handler", "case", "business", "user")
 
 
 @pytest.fixture(autouse=True)

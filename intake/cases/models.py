@@ -100,6 +100,8 @@ class Case(db.Model):
         UTCDateTime, comment="a complaint accepted for mediation (受理)")
     escalated_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="first put on the supervisor's list (督办)")
+    details_requested_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="an SMS case asked for where or what; the next SMS within 24 h is added")
     problem_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="escalated as a problem case: returned or reopened three times")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,44 @@
+"""One satisfaction callback per reply: asked by SMS or by an operator on the phone."""
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from intake.extensions import db
+from intake.types import UTCDateTime, enum_column, utcnow
+
+
+class Answer(enum.Enum):
+    SATISFIED = "satisfied"          # 满意
+    BASIC = "basic"                  # 基本满意
+    DISSATISFIED = "dissatisfied"    # 不满意
+    NO_RESPONSE = "no_response"      # no answer within the time allowed
+
+
+class Review(enum.Enum):
+    PENDING = "pending"      # 不满意: waiting for a supervisor
+    REOPENED = "reopened"    # sent back for rework
+    CONFIRMED = "confirmed"  # the reply stands; the case closes
+
+
+class Callback(db.Model):
+    __table_args__ = (sa.Index("ix_callback_open", "answer", "ask_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ask_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="the working day after the reply")
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="survey SMS queued")
+    answer_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[Answer | None] = mapped_column(enum_column(Answer))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    channel: Mapped[str] = mapped_column(sa.String(8), default="sms", comment="sms or phone")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    review: Mapped[Review | None] = mapped_column(enum_column(Review), index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    case = relationship("Case")
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])

@@ -1,0 +1,1 @@
+"""SMS in: the gateway's webhook, commands, and messages that become cases."""
