@@ -45,6 +45,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "ROUTING_SWEEP_INTERVAL": int(env.get("ROUTING_SWEEP_INTERVAL", "60")),
         "CLOCK_SWEEP_INTERVAL": int(env.get("CLOCK_SWEEP_INTERVAL", "60")),
         # a case returned or reopened this many times is escalated as a problem case (RULES.md)
+        # working days a complainant has to answer the satisfaction survey before it counts as no response
+        "CALLBACK_ANSWER_DAYS": int(env.get("CALLBACK_ANSWER_DAYS", "3")),
         "PROBLEM_CASE_BOUNCES": int(env.get("PROBLEM_CASE_BOUNCES", "3")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,

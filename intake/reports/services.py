@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from intake.accounts.models import Role, User
+from intake.callbacks.models import Answer, Callback
 from intake.cases.models import Case, CaseEvent, Clock
 from intake.extensions import db
 from intake.reference.models import Department, Division, DivisionLevel
@@ -184,6 +185,8 @@ FIGURES: tuple[Figure, ...] = (
            description=_l("本期退单次数与派单次数之比，退单计入退单人所在部门。")),
     Figure("reopened", _l("发回重办率"), "reopened", "replied", _l("发回重办"), _l("办结答复"),
            description=_l("本期发回重办次数与办结答复次数之比。")),
+    Figure("satisfied", _l("满意率"), "satisfied", "surveyed", _l("满意和基本满意"), _l("回访有效答复"),
+           description=_l("本期回访答复中，满意和基本满意所占比例；未应答的不计入。")),
 )
 CHARTED = ("signed_on_time", "closed_on_time")
 
@@ -280,8 +283,25 @@ def _met(sub: sa.Subquery):
     return sa.func.sum(sa.case((sub.c.met.is_(True), 1), else_=0))
 
 
+def callbacks_answered(period: Period, county_code: str | None, now: datetime) -> list[MeasureRow]:
+    """回访 answered in the period (by SMS or phone), and how many were satisfied or basically so."""
+    rows = (
+        sa.select(Case.lead_department_id.label("department_id"), Case.township_code,
+                  sa.literal("surveyed").label("measure"),
+                  Callback.answer.in_([Answer.SATISFIED, Answer.BASIC]).label("met"))
+        .select_from(Callback).join(Case, Callback.case_id == Case.id)
+        .where(_within(Callback.answered_at, period), Callback.answer.is_not(None),
+               Callback.answer != Answer.NO_RESPONSE)
+    )
+    out: list[MeasureRow] = []
+    for department, township, _measure, answered, satisfied in _grouped(_scoped(rows, county_code), _met):
+        out += [(department, township, "surveyed", answered),
+                (department, township, "satisfied", satisfied or 0)]
+    return out
+
+
 MEASURES: tuple[Callable[[Period, str | None, datetime], Iterable[MeasureRow]], ...] = (
-    received_cases, case_events, settled_clocks,
+    received_cases, case_events, settled_clocks, callbacks_answered,
 )
 
 

@@ -34,6 +34,21 @@ class ReopenForm(FlaskForm):
     reason = TextAreaField(_l("发回重办理由"), [InputRequired(_l("发回重办须写明理由。")), Length(max=1000)])
 
 
+class CallbackForm(FlaskForm):
+    answer = SelectField(_l("回访结果"), choices=[
+        SelectChoice("satisfied", _l("满意")), SelectChoice("basic", _l("基本满意")),
+        SelectChoice("dissatisfied", _l("不满意")), SelectChoice("no_response", _l("联系不上 / 未应答")),
+    ], validators=[InputRequired(_l("请选择回访结果。"))])
+    note = TextAreaField(_l("回访记录"), [Length(max=1000)])
+
+
+class CallbackReviewForm(FlaskForm):
+    decision = SelectField(_l("处理意见"), choices=[
+        SelectChoice("reopen", _l("发回重办")), SelectChoice("confirm", _l("维持原答复，结案")),
+    ], validators=[InputRequired()])
+    reason = TextAreaField(_l("理由"), [InputRequired(_l("请写明理由。")), Length(max=1000)])
+
+
 def errors_text(form) -> str:
     """All of a form's error messages, for a flash."""
     return "；".join(str(e) for errs in form.errors.values() for e in errs)

@@ -85,7 +85,8 @@ def log_identity_view(user: User, case: Case, purpose: str) -> None:
 def actions_for(user: User, case: Case) -> set[str]:
     if user.role is not Role.DEPARTMENT or case.lead_department_id != user.department_id:
         return set()
-    actions = allowed_actions(case) & {"sign", "return", "accept", "reply", "close"}
+    # closing is the callback's outcome (回访), not the department's
+    actions = allowed_actions(case) & {"sign", "return", "accept", "reply"}
     if "return" in actions and not return_window_open(case):
         actions.discard("return")
     if "accept" in actions and (case.kind is not CaseKind.COMPLAINT or case.accepted_at is not None):
@@ -149,13 +150,9 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     case.reply_text = text.strip()
     event = transition(case, "reply", user, reason=choices[result], data={"result": result})
     tell_citizen(case, "case_replied", event, result=choices[result])
-    db.session.commit()
+    from intake.callbacks.services import schedule  # the callback needs this module's ActionError
 
-
-def close_case(case: Case, user: User) -> None:
-    """结案."""
-    _check(user, case, "close")
-    transition(case, "close", user)
+    schedule(case, event.at)
     db.session.commit()
 
 

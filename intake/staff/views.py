@@ -1,4 +1,5 @@
 """Staff queues and case pages: validate, call one service, redirect."""
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -10,11 +11,13 @@ from intake.cases.models import CaseStatus
 from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.dispatch.services import can_dispatch, may_merge, township_choices
 from intake.extensions import db
+from intake.callbacks import services as callbacks
+from intake.callbacks.models import Callback
 from intake.cases.models import Extension
 from intake.staff import extensions, services
 from routing import sweeps
 from intake.staff.forms import (
-    ActionForm, ExtensionDecisionForm, ExtensionForm, ReopenForm, ReplyForm, ReturnForm, errors_text,
+    ActionForm, CallbackForm, CallbackReviewForm, ExtensionDecisionForm, ExtensionForm, ReopenForm, ReplyForm, ReturnForm, errors_text,
 )
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -57,7 +60,16 @@ def case_detail(case_id: int):
         case_extensions=extensions.case_extensions(case),
         decision_form=ExtensionDecisionForm() if services.is_supervisor(current_user) else None,
         reopen_form=ReopenForm() if services.may_reopen(current_user, case) else None,
+        callback_form=CallbackForm() if _may_call_back(case) else None,
+        callbacks=db.session.scalars(sa.select(Callback).where(Callback.case_id == case.id)
+                                     .order_by(Callback.id)).all(),
+        ANSWER_LABELS=callbacks.ANSWER_LABELS,
     )
+
+
+def _may_call_back(case) -> bool:
+    return (current_user.role in callbacks.CALLERS and case.status is CaseStatus.REPLIED
+            and callbacks.open_callback(case) is not None)
 
 
 @bp.get("/businesses")
@@ -166,12 +178,46 @@ def reply(case_id: int):
     return _run(case_id, services.reply_case, form.result.data, form.text.data, done=_("已办结答复。"))
 
 
-@bp.post("/cases/<int:case_id>/close")
+@bp.post("/cases/<int:case_id>/callback")
 @login_required
-def close(case_id: int):
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    return _run(case_id, services.close_case, done=_("已结案。"))
+def phone_callback(case_id: int):
+    """电话回访: an operator records what the complainant said on the phone."""
+    form = CallbackForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return redirect(url_for("staff.case_detail", case_id=case_id))
+    return _run(case_id, callbacks.record_by_phone, form.answer.data, form.note.data,
+                done=_("已登记回访结果。"))
+
+
+@bp.get("/callbacks")
+@login_required
+def callback_reviews():
+    """不满意件: dissatisfied callbacks a supervisor reopens or confirms."""
+    if not services.is_supervisor(current_user):
+        abort(403)
+    return render_template("staff/callbacks.html", items=callbacks.review_list(current_user),
+                           form=CallbackReviewForm(), ANSWER_LABELS=callbacks.ANSWER_LABELS)
+
+
+@bp.post("/callbacks/<int:callback_id>")
+@login_required
+def review_callback(callback_id: int):
+    item = db.session.get(Callback, callback_id)
+    if item is None or services.get_visible_case(current_user, item.case_id) is None:
+        abort(404)
+    form = CallbackReviewForm()
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+    else:
+        try:
+            callbacks.review(item, current_user, form.decision.data == "reopen", form.reason.data)
+        except services.ActionError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(_("已发回重办，重办期限开始计算。") if form.decision.data == "reopen"
+                  else _("已维持原答复并结案。"), "success")
+    return redirect(url_for("staff.callback_reviews"))
 
 
 @bp.get("/overdue")

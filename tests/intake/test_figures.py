@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from intake.accounts.models import Role
+from intake.callbacks.models import Answer, Callback
 from intake.cases.models import Case, CaseEvent, CaseKind, Channel, Clock
 from intake.extensions import db
 from intake.reference.models import Department
@@ -89,6 +90,13 @@ def week(make_user):
     event(d, "route", at(10, 11), to=market)
     clock(d, "sign", market, at(10, 11), at(11, 23), stopped=at(11))
 
+    # 回访: a dissatisfied, b satisfied, d no answer (not counted)
+    db.session.add_all([
+        Callback(case=a, ask_at=at(19, 9), asked_at=at(19, 9), answer=Answer.DISSATISFIED, answered_at=at(19)),
+        Callback(case=b, ask_at=at(21, 9), asked_at=at(21, 9), answer=Answer.SATISFIED, answered_at=at(21)),
+        Callback(case=d, ask_at=at(12, 9), asked_at=at(12, 9), answer=Answer.NO_RESPONSE, answered_at=at(18)),
+    ])
+
     nanhu = department("market", "330402")
     e = new_case(at(17), nanhu, "330402007", county="330402")  # 南湖区建设街道, missed
     event(e, "route", at(17, 11), to=nanhu)
@@ -135,12 +143,12 @@ def supervisor_login(make_user, login, county="330324"):
     login(make_user("chen", role=Role.SUPERVISOR, county=county, kind=None))
 
 
-# 受理量, 派单量, 按时签收率, 按时办结率, 退单率, 发回重办率
-MARKET_ROW = ["3", "3", "50.0% 1/2", "66.7% 2/3", "0.0% 0/3", "50.0% 1/2"]
-CULTURE_ROW = ["0", "1", "100.0% 1/1", "—", "100.0% 1/1", "—"]
-OUBEI_ROW = ["2", "3", "100.0% 2/2", "50.0% 1/2", "33.3% 1/3", "100.0% 1/1"]
-QIAOTOU_ROW = ["1", "1", "0.0% 0/1", "100.0% 1/1", "0.0% 0/1", "0.0% 0/1"]
-TOTAL_ROW = ["3", "4", "66.7% 2/3", "66.7% 2/3", "25.0% 1/4", "50.0% 1/2"]
+# 受理量, 派单量, 按时签收率, 按时办结率, 退单率, 发回重办率, 满意率
+MARKET_ROW = ["3", "3", "50.0% 1/2", "66.7% 2/3", "0.0% 0/3", "50.0% 1/2", "50.0% 1/2"]
+CULTURE_ROW = ["0", "1", "100.0% 1/1", "—", "100.0% 1/1", "—", "—"]
+OUBEI_ROW = ["2", "3", "100.0% 2/2", "50.0% 1/2", "33.3% 1/3", "100.0% 1/1", "0.0% 0/1"]
+QIAOTOU_ROW = ["1", "1", "0.0% 0/1", "100.0% 1/1", "0.0% 0/1", "0.0% 0/1", "100.0% 1/1"]
+TOTAL_ROW = ["3", "4", "66.7% 2/3", "66.7% 2/3", "25.0% 1/4", "50.0% 1/2", "50.0% 1/2"]
 
 
 def test_supervisor_sees_the_weeks_rates_by_department_and_township(week, client, make_user, login):
@@ -152,7 +160,7 @@ def test_supervisor_sees_the_weeks_rates_by_department_and_township(week, client
     departments = page_rows(html, "departments")
     assert departments[MARKET] == MARKET_ROW
     assert departments[CULTURE] == CULTURE_ROW
-    assert departments["永嘉县农业农村局"] == ["0", "0", "—", "—", "—", "—"]  # idle, still listed
+    assert departments["永嘉县农业农村局"] == ["0", "0", "—", "—", "—", "—", "—"]  # idle, still listed
     assert departments["合计"] == TOTAL_ROW
 
     townships = page_rows(html, "townships")
@@ -256,6 +264,6 @@ def test_a_county_supervisor_sees_only_their_county(week, client, make_user, log
     client.post("/logout")
     login(make_user("root", role=Role.ADMIN, county=None, kind=None))
     html = client.get("/staff/figures/" + W47).get_data(as_text=True)
-    assert page_rows(html, "departments")[NANHU_MARKET] == ["1", "1", "0.0% 0/1", "—", "0.0% 0/1", "—"]
+    assert page_rows(html, "departments")[NANHU_MARKET] == ["1", "1", "0.0% 0/1", "—", "0.0% 0/1", "—", "—"]
     assert page_rows(html, "townships")["南湖区建设街道"][0] == "1"
     assert page_rows(html, "departments")["合计"][:3] == ["4", "5", "50.0% 2/4"]

@@ -1,7 +1,10 @@
-"""Department staff work their queue in the browser: sign, reply, close; see only their cases."""
+"""Department staff work their queue in the browser: sign, accept, reply; see only their cases."""
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
+from intake.callbacks.models import Callback
+from intake.callbacks.services import answer_by_sms
+from intake.callbacks.tasks import sweep_callbacks
 from intake.cases.models import Case, CaseStatus, PersonalDataAccess
 from intake.extensions import db
 from tests.intake.test_api import PHARMACY
@@ -13,7 +16,7 @@ def file_and_route(client, run_jobs, payload=PHARMACY) -> Case:
     return db.session.scalar(sa.select(Case).order_by(Case.id.desc()))
 
 
-def test_department_signs_replies_and_closes_in_the_browser(client, run_jobs, make_user, login):
+def test_department_signs_accepts_and_replies_and_the_callback_closes(client, run_jobs, make_user, login):
     case = file_and_route(client, run_jobs)
     login(make_user("yj-market"))
     queue = client.get("/staff/").get_data(as_text=True)
@@ -24,13 +27,18 @@ def test_department_signs_replies_and_closes_in_the_browser(client, run_jobs, ma
 
     client.post(f"/staff/cases/{case.id}/sign", follow_redirects=True)
     client.post(f"/staff/cases/{case.id}/accept")
-    client.post(f"/staff/cases/{case.id}/reply", data={"result": "mediated", "text": "已调解，店家同意退款。"})
-    page = client.post(f"/staff/cases/{case.id}/close", follow_redirects=True).get_data(as_text=True)
-    assert "已结案" in page
+    page = client.post(f"/staff/cases/{case.id}/reply", data={"result": "mediated", "text": "已调解，店家同意退款。"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "已办结答复" in page and 'id="close"' not in page  # the callback closes it, not the department
+    case_id = case.id
+    callback = db.session.scalar(sa.select(Callback))
+    sweep_callbacks(now=callback.ask_at)
+    assert answer_by_sms("+8613812345678", "1") is not None
 
-    case = db.session.get(Case, case.id)
+    case = db.session.get(Case, case_id)
     assert case.status is CaseStatus.CLOSED and case.result == "mediated"
-    assert [e.action for e in case.events] == ["receive", "route", "sign", "accept", "reply", "close"]
+    assert [e.action for e in case.events] == ["receive", "route", "sign", "accept", "reply",
+                                               "callback_asked", "close"]
     assert case.events[2].actor_label == "yj-market"
     clocks = {c.name: c for c in case.clocks}
     assert clocks["sign"].met is True and clocks["decision"].met is True and clocks["resolve"].met is True
@@ -49,7 +57,8 @@ def test_other_departments_do_not_see_the_case(client, run_jobs, make_user, logi
 def test_a_step_out_of_order_is_refused_with_a_message(client, run_jobs, make_user, login):
     case = file_and_route(client, run_jobs)
     login(make_user("yj-market"))
-    page = client.post(f"/staff/cases/{case.id}/close", follow_redirects=True).get_data(as_text=True)
+    page = client.post(f"/staff/cases/{case.id}/reply", data={"result": "refused", "text": "不属于受理范围。"},
+                       follow_redirects=True).get_data(as_text=True)
     assert "不能对这件案件执行此操作" in page
     assert db.session.get(Case, case.id).status is CaseStatus.DISPATCHED
 

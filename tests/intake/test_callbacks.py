@@ -1,0 +1,107 @@
+"""回访: the survey goes out the working day after a reply; answers close, reopen or time out."""
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from intake.accounts.models import Role
+from intake.callbacks.models import Answer, Callback, Review
+from intake.callbacks.services import answer_by_sms
+from intake.callbacks.tasks import sweep_callbacks
+from intake.cases.models import Case, CaseStatus
+from intake.extensions import db
+from notify.backends import MemoryBackend
+from routing.calendar import TZ, WorkCalendar
+from tests.intake.test_api import PHARMACY
+
+PHONE = "+8613812345678"
+
+
+def replied_case(client, run_jobs, make_user, login) -> int:
+    client.post("/api/v1/cases", json=PHARMACY)
+    run_jobs()
+    case_id = db.session.scalar(sa.select(Case.id))
+    login(make_user("yj-market"))
+    client.post(f"/staff/cases/{case_id}/sign")
+    client.post(f"/staff/cases/{case_id}/accept")
+    client.post(f"/staff/cases/{case_id}/reply", data={"result": "mediated", "text": "已调解，店家退款。"})
+    client.post("/logout")
+    return case_id
+
+
+def status(case_id: int) -> CaseStatus:
+    db.session.expire_all()
+    return db.session.get(Case, case_id).status
+
+
+def test_the_survey_goes_out_at_nine_on_the_next_working_day_and_not_twice(client, run_jobs, make_user, login):
+    case_id = replied_case(client, run_jobs, make_user, login)
+    callback = db.session.scalar(sa.select(Callback))
+    replied_at = db.session.get(Case, case_id).events[-1].at
+    expected_day = WorkCalendar().next_working_day(replied_at.astimezone(TZ).date() + timedelta(days=1))
+    ask_at = callback.ask_at.astimezone(TZ)
+    assert ask_at.date() == expected_day and (ask_at.hour, ask_at.minute) == (9, 0)
+
+    ask = callback.ask_at
+    assert sweep_callbacks(now=ask - timedelta(minutes=1))["asked"] == 0
+    assert sweep_callbacks(now=ask)["asked"] == 1
+    assert sweep_callbacks(now=ask + timedelta(minutes=5))["asked"] == 0
+    MemoryBackend.sent.clear()
+    run_jobs()
+    surveys = [body for _, to, body in MemoryBackend.sent if to == PHONE and "1满意" in body]
+    assert len(surveys) == 1
+    assert answer_by_sms("+8613900000000", "1") is None  # someone else's number has no survey
+
+
+def test_dissatisfied_goes_to_the_supervisor_who_reopens_it_and_the_rework_clock_runs(
+        client, run_jobs, make_user, login):
+    case_id = replied_case(client, run_jobs, make_user, login)
+    callback = db.session.scalar(sa.select(Callback))
+    sweep_callbacks(now=callback.ask_at)
+    assert answer_by_sms(PHONE, "3").answer is Answer.DISSATISFIED
+    assert status(case_id) is CaseStatus.REPLIED
+
+    login(make_user("chen", role=Role.SUPERVISOR, county="330324", kind=None))
+    page = client.get("/staff/callbacks").get_data(as_text=True)
+    assert db.session.get(Case, case_id).tracking_no in page
+    callback_id = db.session.scalar(sa.select(Callback.id))
+    client.post(f"/staff/callbacks/{callback_id}", data={"decision": "reopen", "reason": "退款未到账，请重新处理。"})
+    assert status(case_id) is CaseStatus.REOPENED
+    case = db.session.get(Case, case_id)
+    assert case.running_clock("rework") is not None
+    assert db.session.get(Callback, callback_id).review is Review.REOPENED
+    assert "没有待审核" in client.get("/staff/callbacks").get_data(as_text=True)
+
+
+def test_no_answer_in_three_working_days_closes_as_no_response(client, run_jobs, make_user, login):
+    case_id = replied_case(client, run_jobs, make_user, login)
+    callback = db.session.scalar(sa.select(Callback))
+    sweep_callbacks(now=callback.ask_at)
+    callback = db.session.scalar(sa.select(Callback))
+    due = callback.answer_due_at
+    assert due == WorkCalendar().add_working_days(callback.ask_at, 3)
+    assert sweep_callbacks(now=due - timedelta(seconds=1))["no_response"] == 0
+    assert sweep_callbacks(now=due)["no_response"] == 1
+    assert status(case_id) is CaseStatus.CLOSED
+    assert db.session.scalar(sa.select(Callback.answer)) is Answer.NO_RESPONSE
+    assert answer_by_sms(PHONE, "1") is None  # too late
+
+
+def test_an_operator_records_a_phone_callback_and_the_case_closes(client, run_jobs, make_user, login):
+    case_id = replied_case(client, run_jobs, make_user, login)
+    login(make_user("lijing", role=Role.OPERATOR, county="330324", kind=None))
+    page = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
+    assert 'id="record-callback"' in page
+    client.post(f"/staff/cases/{case_id}/callback", data={"answer": "basic", "note": "基本满意，希望加强监管。"})
+    assert status(case_id) is CaseStatus.CLOSED
+    callback = db.session.scalar(sa.select(Callback))
+    assert callback.channel == "phone" and callback.answer is Answer.BASIC
+    # the survey is no longer sent once the callback was made by phone
+    assert sweep_callbacks(now=callback.ask_at)["asked"] == 0
+
+
+def test_a_department_cannot_record_a_callback_or_review(client, run_jobs, make_user, login):
+    case_id = replied_case(client, run_jobs, make_user, login)
+    login(make_user("yj-market"))
+    client.post(f"/staff/cases/{case_id}/callback", data={"answer": "satisfied"})
+    assert status(case_id) is CaseStatus.REPLIED
+    assert client.get("/staff/callbacks").status_code == 403
