@@ -6,10 +6,12 @@ from intake.cases.models import Case
 from intake.businesses.services import link_business
 from intake.cases.workflow import transition
 from intake.extensions import db
+from intake.filters import deadline_text
 from intake.redis_conn import get_redis
 from intake.reference.seed import department_kind_names
 from intake.reference.models import Department, Division, IndustryTerm, RoutingRule
 from intake.types import utcnow
+from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
 
 VERSION_KEY = "intake:reference-version"
@@ -122,8 +124,10 @@ def dispatch_to(case: Case, lead: Department, co_handler_kinds, action: str, act
     case.lead_department = lead
     case.co_handlers = [d for k in co_handler_kinds if (d := department(lead.county_code, k))]
     case.routed_at = utcnow()
-    transition(case, action, actor, reason=reason, public=False,
-               data={"lead_department": lead.name, "township": case.township_code, **(data or {})})
+    event = transition(case, action, actor, reason=reason, public=False,
+                       data={"lead_department": lead.name, "township": case.township_code, **(data or {})})
+    sign = case.running_clock("sign")
+    tell_staff(case, "case_dispatched", event, due=deadline_text(sign.due_at) if sign else "")
     link_business(case)
     db.session.flush()
     flag_duplicate(case)

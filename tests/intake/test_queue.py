@@ -106,3 +106,20 @@ def test_township_staff_see_cases_on_their_ground_only(client, run_jobs, make_us
 def test_queue_needs_login(client):
     resp = client.get("/staff/")
     assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+def test_the_department_and_township_on_duty_hear_of_a_new_case(client, run_jobs, make_user):
+    from notify.backends import MemoryBackend
+
+    staff = make_user("yj-market")
+    staff.phone = "+8613800000001"
+    township = make_user("oubei", role=Role.TOWNSHIP, kind=None, township="330324009")
+    township.email = "oubei@example.test"
+    other = make_user("yj-culture", kind="culture")
+    other.phone = "+8613800000009"
+    db.session.commit()
+    MemoryBackend.sent.clear()
+    case = file_and_route(client, run_jobs)
+    told = {(channel, to): body for channel, to, body in MemoryBackend.sent if "新案件" in body}
+    assert set(told) == {("sms", "+8613800000001"), ("mail", "oubei@example.test")}
+    assert case.tracking_no in told[("sms", "+8613800000001")]
