@@ -30,6 +30,7 @@ CLOCK_RULES: dict[str, ClockRule] = {
     "to_triage": ClockRule(start=("triage",)),
     "route": _GIVE_TO_DEPARTMENT,
     "dispatch": _GIVE_TO_DEPARTMENT,
+    "reroute": ClockRule(stop=("triage",)),
     "sign": ClockRule(stop=("sign",)),
     "return": ClockRule(stop=("sign", "return"), start=("triage",)),
     "accept": ClockRule(stop=("decision",), start=("resolve",)),

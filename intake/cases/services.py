@@ -50,8 +50,12 @@ class Submission:
         )
 
 
-def submit_case(submission: Submission, actor=None) -> tuple[Case, str]:
-    """Store a case in one transaction, enqueue routing after the commit; return it and its lookup code."""
+def submit_case(submission: Submission, actor=None, commit: bool = True) -> tuple[Case, str]:
+    """Store a case in one transaction, enqueue routing after the commit; return it and its lookup code.
+
+    With commit=False the caller commits, so what it adds (the receipt, the inbound SMS rows)
+    is stored in the same transaction as the case, or not at all.
+    """
     from routing.tasks import route_case
 
     lookup_code = f"{secrets.randbelow(10**6):06d}"
@@ -75,7 +79,8 @@ def submit_case(submission: Submission, actor=None) -> tuple[Case, str]:
     record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
     db.session.flush()
     enqueue_after_commit(route_case, case.id, job_id=f"route-case-{case.id}")
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return case, lookup_code
 
 

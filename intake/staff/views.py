@@ -89,6 +89,14 @@ def business(business_id: int):
     return render_template("staff/business.html", business=record, cases=cases)
 
 
+def _submit(case_id: int, form, action, *fields: str, done: str):
+    """Validate a case action's form, then run the action with those fields' values."""
+    if not form.validate_on_submit():
+        flash(errors_text(form), "error")
+        return redirect(url_for("staff.case_detail", case_id=case_id))
+    return _run(case_id, action, *(form[name].data for name in fields), done=done)
+
+
 def _run(case_id: int, action, *args, done: str):
     case = _case_or_404(case_id)
     try:
@@ -111,11 +119,7 @@ def sign(case_id: int):
 @bp.post("/cases/<int:case_id>/return")
 @login_required
 def return_(case_id: int):
-    form = ReturnForm()
-    if not form.validate_on_submit():
-        flash(errors_text(form), "error")
-        return redirect(url_for("staff.case_detail", case_id=case_id))
-    return _run(case_id, services.return_case, form.reason.data, done=_("已退单，案件回到人工分拨。"))
+    return _submit(case_id, ReturnForm(), services.return_case, "reason", done=_("已退单，案件回到人工分拨。"))
 
 
 @bp.post("/cases/<int:case_id>/accept")
@@ -129,12 +133,8 @@ def accept(case_id: int):
 @bp.post("/cases/<int:case_id>/extension")
 @login_required
 def request_extension(case_id: int):
-    form = ExtensionForm()
-    if not form.validate_on_submit():
-        flash(errors_text(form), "error")
-        return redirect(url_for("staff.case_detail", case_id=case_id))
-    return _run(case_id, extensions.request_extension, form.reason.data,
-                done=_("延期申请已提交，等待督办人员审批。"))
+    return _submit(case_id, ExtensionForm(), extensions.request_extension, "reason",
+                   done=_("延期申请已提交，等待督办人员审批。"))
 
 
 @bp.post("/extensions/<int:extension_id>")
@@ -160,11 +160,7 @@ def decide_extension(extension_id: int):
 @bp.post("/cases/<int:case_id>/reopen")
 @login_required
 def reopen(case_id: int):
-    form = ReopenForm()
-    if not form.validate_on_submit():
-        flash(errors_text(form), "error")
-        return redirect(url_for("staff.case_detail", case_id=case_id))
-    return _run(case_id, services.reopen_case, form.reason.data, done=_("已发回重办，重办期限开始计算。"))
+    return _submit(case_id, ReopenForm(), services.reopen_case, "reason", done=_("已发回重办，重办期限开始计算。"))
 
 
 @bp.post("/cases/<int:case_id>/reply")
@@ -172,22 +168,15 @@ def reopen(case_id: int):
 def reply(case_id: int):
     form = ReplyForm()
     form.result.choices = [SelectChoice(k) for kinds in services.RESULTS.values() for k in kinds]
-    if not form.validate_on_submit():
-        flash(errors_text(form), "error")
-        return redirect(url_for("staff.case_detail", case_id=case_id))
-    return _run(case_id, services.reply_case, form.result.data, form.text.data, done=_("已办结答复。"))
+    return _submit(case_id, form, services.reply_case, "result", "text", done=_("已办结答复。"))
 
 
 @bp.post("/cases/<int:case_id>/callback")
 @login_required
 def phone_callback(case_id: int):
     """电话回访: an operator records what the complainant said on the phone."""
-    form = CallbackForm()
-    if not form.validate_on_submit():
-        flash(errors_text(form), "error")
-        return redirect(url_for("staff.case_detail", case_id=case_id))
-    return _run(case_id, callbacks.record_by_phone, form.answer.data, form.note.data,
-                done=_("已登记回访结果。"))
+    return _submit(case_id, CallbackForm(), callbacks.record_by_phone, "answer", "note",
+                   done=_("已登记回访结果。"))
 
 
 @bp.get("/callbacks")
