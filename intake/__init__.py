@@ -38,10 +38,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from intake.api.views import bp as api_bp
     from intake.cases.views import bp as public_bp
     from intake.dispatch.views import bp as dispatch_bp
+    from intake.hotline.views import bp as hotline_bp
     from intake.reports.views import bp as reports_bp
+    from intake.sms.views import bp as sms_bp
     from intake.staff.views import bp as staff_bp
 
-    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp):
+    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp, hotline_bp, sms_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

@@ -1,8 +1,10 @@
 """Settings from the environment, in one place."""
 import os
 import secrets
+from datetime import time
 
-PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOTLINE_TOKEN", "SMS_WEBHOOK_SECRET")
+TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
 class ConfigError(RuntimeError):
@@ -32,6 +34,11 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     cfg = {
         "APP_ENV": "production" if production else "development",
         "SECRET_KEY": env.get("SECRET_KEY") or _dev_secret(instance_path),
+        # the phone system's bearer token for POST /hotline/calls
+        "HOTLINE_TOKEN": env.get("HOTLINE_TOKEN") or _dev_secret(instance_path, "dev-hotline-token"),
+        # shared with the SMS gateway, which signs each inbound SMS (hex HMAC-SHA256 of the body)
+        "SMS_WEBHOOK_SECRET": env.get("SMS_WEBHOOK_SECRET") or _dev_secret(instance_path, "dev-sms-webhook-secret"),
+        "SMS_MAX_BODY": int(env.get("SMS_MAX_BODY", str(8 * 1024))),  # bytes; a larger body gets 413
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
         ),
@@ -56,16 +63,58 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Registry names of notify/backends.py; 'log' writes messages to the log (development).
         "NOTIFY_SMS_BACKEND": env.get("NOTIFY_SMS_BACKEND", "log"),
         "NOTIFY_MAIL_BACKEND": env.get("NOTIFY_MAIL_BACKEND", "log"),
+        # Non-urgent SMS queued in these hours (Asia/Shanghai) wait for their end; empty: never held.
+        "NOTIFY_QUIET_HOURS": env.get("NOTIFY_QUIET_HOURS", "21:00-08:00"),
+        # SMS a number may get in a day (local day) before non-essential ones are suppressed.
+        "NOTIFY_SMS_DAILY_CAP": int(env.get("NOTIFY_SMS_DAILY_CAP", "5")),
+        # Seconds between the sending job's retries; as many retries as intervals.
+        "NOTIFY_RETRY_INTERVALS": [int(s) for s in env.get("NOTIFY_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()],
+        # How long a queued message may wait (past its not_before) before the sweep enqueues it again.
+        "NOTIFY_SWEEP_GRACE": int(env.get("NOTIFY_SWEEP_GRACE", "300")),
+        "NOTIFY_SWEEP_INTERVAL": int(env.get("NOTIFY_SWEEP_INTERVAL", "60")),
+        # The 'http' SMS backend: a JSON POST to the gateway.
+        "NOTIFY_SMS_HTTP_URL": env.get("NOTIFY_SMS_HTTP_URL", ""),
+        "NOTIFY_SMS_HTTP_TOKEN": env.get("NOTIFY_SMS_HTTP_TOKEN", ""),  # sent as a Bearer token
+        "NOTIFY_SMS_HTTP_USER": env.get("NOTIFY_SMS_HTTP_USER", ""),  # or basic auth
+        "NOTIFY_SMS_HTTP_PASSWORD": env.get("NOTIFY_SMS_HTTP_PASSWORD", ""),
+        "NOTIFY_SMS_HTTP_PAYLOAD": env.get(
+            "NOTIFY_SMS_HTTP_PAYLOAD", '{"to": "{recipient}", "text": "{body}", "ref": "{idempotency_key}"}'),
+        "NOTIFY_SMS_HTTP_ID_PATH": env.get("NOTIFY_SMS_HTTP_ID_PATH", "id"),  # e.g. data.msgid
+        "NOTIFY_SMS_HTTP_TIMEOUT": float(env.get("NOTIFY_SMS_HTTP_TIMEOUT", "10")),
+        # The 'smtp' mail backend.
+        "MAIL_SERVER": env.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": env.get("MAIL_USE_TLS", "").lower() in TRUE_WORDS,  # STARTTLS
+        "MAIL_USE_SSL": env.get("MAIL_USE_SSL", "").lower() in TRUE_WORDS,  # SMTP over TLS (port 465)
+        "MAIL_FROM": env.get("MAIL_FROM", "noreply@localhost"),
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "10")),
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if cfg["NOTIFY_SMS_BACKEND"] == "http" and not cfg["NOTIFY_SMS_HTTP_URL"]:
+        raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
+    _check_quiet_hours(cfg["NOTIFY_QUIET_HOURS"])
     return cfg
 
 
-def _dev_secret(instance_path: str) -> str:
-    """A development secret kept in the instance folder so sessions survive restarts."""
+def _check_quiet_hours(spec: str) -> None:
+    """NOTIFY_QUIET_HOURS is empty or reads like 21:00-08:00."""
+    if not spec.strip():
+        return
+    parts = spec.split("-")
+    try:
+        if len(parts) != 2 or len({time.fromisoformat(part.strip()) for part in parts}) != 2:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"NOTIFY_QUIET_HOURS={spec!r}: write it like 21:00-08:00, or leave it empty") from None
+
+
+def _dev_secret(instance_path: str, name: str = "dev-secret-key") -> str:
+    """A development secret kept in the instance folder so it survives restarts."""
     os.makedirs(instance_path, exist_ok=True)
-    path = os.path.join(instance_path, "dev-secret-key")
+    path = os.path.join(instance_path, name)
     if not os.path.exists(path):
         with open(path, "w") as fh:
             fh.write(secrets.token_hex(32))

@@ -11,17 +11,21 @@ log = logging.getLogger(__name__)
 _PENDING = "jobs_after_commit"
 
 
-def enqueue_after_commit(func, *args, job_id: str | None = None, **kwargs) -> None:
-    """Queue `func(*args)` to run once the current transaction has committed."""
+def enqueue_after_commit(func, *args, job_id: str | None = None, at=None, **kwargs) -> None:
+    """Queue `func(*args)` to run once the current transaction has committed (or at `at`, later)."""
     from intake.extensions import db
 
-    db.session.info.setdefault(_PENDING, []).append((func, args, kwargs, job_id))
+    db.session.info.setdefault(_PENDING, []).append((func, args, {**kwargs, "at": at}, job_id))
 
 
-def enqueue_now(func, *args, job_id: str | None = None, **kwargs) -> bool:
-    """Enqueue at once; a Redis outage is logged, not raised (the sweep catches up)."""
+def enqueue_now(func, *args, job_id: str | None = None, at=None, **kwargs) -> bool:
+    """Enqueue at once, or for `at` (a datetime) with RQ's scheduler; a Redis outage is logged,
+    not raised (the sweep catches up)."""
     try:
-        get_queue().enqueue(func, *args, job_id=job_id, **kwargs)
+        if at is not None:
+            get_queue().enqueue_at(at, func, *args, job_id=job_id, **kwargs)
+        else:
+            get_queue().enqueue(func, *args, job_id=job_id, **kwargs)
         return True
     except Exception:  # redis down or unreachable: the case is stored, the sweep will retry
         log.warning("could not enqueue %s%r; the periodic sweep will retry", func.__name__, args,

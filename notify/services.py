@@ -1,33 +1,204 @@
-"""Queueing a message to a citizen: one row per case, event and recipient, sent after commit."""
+"""Queueing a message: one row per case, event and recipient, held, capped or suppressed by the
+sending rules, and sent by a job after the commit.
+
+Rules for SMS (mail is neither held nor capped):
+- quiet hours (NOTIFY_QUIET_HOURS, Asia/Shanghai): a non-urgent SMS waits for their end;
+- a number that replied TD (sms_opt_out) gets essential messages only;
+- a number gets at most NOTIFY_SMS_DAILY_CAP messages a day; essential ones are never capped.
+
+Secrets (a receipt's lookup code) are never stored: the row's body shows ****** where they go,
+and the values travel to the send job as job arguments only. A message whose job was lost and
+is re-enqueued by the sweep therefore goes out with the mask in place of the secret.
+"""
 import csv
+import logging
 import os
-from functools import lru_cache
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from rq import Retry
 
 from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
 from intake.jobs import enqueue_after_commit
-from notify.models import Message
+from intake.types import utcnow
+from notify.models import Message, MessageStatus, MessageTemplate, SmsOptOut
+from routing.calendar import TZ, to_local
 
+log = logging.getLogger(__name__)
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates.csv")
+MASK = "******"
+TRUE_WORDS = {"true", "1", "yes", "是"}
+STATUS_LABELS = {MessageStatus.QUEUED.value: _l("待发送"), MessageStatus.SENT.value: _l("已发送"),
+                 MessageStatus.FAILED.value: _l("发送失败"), MessageStatus.SUPPRESSED.value: _l("未发送")}
+CHANNEL_LABELS = {"sms": _l("短信"), "mail": _l("邮件")}
 
 
-@lru_cache(maxsize=1)
-def templates() -> dict[str, dict]:
-    with open(TEMPLATES, encoding="utf-8", newline="") as fh:
-        return {row["key"]: row for row in csv.DictReader(fh)}
+# --- templates -----------------------------------------------------------------------------------
+
+def templates(path: str = TEMPLATES) -> dict[str, dict]:
+    """The shipped templates by key: channel, text, essential (a missing flag means essential)."""
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {row["key"]: {"key": row["key"], "channel": row.get("channel") or "sms", "text": row["text"],
+                             "essential": (row.get("essential") or "true").strip().lower() in TRUE_WORDS}
+                for row in csv.DictReader(fh)}
 
 
-def tell_citizen(case: Case, template: str, event: CaseEvent, **context) -> Message | None:
+def seed_templates(path: str = TEMPLATES) -> int:
+    """Add the shipped templates whose key is not in the table; an administrator's wording stays."""
+    have = set(db.session.scalars(sa.select(MessageTemplate.key)))
+    new = [MessageTemplate(key=row["key"], channel=row["channel"], text=row["text"], essential=row["essential"])
+           for key, row in templates(path).items() if key not in have]
+    db.session.add_all(new)
+    db.session.flush()
+    return len(new)
+
+
+def template_for(key: str) -> dict:
+    """The wording in force: the table's row, or the shipped one if the table lacks the key."""
+    row = db.session.get(MessageTemplate, key)
+    if row is not None:
+        return {"key": key, "channel": row.channel, "text": row.text, "essential": row.essential}
+    return templates()[key]
+
+
+@dataclass
+class Rendered:
+    body: str  # what is stored: secrets masked
+    secret: list[tuple[int, str]]  # where in body a mask stands, and what it stands for
+
+
+def render(text: str, context: dict, secret: dict | None = None) -> Rendered:
+    """`text.format(**context, **secret)`, with each secret's place in the body masked and noted."""
+    secret = secret or {}
+    marks = {name: chr(0xE000 + i) for i, name in enumerate(secret)}  # private-use characters
+    marked = text.format(**{**context, **marks})
+    by_mark = {mark: secret[name] for name, mark in marks.items()}
+    body, spans = "", []
+    for ch in marked:
+        if ch in by_mark:
+            spans.append((len(body), by_mark[ch]))
+        body += MASK if ch in by_mark else ch
+    return Rendered(body, spans)
+
+
+def unmask(body: str, secret: list | None) -> str:
+    """The body with its masks replaced by the secrets the job was given."""
+    for offset, value in sorted(secret or [], reverse=True):
+        if body[offset:offset + len(MASK)] != MASK:
+            log.warning("a secret's place in a message body moved; sending it masked")
+            continue
+        body = body[:offset] + value + body[offset + len(MASK):]
+    return body
+
+
+# --- the sending rules ---------------------------------------------------------------------------
+
+def quiet_hours(spec: str | None = None) -> tuple[time, time] | None:
+    """(start, end) of NOTIFY_QUIET_HOURS ("21:00-08:00"), or None when there are none."""
+    spec = current_app.config.get("NOTIFY_QUIET_HOURS", "") if spec is None else spec
+    if not spec or not spec.strip():
+        return None
+    start, end = (time.fromisoformat(part.strip()) for part in spec.split("-"))
+    return None if start == end else (start, end)
+
+
+def quiet_until(moment: datetime, spec: str | None = None) -> datetime | None:
+    """When the quiet hours `moment` falls in end (UTC), or None if it falls outside them."""
+    hours = quiet_hours(spec)
+    if hours is None:
+        return None
+    start, end = hours
+    local = to_local(moment)
+    now, day = local.timetz().replace(tzinfo=None), local.date()
+    if start < end:
+        quiet, end_day = start <= now < end, day
+    else:  # across midnight
+        quiet, end_day = now >= start or now < end, day + timedelta(days=1) if now >= start else day
+    return datetime.combine(end_day, end, tzinfo=TZ).astimezone(timezone.utc) if quiet else None
+
+
+def hold_until(message: Message, now: datetime) -> datetime | None:
+    """When a message may go if not now: its not_before, or the end of quiet hours for an SMS."""
+    later = [message.not_before] if message.not_before and message.not_before > now else []
+    if message.channel == "sms" and not message.urgent:
+        later.append(quiet_until(max([now, *later])))
+    return max((t for t in later if t), default=None)
+
+
+def sms_today(recipient: str, moment: datetime) -> int:
+    """SMS to this number sent, or queued to go, on the local day of `moment`."""
+    day = to_local(moment).date()
+    start = datetime.combine(day, time.min, tzinfo=TZ)
+    when = sa.func.coalesce(Message.sent_at, Message.not_before, Message.created_at)
+    return db.session.scalar(
+        sa.select(sa.func.count(Message.id)).where(
+            Message.channel == "sms", Message.recipient == recipient,
+            Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENT]),
+            when >= start, when < start + timedelta(days=1)))
+
+
+def normalise(phone: str) -> str:
+    from intake.cases.forms import normalise_phone
+
+    phone = (phone or "").strip()
+    return normalise_phone(phone, current_app.config.get("DEFAULT_REGION", "CN")) or phone
+
+
+def opted_out(phone: str) -> bool:
+    return db.session.get(SmsOptOut, normalise(phone)) is not None
+
+
+def opt_out(phone: str) -> bool:
+    """The number replied TD: from now on it gets essential messages only. True if it is new."""
+    phone = normalise(phone)
+    if db.session.get(SmsOptOut, phone) is not None:
+        return False
+    db.session.add(SmsOptOut(phone=phone))
+    db.session.flush()
+    log.info("%s opted out of non-essential SMS", phone)
+    return True
+
+
+def opt_in(phone: str) -> bool:
+    """The number wants every message again. True if it had opted out."""
+    row = db.session.get(SmsOptOut, normalise(phone))
+    if row is None:
+        return False
+    db.session.delete(row)
+    db.session.flush()
+    return True
+
+
+def suppression(channel: str, recipient: str, essential: bool, send_day: datetime) -> str:
+    """Why this message must not go (for last_error), or '' when it may."""
+    if channel != "sms" or essential:
+        return ""
+    if opted_out(recipient):
+        return _("未发送：该号码已回复TD退订，只接收必要通知。")
+    cap = current_app.config.get("NOTIFY_SMS_DAILY_CAP", 5)
+    if sms_today(recipient, send_day) >= cap:
+        return _("未发送：该号码当天短信已达 %(cap)d 条上限。", cap=cap)
+    return ""
+
+
+# --- queueing ------------------------------------------------------------------------------------
+
+def tell_citizen(case: Case, template: str, event: CaseEvent, urgent: bool = False,
+                 secret: dict | None = None, **context) -> Message | None:
     """Queue an SMS to the complainant about this event; nothing for an anonymous tipper."""
     if case.anonymous or not case.complainant_phone:
         return None
-    return queue_message(case, "sms", case.complainant_phone, template, event, **context)
+    return queue_message(case, "sms", case.complainant_phone, template, event, urgent=urgent,
+                         secret=secret, **context)
 
 
-def tell_staff(case: Case, template: str, event: CaseEvent, platform: bool = False, **context) -> list[Message]:
+def tell_staff(case: Case, template: str, event: CaseEvent, platform: bool = False,
+               urgent: bool = False, **context) -> list[Message]:
     """Queue SMS and mail to the staff on duty for the case: its department and township, or,
     for the platform's own duties (triage, the callback) and cases with no department yet, the
     county's dispatchers and operators."""
@@ -47,25 +218,192 @@ def tell_staff(case: Case, template: str, event: CaseEvent, platform: bool = Fal
     for user in db.session.scalars(sa.select(User).where(User.active.is_(True), duty)):
         for channel, address in (("sms", user.phone), ("mail", user.email)):
             if address:
-                messages.append(queue_message(case, channel, address, template, event, **context))
+                messages.append(queue_message(case, channel, address, template, event, urgent=urgent,
+                                              **context))
     return messages
 
 
 def queue_message(case: Case, channel: str, recipient: str, template: str, event: CaseEvent,
+                  urgent: bool = False, secret: dict | None = None, now: datetime | None = None,
                   **context) -> Message:
-    """One message per case, event, recipient and template, sent by a job after the commit."""
+    """One message per case, event, recipient and template, sent by a job after the commit.
+
+    `secret` values (e.g. {"lookup_code": "123456"}) reach the gateway but not the database;
+    `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
+    """
     db.session.flush()  # the event needs its id for the idempotency key
-    key = f"{case.id}:{event.id}:{recipient}:{template}"
+    return _queue(f"{case.id}:{event.id}:{recipient}:{template}", case, channel, recipient, template,
+                  urgent, secret, now, context)
+
+
+def reply_sms(recipient: str, template: str, key: str, case: Case | None = None,
+              urgent: bool = False, secret: dict | None = None, **context) -> Message:
+    """An SMS answering an inbound SMS, with or without a case (查询, TD, help).
+
+    `key` names the inbound message and the reply, so a replayed SMS queues nothing new;
+    otherwise the same rules and after-commit sending as queue_message.
+    """
+    return _queue(key, case, "sms", recipient, template, urgent, secret, None, context)
+
+
+def _queue(key: str, case: Case | None, channel: str, recipient: str, template: str, urgent: bool,
+           secret: dict | None, now: datetime | None, context: dict) -> Message:
+    """Store the message once per idempotency key, held or suppressed by the rules, sent after commit."""
     existing = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
     if existing is not None:
         return existing
-    text = templates()[template]["text"].format(tracking_no=case.tracking_no, **context)
-    message = Message(case_id=case.id, channel=channel, recipient=recipient, template=template,
-                      body=text, idempotency_key=key)
+    now = now or utcnow()
+    wording = template_for(template)
+    rendered = render(wording["text"], {"tracking_no": getattr(case, "tracking_no", ""), **context}, secret)
+    message = Message(case_id=getattr(case, "id", None), channel=channel, recipient=recipient,
+                      template=template, body=rendered.body, idempotency_key=key, urgent=urgent,
+                      essential=wording["essential"], created_at=now)
+    message.not_before = hold_until(message, now)
+    why = suppression(channel, recipient, message.essential, message.not_before or now)
+    if why:
+        message.status, message.last_error = MessageStatus.SUPPRESSED, why
     db.session.add(message)
     db.session.flush()
+    if not why:
+        enqueue_send(message, rendered.secret)
+    return message
+
+
+def send_job_id(message_id: int) -> str:
+    return f"send-message-{message_id}"
+
+
+def retry_policy() -> Retry:
+    intervals = current_app.config.get("NOTIFY_RETRY_INTERVALS") or [10, 60, 300]
+    return Retry(max=len(intervals), interval=intervals)
+
+
+def enqueue_send(message: Message, secret: list | None = None, job_id: str | None = None) -> None:
+    """Enqueue the send job after the commit: at once, or for not_before with RQ's scheduler."""
     from notify.tasks import send_message
 
-    enqueue_after_commit(send_message, message.id, job_id=f"send-message-{message.id}",
-                         retry=Retry(max=3, interval=[10, 60, 300]))
-    return message
+    kwargs = {"secret": secret} if secret else {}
+    enqueue_after_commit(send_message, message.id, job_id=job_id or send_job_id(message.id),
+                         retry=retry_policy(), at=message.not_before, **kwargs)
+
+
+# --- what administrators read and edit -----------------------------------------------------------
+
+def message_log(status: str = "", channel: str = "", recipient: str = "", limit: int = 200) -> list[Message]:
+    """The newest outbound messages first, filtered by status, channel and (part of a) recipient."""
+    query = sa.select(Message).order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
+    if status:
+        query = query.where(Message.status == MessageStatus(status))
+    if channel:
+        query = query.where(Message.channel == channel)
+    if recipient.strip():
+        query = query.where(Message.recipient.contains(recipient.strip()))
+    return list(db.session.scalars(query))
+
+
+SMS_SEGMENT = 70  # Chinese characters in one SMS
+SMS_PART = 67  # in each part of a longer one (the rest of the part holds the joining header)
+SAMPLE_VALUES = {"tracking_no": "2611230123457", "master_no": "2611220765432", "lookup_code": "123456",
+                 "due": "2026-12-07 23:59", "clock": "签收", "result": "情况属实，已责令商家整改并退款"}
+GENERIC_SAMPLE = "示例内容"
+
+
+class TemplateError(ValueError):
+    """Wording that cannot be saved; the message is for the administrator."""
+
+
+@dataclass
+class Preview:
+    text: str  # rendered with sample values
+    length: int
+    segments: int  # SMS parts a citizen's phone receives; 0 for mail
+
+
+def sms_segments(length: int) -> int:
+    if length <= SMS_SEGMENT:
+        return 1 if length else 0
+    return -(-length // SMS_PART)
+
+
+def placeholders(text: str) -> list[str]:
+    """The {names} a template uses, in order; TemplateError for braces that do not pair up or for
+    anything but a plain name ({0}, {a.b} and {a[0]} would reach into the values)."""
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(text) if f is not None]
+    except ValueError:
+        raise TemplateError(_("花括号不成对：占位符应写成 {tracking_no} 这样，正文中不能单独使用 { 或 }。")) from None
+    for name in fields:
+        if not name.isidentifier():
+            raise TemplateError(_("占位符 {%(name)s} 写法不对，只能是 {tracking_no} 这样的名称。", name=name))
+    return fields
+
+
+def allowed_placeholders(key: str) -> list[str]:
+    """The names the code sending this template fills in: those of the shipped wording."""
+    shipped = templates().get(key)
+    text = shipped["text"] if shipped else template_for(key)["text"]
+    return list(dict.fromkeys(["tracking_no", *placeholders(text)]))
+
+
+def check_template(key: str, text: str) -> Preview:
+    """Render new wording for `key` with sample values; TemplateError, in Chinese, if it cannot be used."""
+    text = (text or "").strip()
+    if not text:
+        raise TemplateError(_("请填写模板内容。"))
+    allowed = allowed_placeholders(key)
+    unknown = [name for name in dict.fromkeys(placeholders(text)) if name not in allowed]
+    if unknown:
+        raise TemplateError(_("不认识的占位符：%(unknown)s。这条通知可用的占位符：%(allowed)s。",
+                              unknown="、".join("{%s}" % n for n in unknown),
+                              allowed="、".join("{%s}" % n for n in allowed)))
+    try:
+        sample = text.format(**{n: SAMPLE_VALUES.get(n, GENERIC_SAMPLE) for n in allowed})
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        raise TemplateError(_("模板无法生成短信：%(error)s", error=str(exc))) from None
+    channel = template_for(key)["channel"]
+    return Preview(sample, len(sample), sms_segments(len(sample)) if channel == "sms" else 0)
+
+
+def save_template(key: str, text: str, actor=None) -> MessageTemplate:
+    """New wording for a template, used by the next message queued with it."""
+    check_template(key, text)
+    row = db.session.get(MessageTemplate, key)
+    if row is None:  # shipped after the last seed
+        shipped = templates()[key]
+        row = MessageTemplate(key=key, channel=shipped["channel"], essential=shipped["essential"])
+        db.session.add(row)
+    row.text = text.strip()
+    row.updated_by_id = getattr(actor, "id", None)
+    row.updated_at = utcnow()
+    db.session.commit()
+    log.info("message template %s changed by %s", key, getattr(actor, "username", "?"))
+    return row
+
+
+@dataclass
+class TemplateView:
+    row: MessageTemplate
+    preview: Preview | None
+    problem: str
+    allowed: list[str]
+    editor: str  # who changed the wording last; '' while it is as shipped
+
+
+def template_overview() -> list[TemplateView]:
+    """Every template with its sample rendering, length and SMS parts (or what is wrong with it)."""
+    from intake.accounts.models import User
+
+    editors = dict(db.session.execute(sa.select(User.id, User.display_name).where(
+        User.id.in_(sa.select(MessageTemplate.updated_by_id)))).all())
+    views = []
+    for row in db.session.scalars(sa.select(MessageTemplate).order_by(MessageTemplate.key)):
+        preview, problem = None, ""
+        try:
+            preview = check_template(row.key, row.text)
+        except TemplateError as exc:
+            problem = str(exc)
+        views.append(TemplateView(row, preview, problem, allowed_placeholders(row.key),
+                                  editors.get(row.updated_by_id, "")))
+    return views

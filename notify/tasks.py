@@ -1,29 +1,115 @@
-"""The sending job: reload, skip what was sent, send once, record the outcome."""
+"""The sending job: reload, skip what was sent, wait out quiet hours, send once, record the outcome;
+and the sweep that re-enqueues messages whose job was lost."""
+import logging
+from datetime import datetime, timedelta
+
 import sqlalchemy as sa
+from flask import current_app
+from rq import Retry, get_current_job
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, JobStatus
 
 from intake.extensions import db
 from intake.jobcontext import in_app_context
+from intake.jobs import enqueue_now
+from intake.redis_conn import get_redis
 from intake.types import utcnow
+from notify import services
 from notify.backends import backend_for
 from notify.models import Message, MessageStatus
 
+log = logging.getLogger(__name__)
+EARLY_RUNS = 50  # a job that keeps waking early (clock skew) gives up after this many holds
+ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED,
+         JobStatus.RATE_LIMITED, JobStatus.READY_TO_ENQUEUE}
+
 
 @in_app_context
-def send_message(message_id: int) -> str:
-    """Send one queued message; a rerun after success sends nothing."""
-    message = db.session.scalar(sa.select(Message).where(Message.id == message_id).with_for_update())
-    if message is None or message.status is MessageStatus.SENT:
+def send_message(message_id: int, secret: list | None = None, now: datetime | None = None):
+    """Send one queued message once, whatever the reruns and however many workers.
+
+    `secret` lists (offset, value) for the masks in the stored body (see services.render).
+    Returns "sent" or "skipped"; a job that woke early returns RQ's Retry, which schedules
+    it again for the end of the hold with the same arguments.
+    """
+    now = now or utcnow()
+    message = db.session.get(Message, message_id)
+    if message is None or message.status is not MessageStatus.QUEUED:
+        return "skipped"
+    if (until := services.hold_until(message, now)) is not None:
+        message.not_before = until
+        db.session.commit()
+        return Retry(max=EARLY_RUNS, interval=max(1, int((until - now).total_seconds()) + 1))
+    # The row lock and the status check in one statement: a second worker or a retry waits here
+    # until this one commits, then finds the message no longer queued.
+    claimed = db.session.execute(
+        sa.update(Message).where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+        .values(attempts=Message.attempts + 1).execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
         db.session.rollback()
         return "skipped"
-    message.attempts += 1
+    db.session.refresh(message)
     try:
-        message.gateway_id = backend_for(message.channel).send(message)
+        gateway_id = backend_for(message.channel).send(message, services.unmask(message.body, secret))
     except Exception as exc:
         message.last_error = repr(exc)[:2000]
-        message.status = MessageStatus.FAILED
+        if not _retries_left():
+            message.status = MessageStatus.FAILED
         db.session.commit()
         raise  # RQ's Retry tries again with backoff
+    message.gateway_id = gateway_id or ""
     message.status = MessageStatus.SENT
     message.sent_at = utcnow()
+    message.last_error = ""
     db.session.commit()
     return "sent"
+
+
+def _retries_left() -> bool:
+    job = get_current_job()
+    return bool(job and job.retries_left)
+
+
+@in_app_context
+def sweep_unsent(now: datetime | None = None) -> int:
+    """Enqueue again the queued messages whose job is gone (Redis was down at the commit, the
+    worker died), once they are older than NOTIFY_SWEEP_GRACE and past their not_before.
+
+    A failed job is requeued with its arguments; a job that is gone took its secret arguments
+    with it, so its message is sent with the mask (******) in place of the lookup code.
+    """
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=current_app.config["NOTIFY_SWEEP_GRACE"])
+    ids = db.session.scalars(
+        sa.select(Message.id).where(
+            Message.status == MessageStatus.QUEUED, Message.created_at < cutoff,
+            sa.or_(Message.not_before.is_(None), Message.not_before < cutoff))
+        .order_by(Message.created_at).limit(1000)
+    ).all()
+    db.session.rollback()
+    revived = sum(_revive(message_id, get_redis()) for message_id in ids)
+    if revived:
+        log.info("sweep re-enqueued %d unsent messages", revived)
+    return revived
+
+
+def _revive(message_id: int, redis) -> bool:
+    """Enqueue the message's job again unless it is still waiting or running."""
+    job_id = services.send_job_id(message_id)
+    try:
+        job = Job.fetch(job_id, connection=redis)
+    except NoSuchJobError:
+        job = None
+    if job is not None:
+        status = job.get_status()
+        if status in ALIVE:
+            return False
+        if status == JobStatus.FAILED:
+            try:
+                job.requeue()
+                return True
+            except InvalidJobOperation:  # no longer in the failed registry
+                pass
+        job.delete()
+    return enqueue_now(send_message, message_id, job_id=job_id, retry=services.retry_policy())

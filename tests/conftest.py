@@ -31,6 +31,7 @@ def app():
         "ROUTING_SWEEP_GRACE": 0,
         "NOTIFY_SMS_BACKEND": "memory",
         "NOTIFY_MAIL_BACKEND": "memory",
+        "NOTIFY_QUIET_HOURS": "",  # the suite sends at any hour; tests/notify set their own
     })
     with app.app_context():
         _drop_everything(db)

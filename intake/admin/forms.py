@@ -6,6 +6,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, 
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from intake.admin import services
+from notify import services as notify_services
 
 
 def _choices(labels: dict) -> list[SelectChoice]:
@@ -138,4 +139,46 @@ class CalendarImportForm(FlaskForm):
         try:
             self.entries = services.parse_calendar(field.data)
         except services.CalendarImportError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class MessageFilterForm(FlaskForm):
+    """Which outbound messages to list; read-only, sent by GET."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("状态"), validate_choice=False, default="")
+    channel = SelectField(_l("渠道"), validate_choice=False, default="",
+                          choices=[SelectChoice("", _l("全部"))] + _choices(notify_services.CHANNEL_LABELS))
+    recipient = StringField(_l("收件人（号码或邮箱，可只填一部分）"), [Length(max=200)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.status.choices = [SelectChoice("", _l("全部"))] + _choices(notify_services.STATUS_LABELS)
+
+    def validate_status(self, field):
+        if field.data and field.data not in notify_services.STATUS_LABELS:
+            raise ValidationError(_l("没有这种状态。"))
+
+    def validate_channel(self, field):
+        if field.data and field.data not in notify_services.CHANNEL_LABELS:
+            raise ValidationError(_l("没有这种渠道。"))
+
+
+class MessageTemplateForm(FlaskForm):
+    """New wording for one message template, checked by rendering it with sample values."""
+
+    text = TextAreaField(_l("模板内容"), [InputRequired(_l("请填写模板内容。")),
+                                      Length(max=1000, message=_l("模板不能超过 1000 个字。"))])
+
+    def __init__(self, key: str, *args, **kwargs):
+        kwargs.setdefault("prefix", f"template-{key}")
+        super().__init__(*args, **kwargs)
+        self.key = key
+
+    def validate_text(self, field):
+        try:
+            self.preview = notify_services.check_template(self.key, field.data)
+        except notify_services.TemplateError as exc:
             raise ValidationError(str(exc)) from None

@@ -8,13 +8,15 @@ from flask_login import current_user, login_required
 
 from intake.accounts.models import Role
 from intake.admin import services
-from intake.admin.forms import (CalendarDayForm, CalendarImportForm, DeadlineForm, PolicyAddForm,
-                                PolicyEditForm)
+from intake.admin.forms import (CalendarDayForm, CalendarImportForm, DeadlineForm, MessageFilterForm,
+                                MessageTemplateForm, PolicyAddForm, PolicyEditForm)
 from intake.extensions import db
 from intake.reference.models import TimeLimitPolicy
 from intake.reference.seed import POLICY_EPOCH
 from intake.staff.forms import ActionForm, errors_text
 from intake.types import utcnow
+from notify import services as notify_services
+from notify.models import MessageTemplate
 from routing.calendar import TZ, to_local
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -156,3 +158,52 @@ def import_calendar():
     count = services.save_calendar_days(form.entries)
     flash(_("已录入 %(n)d 天。", n=count), "success")
     return redirect(url_for("admin.calendar"))
+
+
+# --- messages out --------------------------------------------------------------------------------
+
+@bp.get("/messages")
+@login_required
+@admin_required
+def messages():
+    form = MessageFilterForm(request.args)
+    rows = notify_services.message_log(form.status.data or "", form.channel.data or "",
+                                       form.recipient.data or "") if form.validate() else []
+    return render_template("admin/messages.html", form=form, messages=rows,
+                           status_labels=notify_services.STATUS_LABELS,
+                           channel_labels=notify_services.CHANNEL_LABELS)
+
+
+def _templates_page(failed: MessageTemplateForm | None = None, status: int = 200):
+    views = notify_services.template_overview()
+    forms = {v.row.key: MessageTemplateForm(v.row.key, formdata=None, text=v.row.text) for v in views}
+    if failed is not None:
+        forms[failed.key] = failed
+    return render_template("admin/templates.html", views=views, forms=forms,
+                           channel_labels=notify_services.CHANNEL_LABELS,
+                           segment=notify_services.SMS_SEGMENT), status
+
+
+@bp.get("/templates")
+@login_required
+@admin_required
+def templates():
+    return _templates_page()
+
+
+@bp.post("/templates/<key>")
+@login_required
+@admin_required
+def edit_template(key: str):
+    db.session.get(MessageTemplate, key) or abort(404)
+    form = MessageTemplateForm(key)
+    if not form.validate_on_submit():
+        flash(_("未保存：") + errors_text(form), "error")
+        return _templates_page(form, 400)
+    notify_services.save_template(key, form.text.data, actor=current_user)
+    if form.preview.segments > 1:
+        flash(_("已保存。按示例内容共 %(n)d 字，将分 %(parts)d 条短信发送。", n=form.preview.length,
+                parts=form.preview.segments), "notice")
+    else:
+        flash(_("已保存，此后发出的通知使用新内容。"), "success")
+    return redirect(url_for("admin.templates", _anchor=f"template-{key}"))

@@ -52,6 +52,9 @@ def seed_all(folder: str = HERE) -> dict[str, int]:
          "note": r.get("note") or ""}
         for r in read_csv("industry_terms.csv", folder)
     ])
+    from notify.services import seed_templates  # notify/templates.csv: new keys only, edits kept
+
+    added["message_template"] = seed_templates()
     db.session.commit()
     return added
 

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
+from intake.accounts.models import Role
 from intake.businesses.models import Business
 from intake.businesses.services import repeat_offenders
 from intake.cases.models import CaseStatus
@@ -28,6 +29,8 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 def queue():
     if can_dispatch(current_user):
         return redirect(url_for("dispatch.triage"))
+    if current_user.role is Role.OPERATOR:
+        return redirect(url_for("hotline.console"))
     cases = services.queue(current_user)
     return render_template("staff/queue.html", cases=cases)
 

@@ -56,7 +56,7 @@ def edit(client, policy, **data):
 @pytest.mark.parametrize("role", [Role.DEPARTMENT, Role.DISPATCHER, Role.SUPERVISOR, Role.OPERATOR])
 def test_only_administrators_may_use_the_pages(client, make_user, login, role):
     login(make_user("someone", role))
-    for path in ("/admin/", "/admin/policies", "/admin/calendar"):
+    for path in ("/admin/", "/admin/policies", "/admin/calendar", "/admin/templates", "/admin/messages"):
         assert client.get(path).status_code == 403
     assert client.post("/admin/calendar/import", data={"text": "2030-01-01,0,元旦"}).status_code == 403
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay)) == 0

@@ -1,0 +1,191 @@
+"""The phone system's call announcements and the operator console.
+
+How the console hears of a call: plain polling of /hotline/feed every 1.5 s with
+ETag / If-None-Match, not Server-Sent Events or a long poll. Production runs gunicorn
+sync workers (README: `gunicorn -w 4`) and `flask demo` runs waitress with 8 threads;
+both give one worker or thread to a request for as long as it is open, so every
+console holding an SSE stream or a 20 s long poll would pin one of them, and four
+operators would leave no worker for the citizens' form. A poll costs one short indexed
+query and, when nothing changed, an empty 304: a call shows within two seconds on any server,
+through any proxy, with nothing to reconnect.
+"""
+import hmac
+from functools import wraps
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, session, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from intake.cases.models import Channel
+from intake.cases.services import Submission
+from intake.extensions import csrf, db
+from intake.hotline import services
+from intake.hotline.forms import CallAnnouncementForm, HotlineCaseForm
+from intake.hotline.models import Call
+from intake.staff.services import ActionError
+
+bp = Blueprint("hotline", __name__, url_prefix="/hotline")
+RECEIPT = "hotline_receipt"
+POLL_MS = 1500
+
+
+@bp.post("/calls")
+@csrf.exempt
+def announce():
+    """The phone system announces a call (bearer token); the same call_id twice stores one call."""
+    if not _token_ok(request.headers.get("Authorization", "")):
+        return (jsonify({"errors": {"authorization": [_("缺少或错误的话务系统令牌。")]}}), 401,
+                {"WWW-Authenticate": 'Bearer realm="hotline"'})
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _bad({"body": [_("请求内容必须是 JSON 对象。")]})
+    formdata, errors = _formdata(body)
+    form = CallAnnouncementForm(formdata=formdata)
+    if not form.validate() or errors:
+        return _bad({**{k: [str(m) for m in v] for k, v in form.errors.items()}, **errors})
+    call, created = services.announce_call(form.call_id.data.strip(), form.caller_e164,
+                                           (form.line.data or "").strip(), form.started)
+    return jsonify({"id": call.id, "call_id": call.call_id, "caller": call.caller,
+                    "status": call.status}), 201 if created else 200
+
+
+def _token_ok(header: str) -> bool:
+    expected = current_app.config.get("HOTLINE_TOKEN") or ""
+    scheme, _sep, token = header.partition(" ")
+    if not expected or scheme.lower() != "bearer" or not token.strip():
+        return False
+    return hmac.compare_digest(token.strip().encode(), expected.encode())
+
+
+def _bad(errors: dict):
+    return jsonify({"errors": errors}), 400
+
+
+def _formdata(body: dict) -> tuple[MultiDict, dict]:
+    """Strings only (a numeric call_id is taken as its digits); anything else is an error, not a guess."""
+    data, errors = MultiDict(), {}
+    for key in ("call_id", "caller", "line", "started_at"):
+        value = body.get(key)
+        if value is None:
+            continue
+        if key == "call_id" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            data[key] = value
+        else:
+            errors[key] = [_("%(key)s 必须是文字。", key=key)]
+    return data, errors
+
+
+def console_required(view):
+    """403 for anyone but operators and administrators; stack under login_required."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not services.may_use_console(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+@bp.get("/")
+@login_required
+@console_required
+def console():
+    current = services.current_call(current_user)
+    form = HotlineCaseForm(complainant_phone=services.display_number(current.caller)) if current else None
+    return _console(form, current)
+
+
+def _console(form, current: Call | None, error: str = "", status: int = 200):
+    receipt = session.get(RECEIPT)
+    return render_template(
+        "hotline/console.html", form=form or HotlineCaseForm(), current=current, error=error,
+        current_view=services.call_view(current, current_user, with_history=True) if current else None,
+        receipt=receipt, readable=services.readable, townships=services.townships(),
+        may_take=services.may_take_calls(current_user), poll_ms=POLL_MS,
+    ), status
+
+
+@bp.get("/feed")
+@login_required
+@console_required
+def feed():
+    """Ringing calls and this operator's current call; 304 when nothing changed since the ETag."""
+    response = jsonify(services.feed(current_user))
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.post("/calls/<int:call_id>/take")
+@login_required
+@console_required
+def take(call_id: int):
+    if not services.may_take_calls(current_user):
+        abort(403)
+    call = db.session.get(Call, call_id) or abort(404)
+    try:
+        services.take_call(call, current_user)
+    except ActionError as exc:
+        return jsonify({"errors": {"call": [str(exc)]}}), 409
+    session.pop(RECEIPT, None)
+    return jsonify({"current": services.call_view(call, current_user, with_history=True)})
+
+
+def _own_call(call_id: int) -> Call:
+    call = db.session.get(Call, call_id)
+    if call is None or call.taken_by_id != current_user.id:
+        abort(404)
+    return call
+
+
+@bp.post("/calls/<int:call_id>/file")
+@login_required
+@console_required
+def file(call_id: int):
+    """Submit the case told on the call, or close an inquiry answered on the spot."""
+    call = _own_call(call_id)
+    if call.status != services.TAKEN:
+        flash(_("这个来电已经处理完毕。"), "error")
+        return redirect(url_for("hotline.console"))
+    form = HotlineCaseForm()
+    if not form.validate_on_submit():
+        return _console(form, call)
+    submission = Submission.from_form(form, Channel.HOTLINE)
+    places = (form.township_division, form.village_division)
+    answering = request.form.get("action") == "answer"
+    try:
+        if answering:
+            case, code = services.answer_on_the_spot(call, current_user, submission, form.answer.data or "", *places)
+        else:
+            case, code = services.file_from_call(call, current_user, submission, *places)
+    except ActionError as exc:
+        db.session.refresh(call)
+        return _console(form, call if call.status == services.TAKEN else None, error=str(exc))
+    session[RECEIPT] = {"tracking_no": case.tracking_no, "lookup_code": code, "answered": answering,
+                        "sms_to": services.display_number(case.complainant_phone) if case.complainant_phone else ""}
+    return redirect(url_for("hotline.console"))
+
+
+@bp.post("/calls/<int:call_id>/end")
+@login_required
+@console_required
+def end(call_id: int):
+    """The call is over with nothing to file (the caller hung up, a wrong number)."""
+    call = _own_call(call_id)
+    try:
+        services.end_call(call, current_user)
+    except ActionError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(_("已结束来电，未登记案件。"), "success")
+    return redirect(url_for("hotline.console"))
+
+
+@bp.get("/townships/<code>/villages")
+@login_required
+@console_required
+def villages(code: str):
+    return jsonify(services.villages_of(code))
