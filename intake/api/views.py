@@ -36,7 +36,7 @@ def create_case():
     if not form.validate():
         reverse = {v: k for k, v in FIELDS.items()}
         return _errors({reverse.get(f, f): [str(m) for m in msgs] for f, msgs in form.errors.items()})
-    case, code = submit_case(Submission.from_form(form, Channel.API))
+    case, code = submit_case(Submission.from_form(form, Channel.API), receipt="web_receipt")
     return jsonify({"tracking_no": case.tracking_no, "lookup_code": code,
                     "status": case.status.value}), 201
 

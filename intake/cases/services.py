@@ -50,11 +50,13 @@ class Submission:
         )
 
 
-def submit_case(submission: Submission, actor=None, commit: bool = True) -> tuple[Case, str]:
+def submit_case(submission: Submission, actor=None, commit: bool = True,
+                receipt: str | None = None) -> tuple[Case, str]:
     """Store a case in one transaction, enqueue routing after the commit; return it and its lookup code.
 
     With commit=False the caller commits, so what it adds (the receipt, the inbound SMS rows)
-    is stored in the same transaction as the case, or not at all.
+    is stored in the same transaction as the case, or not at all. With a `receipt` template the
+    citizen also gets the tracking number and lookup code by SMS (the code is never stored).
     """
     from routing.tasks import route_case
 
@@ -76,7 +78,11 @@ def submit_case(submission: Submission, actor=None, commit: bool = True) -> tupl
         received_at=utcnow(),
     )
     db.session.add(case)
-    record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
+    event = record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
+    if receipt:
+        from notify.services import tell_citizen
+
+        tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code})
     db.session.flush()
     enqueue_after_commit(route_case, case.id, job_id=f"route-case-{case.id}")
     if commit:

@@ -14,7 +14,7 @@ bp = Blueprint("public", __name__)
 def file_case():
     form = CaseForm()
     if form.validate_on_submit():
-        case, code = submit_case(Submission.from_form(form, Channel.WEB))
+        case, code = submit_case(Submission.from_form(form, Channel.WEB), receipt="web_receipt")
         session["receipt"] = {"tracking_no": case.tracking_no, "lookup_code": code}
         return redirect(url_for("public.receipt"))
     return render_template("public/file.html", form=form)

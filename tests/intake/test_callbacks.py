@@ -105,3 +105,37 @@ def test_a_department_cannot_record_a_callback_or_review(client, run_jobs, make_
     client.post(f"/staff/cases/{case_id}/callback", data={"answer": "satisfied"})
     assert status(case_id) is CaseStatus.REPLIED
     assert client.get("/staff/callbacks").status_code == 403
+
+
+def test_the_satisfaction_loop_end_to_end_by_sms(app, client, run_jobs, make_user, login, monkeypatch):
+    """reply → survey SMS → the complainant answers 3 → the supervisor reopens → rework clock running."""
+    from tests.intake.test_sms import SECRET, sms, texts_to
+
+    monkeypatch.setitem(app.config, "SMS_WEBHOOK_SECRET", SECRET)
+    case_id = replied_case(client, run_jobs, make_user, login)
+    ask_at = db.session.scalar(sa.select(Callback.ask_at))
+    sweep_callbacks(now=ask_at)
+    MemoryBackend.sent.clear()
+    run_jobs()
+    assert any("1满意" in t for t in texts_to(PHONE))
+
+    assert sms(client, "3") == "survey"
+    assert db.session.scalar(sa.select(Callback.review)) is Review.PENDING
+    login(make_user("chen", role=Role.SUPERVISOR, county="330324", kind=None))
+    callback_id = db.session.scalar(sa.select(Callback.id))
+    client.post(f"/staff/callbacks/{callback_id}", data={"decision": "reopen", "reason": "投诉人不满意，请重新调解。"})
+    assert status(case_id) is CaseStatus.REOPENED
+    rework = db.session.get(Case, case_id).running_clock("rework")
+    assert rework is not None and rework.due_at == WorkCalendar().add_working_days(rework.started_at, 5)
+
+
+def test_a_web_filer_gets_the_number_and_code_by_sms_and_the_code_is_not_stored(client, run_jobs):
+    from notify.models import Message
+
+    resp = client.post("/api/v1/cases", json=PHARMACY).get_json()
+    MemoryBackend.sent.clear()
+    run_jobs()
+    receipts = [body for _, to, body in MemoryBackend.sent if to == PHONE and resp["tracking_no"] in body]
+    assert len(receipts) == 1 and resp["lookup_code"] in receipts[0]
+    stored = db.session.scalar(sa.select(Message.body).where(Message.template == "web_receipt"))
+    assert resp["lookup_code"] not in stored and "******" in stored
