@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 def periodic_jobs(app) -> list[tuple]:
     """(function, interval in seconds) for every sweep the platform runs."""
     from intake.callbacks.tasks import sweep_callbacks
+    from intake.sms.tasks import sweep_lost_parts
     from notify.tasks import sweep_unsent
     from routing.sweeps import sweep_clocks
     from routing.tasks import sweep_unrouted
@@ -22,7 +23,8 @@ def periodic_jobs(app) -> list[tuple]:
     return [(sweep_unrouted, app.config["ROUTING_SWEEP_INTERVAL"]),
             (sweep_clocks, app.config["CLOCK_SWEEP_INTERVAL"]),
             (sweep_callbacks, app.config["CLOCK_SWEEP_INTERVAL"]),
-            (sweep_unsent, app.config["NOTIFY_SWEEP_INTERVAL"])]
+            (sweep_unsent, app.config["NOTIFY_SWEEP_INTERVAL"]),
+            (sweep_lost_parts, app.config["NOTIFY_SWEEP_INTERVAL"])]
 
 
 def run_cron(url: str, queue_name: str, jobs: list[tuple]) -> None:

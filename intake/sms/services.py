@@ -37,6 +37,7 @@ PARTS_WINDOW = timedelta(hours=24)    # parts of one message arrive within minut
 DETAILS_WINDOW = timedelta(hours=24)  # a reply to "where and what?" joins its case within this time
 MIN_TEXT = 5             # as the web form: shorter non-command texts get the help reply
 PART, JOINED = "part", "joined"
+PARTS_TIMEOUT = timedelta(minutes=10)  # a part still alone after this: the rest was lost in the network
 
 # The first word found decides the kind; a message saying none of them is a complaint.
 KIND_WORDS = (("举报", CaseKind.TIP), ("咨询", CaseKind.INQUIRY), ("建议", CaseKind.SUGGESTION))
@@ -175,6 +176,36 @@ def join_parts(part: InboundSms) -> list[InboundSms] | None:
         db.session.rollback()
         return None
     return [by_no[n] for n in sorted(by_no)]
+
+
+def handle_lost_parts(now=None) -> int:
+    """Handle long messages whose missing parts never came, with the parts that did (in order).
+
+    Each group is claimed with one UPDATE, so a part arriving at the same moment, or a second
+    sweep, cannot handle it again.
+    """
+    now = now or utcnow()
+    groups = db.session.execute(
+        sa.select(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count)
+        .where(InboundSms.outcome == PART, InboundSms.created_at < now - PARTS_TIMEOUT)
+        .group_by(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count)).all()
+    handled = 0
+    for sender, ref, parts in groups:
+        ids = db.session.scalars(
+            sa.update(InboundSms).where(InboundSms.sender == sender, InboundSms.concat_ref == ref,
+                                        InboundSms.part_count == parts, InboundSms.outcome == PART)
+            .values(outcome=JOINED).returning(InboundSms.id)
+            .execution_options(synchronize_session=False)).all()
+        if not ids:
+            continue
+        rows = sorted(db.session.scalars(sa.select(InboundSms).where(InboundSms.id.in_(ids))),
+                      key=lambda r: (r.part_no, r.id))
+        outcome = handle(rows, sender, "".join(r.text for r in rows))
+        for row in rows:
+            row.outcome = outcome
+        db.session.commit()
+        handled += 1
+    return handled
 
 
 def handle(rows: list[InboundSms], sender: str, text: str) -> str:

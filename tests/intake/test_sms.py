@@ -318,3 +318,17 @@ def test_a_sender_that_is_not_a_phone_number_is_kept_and_not_answered(client, ru
     assert sms(client, PHARMACY, sender="SHOP") == "ignored"
     run_jobs()
     assert count(InboundSms) == 1 and count(Case) == 0 and MemoryBackend.sent == []
+
+
+def test_a_long_message_whose_last_part_was_lost_is_handled_with_what_came(client, run_jobs):
+    from intake.sms.tasks import sweep_lost_parts
+
+    part = dict(concat_ref="9a", part_count=3)
+    assert sms(client, PHARMACY[:14], part_no=1, **part) == "part"
+    assert sms(client, PHARMACY[14:], part_no=2, **part) == "part"
+    assert sweep_lost_parts(now=utcnow()) == 0  # the third part may still come
+    later = utcnow() + timedelta(minutes=11)
+    assert sweep_lost_parts(now=later) == 1
+    assert sweep_lost_parts(now=later) == 0
+    case = the_case()
+    assert case.description == PHARMACY and count(Case) == 1
