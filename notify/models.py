@@ -19,6 +19,12 @@ class MessageStatus(enum.Enum):
 class Message(db.Model):
     """One SMS or mail; the idempotency key makes a retry or a second worker send it once."""
 
+    __table_args__ = (
+        # the sweep for lost send jobs reads only what is still queued
+        sa.Index("ix_message_queued", "created_at", postgresql_where=sa.text("status = 'queued'"),
+                 sqlite_where=sa.text("status = 'queued'")),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"), index=True)
     channel: Mapped[str] = mapped_column(sa.String(8), comment="sms or mail")

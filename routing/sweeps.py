@@ -72,7 +72,7 @@ def _flagged(county_code: str | None):
 
 
 def overdue_clocks(county_code: str | None = None, department_id: int | None = None,
-                   township_code: str | None = None, limit: int = 500) -> list[Clock]:
+                   township_code: str | None = None, limit: int = 200) -> list[Clock]:
     """Running clocks on the supervisor's list: escalated (red) first, then amber, by due time."""
     query = _flagged(county_code)
     if department_id:
@@ -81,30 +81,47 @@ def overdue_clocks(county_code: str | None = None, department_id: int | None = N
         query = query.where(Case.township_code == township_code)
     query = query.order_by(Clock.escalated_at.is_(None), Clock.due_at).limit(limit)
     return list(db.session.scalars(query.options(
-        sa.orm.contains_eager(Clock.case), sa.orm.joinedload(Clock.department),
-        sa.orm.joinedload(Clock.case, Case.township), sa.orm.joinedload(Clock.case, Case.lead_department))))
+        sa.orm.contains_eager(Clock.case).options(
+            sa.orm.load_only(Case.id, Case.tracking_no, Case.problem_at, Case.township_code,
+                             Case.lead_department_id),
+            sa.orm.joinedload(Case.township), sa.orm.joinedload(Case.lead_department)),
+        sa.orm.joinedload(Clock.department))))
 
 
 def overdue_summary(county_code: str | None = None) -> dict[str, list]:
-    """Red and amber counts by department and by township, worst first."""
-    flagged = _flagged(county_code).subquery()
-    red = sa.func.count().filter(flagged.c.escalated_at.is_not(None))
-    amber = sa.func.count().filter(flagged.c.escalated_at.is_(None))
-    by_department = db.session.execute(
-        sa.select(Department.id, Department.name, red, amber)
-        .select_from(flagged).outerjoin(Department, Department.id == flagged.c.department_id)
-        .group_by(Department.id, Department.name).order_by(red.desc(), amber.desc())).all()
-    by_township = db.session.execute(
-        sa.select(Division.code, Division.name, red, amber)
-        .select_from(flagged).join(Case, Case.id == flagged.c.case_id)
-        .outerjoin(Division, Division.code == Case.township_code)
-        .group_by(Division.code, Division.name).order_by(red.desc(), amber.desc())).all()
-    return {"department": by_department, "township": by_township}
+    """Red and amber counts by department and by township, worst first: one pass over the flagged clocks."""
+    red = sa.func.count().filter(Clock.escalated_at.is_not(None))
+    amber = sa.func.count().filter(Clock.escalated_at.is_(None))
+    rows = db.session.execute(_flagged(county_code).with_only_columns(
+        Clock.department_id, Case.township_code, red, amber)
+        .group_by(Clock.department_id, Case.township_code)).all()
+    by_department: dict = {}
+    by_township: dict = {}
+    for department_id, township, r, a in rows:
+        for table, key in ((by_department, department_id), (by_township, township)):
+            old = table.get(key, (0, 0))
+            table[key] = (old[0] + r, old[1] + a)
+    departments = dict(db.session.execute(sa.select(Department.id, Department.name).where(
+        Department.id.in_([k for k in by_department if k is not None]))).all())
+    townships = dict(db.session.execute(sa.select(Division.code, Division.name).where(
+        Division.code.in_([k for k in by_township if k is not None]))).all())
+
+    def worst(row):
+        return -row[2], -row[3]
+
+    return {
+        "department": sorted(((k if k in departments else None, departments.get(k), r, a)
+                              for k, (r, a) in by_department.items()), key=worst),
+        "township": sorted(((k if k in townships else None, townships.get(k), r, a)
+                            for k, (r, a) in by_township.items()), key=worst),
+    }
 
 
 def problem_cases(county_code: str | None = None) -> list[Case]:
     """Open cases escalated as problem cases (returned or reopened three times)."""
-    query = sa.select(Case).where(Case.problem_at.is_not(None), Case.status != CaseStatus.CLOSED)
+    query = (sa.select(Case).where(Case.problem_at.is_not(None), Case.status != CaseStatus.CLOSED)
+             .options(sa.orm.load_only(Case.id, Case.tracking_no, Case.business_name, Case.status,
+                                       Case.problem_at)))
     if county_code:
         query = query.where(Case.county_code == county_code)
     return list(db.session.scalars(query.order_by(Case.problem_at.desc()).limit(200)))

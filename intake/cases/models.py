@@ -48,6 +48,8 @@ class Case(db.Model):
 
     __table_args__ = (
         sa.Index("ix_case_queue", "lead_department_id", "status"),
+        sa.Index("ix_case_problem", "problem_at", postgresql_where=sa.text("problem_at IS NOT NULL"),
+                 sqlite_where=sa.text("problem_at IS NOT NULL")),
         sa.Index("ix_case_township_queue", "township_code", "status"),
         sa.Index("ix_case_status_received", "status", "received_at"),
     )
@@ -160,6 +162,10 @@ class Clock(db.Model):
         sa.Index("ix_clock_to_warn", "amber_at",
                  postgresql_where=sa.text("stopped_at IS NULL AND warned_at IS NULL"),
                  sqlite_where=sa.text("stopped_at IS NULL AND warned_at IS NULL")),
+        # the supervisor's overdue list, in its own order (red first, then by due time)
+        sa.Index("ix_clock_flagged", sa.text("(escalated_at IS NULL)"), "due_at",
+                 postgresql_where=sa.text("stopped_at IS NULL AND warned_at IS NOT NULL"),
+                 sqlite_where=sa.text("stopped_at IS NULL AND warned_at IS NOT NULL")),
         sa.Index("ix_clock_running_due", "stopped_at", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

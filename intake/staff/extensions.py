@@ -1,5 +1,6 @@
 """延期: a department asks for more time on its running deadline; a supervisor decides."""
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import gettext as _
 
 from intake.accounts.models import Role, User
@@ -94,7 +95,8 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
 
 def pending_extensions(user: User) -> list[Extension]:
     """Requests waiting for this supervisor, oldest first."""
-    query = sa.select(Extension).join(Case).where(Extension.status == X.PENDING)
+    query = (sa.select(Extension).join(Case).where(Extension.status == X.PENDING)
+             .options(sa.orm.contains_eager(Extension.case).joinedload(Case.lead_department)))
     if user.county_code:
         query = query.where(Case.county_code == user.county_code)
     return list(db.session.scalars(query.order_by(Extension.requested_at)))
