@@ -10,6 +10,10 @@ from intake.types import utcnow
 from routing.calendar import Overrides, WorkCalendar, end_of_day, to_local
 
 
+# Clocks that only bound what staff may do (send a case back); they never warn or escalate.
+WINDOWS = ("return",)
+
+
 def work_calendar() -> WorkCalendar:
     """The working-day calendar with the days administrators entered."""
     days = db.session.execute(sa.select(CalendarDay.day, CalendarDay.working)).all()
@@ -47,7 +51,7 @@ def start_clock(case: Case, name: str, start: datetime | None = None) -> Clock |
     due = calendar.due(start, policy.amount, policy.unit.value)
     clock = Clock(case=case, name=name, started_at=start, due_at=due, policy_id=policy.id,
                   department_id=None if name == "triage" else getattr(case.lead_department, "id", None),
-                  amber_at=amber_time(calendar, start, due, policy.unit.value),
+                  amber_at=None if name in WINDOWS else amber_time(calendar, start, due, policy.unit.value),
                   calendar_warning=calendar_warning(calendar))
     db.session.add(clock)
     return clock

@@ -1,38 +1,58 @@
 """The periodic clock sweep: amber warnings and red escalations (督办), each once per clock."""
+import json
+import logging
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import current_app
+from redis.exceptions import RedisError
 import sqlalchemy.orm
 
-from intake.cases.models import Case, CaseStatus, Clock
-from intake.reference.models import Department, Division
-from intake.cases.workflow import CLOCK_LABELS, record
+from intake.cases.models import Case, CaseEvent, CaseStatus, Clock
+from intake.cases.workflow import CLOCK_LABELS, SYSTEM
 from intake.extensions import db
 from intake.filters import local_time
 from intake.jobcontext import in_app_context
+from intake.jobs import enqueue_after_commit
+from intake.redis_conn import get_redis
+from intake.reference.models import Department, Division
 from intake.types import utcnow
 from notify.services import tell_staff
+from routing.clocks import WINDOWS
 
-# Clocks that only bound what staff may do (send a case back); they never warn or escalate.
-WINDOWS = ("return",)
+log = logging.getLogger(__name__)
 # Clocks the platform's own staff answer for, not the department.
 PLATFORM_DUTIES = ("triage", "callback")
+LEVELS = {  # event action: (template, what the event says)
+    "warn_amber": ("clock_amber", "将于 %s 到期"),
+    "escalate": ("clock_red", "已于 %s 超期，列入督办"),
+}
+TELL_BATCH = 50  # events per notification job
 
 
 @in_app_context
 def sweep_clocks(now: datetime | None = None) -> dict[str, int]:
-    """Warn the clocks that turned amber and escalate those that ran out; a rerun finds nothing new."""
+    """Warn the clocks that turned amber and escalate those that ran out; a rerun finds nothing new.
+
+    The sweep claims, records and escalates in a few set-wise statements, in one transaction, so
+    its time follows the number of clocks coming due, not the number of cases; telling the staff
+    (a query and messages per clock) is left to jobs enqueued after the commit, which any number
+    of workers share.
+    """
     now = now or utcnow()
     closed = _close_windows(now)
     red = _claim(Clock.escalated_at, Clock.due_at <= now, now, also_warned=True)
     amber = _claim(Clock.warned_at, sa.and_(Clock.amber_at <= now, Clock.due_at > now), now)
-    for clock_id in amber:
-        _tell(db.session.get(Clock, clock_id), "warn_amber", "clock_amber", "将于 %s 到期")
-    for clock_id in red:
-        clock = db.session.get(Clock, clock_id)
-        clock.case.escalated_at = clock.case.escalated_at or now
-        _tell(clock, "escalate", "clock_red", "已于 %s 超期，列入督办")
+    events = _record("warn_amber", amber, now) + _record("escalate", red, now)
+    if red:
+        db.session.execute(
+            sa.update(Case).where(Case.id.in_({row.case_id for row in red}), Case.escalated_at.is_(None))
+            .values(escalated_at=now).execution_options(synchronize_session=False))
+    for start in range(0, len(events), TELL_BATCH):
+        enqueue_after_commit(tell_about_clocks, events[start:start + TELL_BATCH])
     db.session.commit()
+    if events:
+        _new_generation()
     return {"amber": len(amber), "red": len(red), "windows_closed": closed}
 
 
@@ -44,24 +64,43 @@ def _close_windows(now: datetime) -> int:
     return db.session.execute(stmt).rowcount
 
 
-def _claim(column, due, now: datetime, also_warned: bool = False) -> list[int]:
+def _claim(column, due, now: datetime, also_warned: bool = False) -> list:
     """Mark the level as reached in one UPDATE; concurrent sweeps cannot both claim a clock."""
     values = {column.key: now}
     if also_warned:  # a clock found already red (a worker was down) needs no amber warning after
         values["warned_at"] = sa.func.coalesce(Clock.warned_at, now)
     stmt = (sa.update(Clock).where(Clock.stopped_at.is_(None), column.is_(None), due,
                                    Clock.name.not_in(WINDOWS))
-            .values(values).returning(Clock.id).execution_options(synchronize_session=False))
-    return list(db.session.scalars(stmt))
+            .values(values).returning(Clock.id, Clock.case_id, Clock.name, Clock.due_at)
+            .execution_options(synchronize_session=False))
+    return list(db.session.execute(stmt))
 
 
-def _tell(clock: Clock, action: str, template: str, what: str) -> None:
-    case: Case = clock.case
-    label = str(CLOCK_LABELS.get(clock.name, clock.name))
-    due = local_time(clock.due_at)
-    event = record(case, action, reason=f"{label}{what % due}", public=False,
-                   data={"clock": clock.name, "clock_id": clock.id})
-    tell_staff(case, template, event, platform=clock.name in PLATFORM_DUTIES, clock=label, due=due)
+def _record(action: str, clocks: list, now: datetime) -> list[int]:
+    """One event per claimed clock, inserted in one statement; returns their ids."""
+    if not clocks:
+        return []
+    what = LEVELS[action][1]
+    rows = [{"case_id": c.case_id, "at": now, "actor_label": SYSTEM, "action": action,
+             "reason": f"{CLOCK_LABELS.get(c.name, c.name)}{what % local_time(c.due_at)}",
+             "public": False, "data": {"clock": c.name, "clock_id": c.id}} for c in clocks]
+    return list(db.session.scalars(sa.insert(CaseEvent).returning(CaseEvent.id, sort_by_parameter_order=True),
+                                   rows))
+
+
+@in_app_context
+def tell_about_clocks(event_ids: list[int]) -> int:
+    """Tell the staff on duty of each warning or escalation; a rerun sends nothing twice
+    (each message's idempotency key names the event)."""
+    events = db.session.scalars(sa.select(CaseEvent).where(CaseEvent.id.in_(event_ids))).all()
+    for event in events:
+        name = event.data["clock"]
+        clock = db.session.get(Clock, event.data["clock_id"])
+        template = LEVELS[event.action][0]
+        tell_staff(event.case, template, event, platform=name in PLATFORM_DUTIES,
+                   clock=str(CLOCK_LABELS.get(name, name)), due=local_time(clock.due_at))
+    db.session.commit()
+    return len(events)
 
 
 def _flagged(county_code: str | None):
@@ -86,6 +125,39 @@ def overdue_clocks(county_code: str | None = None, department_id: int | None = N
                              Case.lead_department_id),
             sa.orm.joinedload(Case.township), sa.orm.joinedload(Case.lead_department)),
         sa.orm.joinedload(Clock.department))))
+
+
+SUMMARY_GENERATION = "intake:clock-sweep-generation"
+
+
+def cached_overdue_summary(county_code: str | None = None) -> dict[str, list]:
+    """The summary as of the last sweep that changed it (or at most one sweep interval old).
+
+    The counts change when a sweep warns or escalates (it bumps the generation in the key) and
+    when a clock stops; the list below them is always live. Without Redis, computed each time.
+    """
+    interval = current_app.config["CLOCK_SWEEP_INTERVAL"]
+    try:
+        redis = get_redis()
+        key = f"intake:overdue-summary:{int(redis.get(SUMMARY_GENERATION) or 0)}:{county_code or '*'}"
+        hit = redis.get(key)
+        if hit is not None:
+            return json.loads(hit)
+    except RedisError:
+        return overdue_summary(county_code)
+    summary = overdue_summary(county_code)
+    try:
+        redis.set(key, json.dumps(summary, ensure_ascii=False), ex=interval)
+    except RedisError:
+        pass
+    return summary
+
+
+def _new_generation() -> None:
+    try:
+        get_redis().incr(SUMMARY_GENERATION)
+    except RedisError:  # the cached counts then live out their short expiry
+        log.warning("could not mark the overdue summary stale", exc_info=True)
 
 
 def overdue_summary(county_code: str | None = None) -> dict[str, list]:

@@ -93,10 +93,17 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
     return ext
 
 
-def pending_extensions(user: User) -> list[Extension]:
+def _pending_query(user: User) -> sa.Select:
+    query = sa.select(Extension).join(Case).where(Extension.status == X.PENDING)
+    return query.where(Case.county_code == user.county_code) if user.county_code else query
+
+
+def pending_extensions(user: User, limit: int = 200) -> list[Extension]:
     """Requests waiting for this supervisor, oldest first."""
-    query = (sa.select(Extension).join(Case).where(Extension.status == X.PENDING)
+    query = (_pending_query(user).order_by(Extension.requested_at).limit(limit)
              .options(sa.orm.contains_eager(Extension.case).joinedload(Case.lead_department)))
-    if user.county_code:
-        query = query.where(Case.county_code == user.county_code)
-    return list(db.session.scalars(query.order_by(Extension.requested_at)))
+    return list(db.session.scalars(query))
+
+
+def count_pending(user: User) -> int:
+    return db.session.scalar(_pending_query(user).with_only_columns(sa.func.count(Extension.id)))

@@ -212,6 +212,9 @@ def review_callback(callback_id: int):
     return redirect(url_for("staff.callback_reviews"))
 
 
+PENDING_SHOWN = 50  # oldest first; the rest follow as these are decided
+
+
 @bp.get("/overdue")
 @login_required
 def overdue():
@@ -224,7 +227,8 @@ def overdue():
     return render_template(
         "staff/overdue.html",
         clocks=sweeps.overdue_clocks(county, department_id=department_id, township_code=township),
-        summary=sweeps.overdue_summary(county), problems=sweeps.problem_cases(county),
-        pending=extensions.pending_extensions(current_user), decision_form=ExtensionDecisionForm(),
+        summary=sweeps.cached_overdue_summary(county), problems=sweeps.problem_cases(county),
+        pending=extensions.pending_extensions(current_user, limit=PENDING_SHOWN),
+        pending_total=extensions.count_pending(current_user),
         filtered=bool(department_id or township),
     )
