@@ -94,3 +94,15 @@ def test_a_case_left_in_triage_is_chased_with_the_dispatchers_not_a_department(c
     MemoryBackend.sent.clear()
     run_jobs()
     assert [to for _, to, _ in MemoryBackend.sent] == ["+8613800000002"]
+
+
+def test_the_supervisors_counts_follow_the_sweep(app, client, run_jobs, make_user, login):
+    case = dispatched_case(client, run_jobs)
+    due_at = case.running_clock("sign").due_at
+    login(make_user("chen", role=Role.SUPERVISOR, county="330324", kind=None))
+    before = client.get("/staff/overdue").get_data(as_text=True)  # caches the (empty) summary
+    assert "永嘉县市场监督管理局</a></td><td>1</td>" not in before
+    levels(due_at + timedelta(seconds=1))
+    with app.app_context():  # a fresh request context: the sweep's job closed the test's session
+        after = client.get("/staff/overdue").get_data(as_text=True)
+    assert "永嘉县市场监督管理局</a></td><td>1</td>" in after
