@@ -149,7 +149,11 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     case.result = result
     case.reply_text = text.strip()
     event = transition(case, "reply", user, reason=choices[result], data={"result": result})
-    tell_citizen(case, "case_replied", event, result=choices[result])
+    if result in NEEDS_REASON:  # a refusal or an end without agreement says why, in the SMS itself
+        tell_citizen(case, "case_refused", event, result=choices[result].split("（")[0],
+                     reason=case.reply_text)
+    else:
+        tell_citizen(case, "case_replied", event, result=choices[result])
     from intake.callbacks.services import schedule  # the callback needs this module's ActionError
 
     schedule(case, event.at)

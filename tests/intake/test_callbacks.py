@@ -139,3 +139,17 @@ def test_a_web_filer_gets_the_number_and_code_by_sms_and_the_code_is_not_stored(
     assert len(receipts) == 1 and resp["lookup_code"] in receipts[0]
     stored = db.session.scalar(sa.select(Message.body).where(Message.template == "web_receipt"))
     assert resp["lookup_code"] not in stored and "******" in stored
+
+
+def test_a_refused_complaint_is_told_why_by_sms(client, run_jobs, make_user, login):
+    client.post("/api/v1/cases", json=PHARMACY)
+    run_jobs()
+    case_id = db.session.scalar(sa.select(Case.id))
+    login(make_user("yj-market"))
+    client.post(f"/staff/cases/{case_id}/sign")
+    client.post(f"/staff/cases/{case_id}/reply",
+                data={"result": "refused", "text": "所购药品未过期，经核查不属实，不予受理。可向人民法院起诉。"})
+    MemoryBackend.sent.clear()
+    run_jobs()
+    told = [body for _, to, body in MemoryBackend.sent if to == PHONE]
+    assert len(told) == 1 and "不予受理" in told[0] and "可向人民法院起诉" in told[0]
