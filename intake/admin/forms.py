@@ -44,8 +44,8 @@ class ChineseDateTimeLocalField(ChineseParseError, DateTimeLocalField):
 AMOUNT_MESSAGE = _l("时限须为 %(min)s 到 %(max)s 之间的整数。")  # NumberRange fills these in
 
 
-class PolicyEditForm(FlaskForm):
-    """A new length for one policy; saved as a new row in force from now."""
+class _PolicyLength(FlaskForm):
+    """How long a policy's clock runs, and on what authority."""
 
     amount = ChineseIntegerField(_l("时长"), [InputRequired(_l("请填写时长。")),
                                             NumberRange(services.AMOUNT_MIN, services.AMOUNT_MAX,
@@ -53,6 +53,10 @@ class PolicyEditForm(FlaskForm):
     unit = SelectField(_l("单位"), choices=_choices(services.UNIT_LABELS),
                        validate_choice=False, validators=[InputRequired(_l("请选择单位。"))])
     note = StringField(_l("说明（依据、文号）"), [Length(max=200, message=_l("说明不能超过 200 个字。"))])
+
+
+class PolicyEditForm(_PolicyLength):
+    """A new length for one policy; saved as a new row in force from now."""
 
     def __init__(self, policy, *args, **kwargs):
         kwargs.setdefault("prefix", f"policy-{policy.id}")
@@ -64,7 +68,7 @@ class PolicyEditForm(FlaskForm):
         _check(p.jurisdiction, p.case_kind, p.urgent, p.clock, field.data)
 
 
-class PolicyAddForm(FlaskForm):
+class PolicyAddForm(_PolicyLength):
     """A time limit for a county, case kind, urgency and clock."""
 
     jurisdiction = SelectField(_l("辖区"), validate_choice=False, validators=[InputRequired(_l("请选择辖区。"))])
@@ -73,12 +77,6 @@ class PolicyAddForm(FlaskForm):
     urgent = BooleanField(_l("紧急件"))
     clock = SelectField(_l("时限"), choices=_choices(services.POLICY_CLOCK_LABELS),
                         validate_choice=False, validators=[InputRequired(_l("请选择时限。"))])
-    amount = ChineseIntegerField(_l("时长"), [InputRequired(_l("请填写时长。")),
-                                            NumberRange(services.AMOUNT_MIN, services.AMOUNT_MAX,
-                                                        AMOUNT_MESSAGE)])
-    unit = SelectField(_l("单位"), choices=_choices(services.UNIT_LABELS),
-                       validate_choice=False, validators=[InputRequired(_l("请选择单位。"))])
-    note = StringField(_l("说明（依据、文号）"), [Length(max=200, message=_l("说明不能超过 200 个字。"))])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
