@@ -230,7 +230,7 @@ def test_mail_goes_out_over_smtp_in_utf8(mail_server, case, event, drain):
     assert mail["Subject"].startswith("【十小投诉举报】案件") and tracking_no in mail["Subject"]
     assert "已列入督办" in mail.get_content() and mail.get_content_charset() == "utf-8"
     row = db.session.get(Message, message_id)
-    assert row.status is MessageStatus.SENT and row.gateway_id == mail["Message-ID"]
+    assert row.status is MessageStatus.SENT and row.gateway_id == mail["Message-ID"].strip()  # a long id folds onto its own line
 
 
 def test_a_mail_server_that_is_down_is_retried(app, mail_server, case, event, drain, monkeypatch):
