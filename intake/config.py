@@ -39,6 +39,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # shared with the SMS gateway, which signs each inbound SMS (hex HMAC-SHA256 of the body)
         "SMS_WEBHOOK_SECRET": env.get("SMS_WEBHOOK_SECRET") or _dev_secret(instance_path, "dev-sms-webhook-secret"),
         "SMS_MAX_BODY": int(env.get("SMS_MAX_BODY", str(8 * 1024))),  # bytes; a larger body gets 413
+        # cases one number may open by SMS in 24 hours; beyond it the reply points to 12315 or the web form
+        "SMS_DAILY_CASES": int(env.get("SMS_DAILY_CASES", "5")),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(
             env.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
         ),

@@ -221,8 +221,19 @@ def handle(rows: list[InboundSms], sender: str, text: str) -> str:
         return "added"
     if len(_fold(text)) < MIN_TEXT or not CJK.search(text):
         return send_help(rows, sender)
+    if too_many_cases(sender) and not mentions_emergency(text):
+        _reply(rows, sender, "sms_too_many")  # the message stays stored for staff to read
+        return "limited"
     open_case(rows, sender, text)
     return "new_case"
+
+
+def too_many_cases(sender: str) -> bool:
+    """A number that opened SMS_DAILY_CASES cases in the last 24 hours opens no more by SMS."""
+    opened = db.session.scalar(sa.select(sa.func.count(Case.id)).where(
+        Case.complainant_phone == sender, Case.channel == Channel.SMS,
+        Case.received_at >= utcnow() - timedelta(hours=24)))
+    return opened >= current_app.config["SMS_DAILY_CASES"]
 
 
 def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:

@@ -332,3 +332,13 @@ def test_a_long_message_whose_last_part_was_lost_is_handled_with_what_came(clien
     assert sweep_lost_parts(now=later) == 0
     case = the_case()
     assert case.description == PHARMACY and count(Case) == 1
+
+
+def test_a_number_opening_too_many_cases_in_a_day_is_told_to_call_and_nothing_is_lost(app, client, monkeypatch):
+    monkeypatch.setitem(app.config, "SMS_DAILY_CASES", 2)
+    assert sms(client, PHARMACY) == "new_case"
+    assert sms(client, "永嘉县桥头镇老街面馆后厨很脏，剩菜反复加热再卖。") == "new_case"
+    assert sms(client, "永嘉县瓯北街道一家理发店办卡后关门跑路了，钱退不回来。") == "limited"
+    assert count(Case) == 2
+    assert db.session.scalar(sa.select(sa.func.count(InboundSms.id)).filter_by(outcome="limited")) == 1
+    assert sms(client, "永嘉县瓯北街道有家店煤气泄漏了，味道很大。") == "new_case"  # an emergency still goes through
