@@ -81,7 +81,8 @@ sla_cli = click.Group("sla", help="Time limits: check a deadline as a policy wou
 @with_appcontext
 def sla_due(start, working_days, calendar_days, hours):
     """Print the deadline of a limit counted from START (day of receipt not counted)."""
-    from intake.admin.services import deadline, parse_local_time
+    from intake.admin.services import deadline
+    from routing.calendar import parse_local_time
 
     given = [(u, n) for u, n in (("working_days", working_days), ("calendar_days", calendar_days),
                                  ("hours", hours)) if n is not None]

@@ -33,6 +33,15 @@ def to_local(dt: datetime) -> datetime:
     return dt.astimezone(TZ)
 
 
+def parse_local_time(text: str) -> datetime:
+    """ISO 8601 ('2026-09-28T10:00', or with a space or a zone); without a zone, Asia/Shanghai time.
+
+    ValueError if malformed.
+    """
+    moment = datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
+
+
 def end_of_day(d: date) -> datetime:
     """23:59:59.999999 Asia/Shanghai on day d."""
     return datetime.combine(d, time.max, tzinfo=TZ)

@@ -150,12 +150,6 @@ class Deadline:
     missing_years: list[int]
 
 
-def parse_local_time(text: str) -> datetime:
-    """'2026-09-28T10:00' (or with a space) as Asia/Shanghai time; ValueError if malformed."""
-    moment = datetime.fromisoformat(text.strip())
-    return moment if moment.tzinfo else moment.replace(tzinfo=TZ)
-
-
 def deadline(start: datetime, amount: int, unit: str) -> Deadline:
     """The deadline a policy of `amount` `unit`s would give from start, as clocks compute it."""
     calendar = work_calendar()

@@ -1,7 +1,4 @@
 """The phone system's call announcement, and the case form as the operator fills it in."""
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,8 +8,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from intake.cases.forms import CaseForm, normalise_phone
 from intake.extensions import db
 from intake.reference.models import Division, DivisionLevel
-
-TZ = ZoneInfo("Asia/Shanghai")
+from routing.calendar import parse_local_time
 
 
 class CallAnnouncementForm(FlaskForm):
@@ -36,10 +32,9 @@ class CallAnnouncementForm(FlaskForm):
     def validate_started_at(self, field):
         """ISO 8601; a time without a zone is Beijing time, as phone systems here send it."""
         try:
-            when = datetime.fromisoformat(field.data.strip())
+            self.started = parse_local_time(field.data)
         except ValueError:
             raise ValidationError(_l("来电时间 started_at 须为 ISO 8601 格式，例如 2026-05-06T09:30:00+08:00。"))
-        self.started = when if when.tzinfo else when.replace(tzinfo=TZ)
 
 
 class HotlineCaseForm(CaseForm):

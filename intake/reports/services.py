@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -26,8 +25,8 @@ from intake.cases.models import Case, CaseEvent, Clock
 from intake.extensions import db
 from intake.reference.models import Department, Division, DivisionLevel
 from intake.types import utcnow
+from routing.calendar import TZ
 
-TZ = ZoneInfo("Asia/Shanghai")
 PERIOD_KINDS = ("week", "month")
 
 

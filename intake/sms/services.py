@@ -22,13 +22,14 @@ from sqlalchemy.exc import IntegrityError
 from intake.callbacks.services import answer_by_sms
 from intake.cases.forms import DESCRIPTION_MAX, normalise_phone
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseKind, CaseStatus, Channel
-from intake.cases.services import CITIZEN, TZ, Submission, submit_case
+from intake.cases.services import CITIZEN, Submission, submit_case
 from intake.cases.workflow import STATUS_LABELS, record, transition
 from intake.extensions import db
 from intake.jobs import enqueue_after_commit
 from intake.sms.models import InboundSms
 from intake.types import utcnow
 from notify.services import opt_out, reply_sms, tell_citizen
+from routing.calendar import parse_local_time
 
 log = logging.getLogger(__name__)
 
@@ -413,8 +414,7 @@ def _time(value) -> datetime:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return datetime.fromtimestamp(value, timezone.utc)
         if isinstance(value, str):
-            at = datetime.fromisoformat(value.strip())
-            return (at if at.tzinfo else at.replace(tzinfo=TZ)).astimezone(timezone.utc)
+            return parse_local_time(value).astimezone(timezone.utc)
     except (ValueError, OverflowError, OSError):
         pass
     raise BadInbound("received_at", _("received_at 必须是 ISO 8601 时间，例如 2026-11-23T09:30:00+08:00。"))
