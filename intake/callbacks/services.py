@@ -12,12 +12,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from intake.accounts.models import Role, User
+from intake.accounts.models import User
 from intake.callbacks.models import Answer, Callback, Review
 from intake.cases.models import Case, CaseStatus
 from intake.cases.workflow import record, transition
 from intake.extensions import db
-from intake.staff.services import ActionError, is_supervisor, reopen_case
+from intake.staff.services import PLATFORM_ROLES, ActionError, is_supervisor, reopen_case
 from intake.types import utcnow
 from notify.services import tell_citizen
 from routing.calendar import TZ, to_local
@@ -30,7 +30,6 @@ ANSWER_LABELS = {
     Answer.NO_RESPONSE: _l("未应答"),
 }
 SMS_DIGITS = {"1": Answer.SATISFIED, "2": Answer.BASIC, "3": Answer.DISSATISFIED}
-CALLERS = (Role.OPERATOR, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 ASK_AT = time(9, 0)  # the survey goes out at nine on the working day after the reply
 
 
@@ -57,11 +56,11 @@ def ask_due(now: datetime | None = None) -> int:
                                   Callback.ask_at <= now)
         .values(asked_at=now, channel="sms").returning(Callback.id)
         .execution_options(synchronize_session=False)).all()
-    days = current_app.config["CALLBACK_ANSWER_DAYS"]
+    answer_due = work_calendar().add_working_days(now, current_app.config["CALLBACK_ANSWER_DAYS"])
     for callback_id in claimed:
         callback = db.session.get(Callback, callback_id)
         case = callback.case
-        callback.answer_due_at = work_calendar().add_working_days(now, days)
+        callback.answer_due_at = answer_due
         stop_clock(case, "callback", now)
         event = record(case, "callback_asked", reason=_("发送满意度回访短信"), public=False)
         if not tell_citizen(case, "survey", event):
@@ -105,7 +104,7 @@ def answer_by_sms(phone: str, digit: str) -> Callback | None:
 
 def record_by_phone(case: Case, user: User, answer: str, note: str = "") -> Callback:
     """An operator called the complainant and records what they said."""
-    if user.role not in CALLERS:
+    if user.role not in PLATFORM_ROLES:
         raise ActionError(_("只有话务员、派单员或督办人员可以登记电话回访。"))
     try:
         value = Answer(answer)

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
-from intake.accounts.models import Role, User
+from intake.accounts.models import User
 from intake.callbacks.models import Answer, Callback
 from intake.cases.models import Case, CaseEvent, Clock
 from intake.extensions import db
@@ -28,10 +28,6 @@ from intake.types import utcnow
 from routing.calendar import TZ
 
 PERIOD_KINDS = ("week", "month")
-
-
-def may_see_figures(user: User) -> bool:
-    return user.role in (Role.SUPERVISOR, Role.ADMIN)
 
 
 # --- the period ------------------------------------------------------------------------------

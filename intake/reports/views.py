@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from intake.reports import services
+from intake.staff.services import is_supervisor
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/figures")
 
@@ -15,7 +16,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def supervisors_only(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if not services.may_see_figures(current_user):
+        if not is_supervisor(current_user):
             abort(403)
         return view(*args, **kwargs)
 

@@ -3,12 +3,12 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 from flask_babel import gettext as _
 
-from intake.accounts.models import Role, User
+from intake.accounts.models import User
 from intake.cases.models import Case, Clock, Extension, ExtensionStatus as X
 from intake.cases.workflow import CLOCK_LABELS, record
 from intake.extensions import db
 from intake.filters import deadline_text
-from intake.staff.services import ActionError, is_supervisor
+from intake.staff.services import ActionError, is_lead_department, is_supervisor
 from intake.types import utcnow
 from notify.services import tell_citizen, tell_staff
 from routing.clocks import extend_clock, find_policy, work_calendar
@@ -32,14 +32,13 @@ def case_extensions(case: Case) -> list[Extension]:
 
 
 def may_request(user: User, case: Case) -> bool:
-    return (user.role is Role.DEPARTMENT and case.lead_department_id == user.department_id
-            and extensible_clock(case) is not None and pending(case) is None)
+    return is_lead_department(user, case) and extensible_clock(case) is not None and pending(case) is None
 
 
 def request_extension(case: Case, user: User, reason: str) -> Extension:
     """Ask, with a reason and before the deadline passes, for the time the policy allows."""
     clock = extensible_clock(case)
-    if user.role is not Role.DEPARTMENT or case.lead_department_id != user.department_id or clock is None:
+    if not is_lead_department(user, case) or clock is None:
         raise ActionError(_("这件案件目前没有可以申请延期的办理期限。"))
     if not reason.strip():
         raise ActionError(_("申请延期须写明理由。"))

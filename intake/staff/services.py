@@ -82,8 +82,13 @@ def log_identity_view(user: User, case: Case, purpose: str) -> None:
     db.session.commit()
 
 
+def is_lead_department(user: User, case: Case) -> bool:
+    """The user works for the department that leads the case."""
+    return user.role is Role.DEPARTMENT and case.lead_department_id == user.department_id
+
+
 def actions_for(user: User, case: Case) -> set[str]:
-    if user.role is not Role.DEPARTMENT or case.lead_department_id != user.department_id:
+    if not is_lead_department(user, case):
         return set()
     # closing is the callback's outcome (回访), not the department's
     actions = allowed_actions(case) & {"sign", "return", "accept", "reply"}

@@ -71,7 +71,7 @@ def case_detail(case_id: int):
 
 
 def _may_call_back(case) -> bool:
-    return (current_user.role in callbacks.CALLERS and case.status is CaseStatus.REPLIED
+    return (current_user.role in services.PLATFORM_ROLES and case.status is CaseStatus.REPLIED
             and callbacks.open_callback(case) is not None)
 
 
