@@ -28,10 +28,15 @@ def triage_queue(user: User) -> list[Case]:
 
 
 @lru_cache(maxsize=1)
+def pinyin_initials(name: str) -> str:
+    """瓯北街道 → objd: what a dispatcher or operator types to find a place."""
+    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
+
+
 def _initials_cache(version: int) -> dict[str, str]:
     rows = db.session.execute(sa.select(Division.code, Division.name)
                               .where(Division.level == DivisionLevel.TOWNSHIP)).all()
-    return {code: "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)) for code, name in rows}
+    return {code: pinyin_initials(name) for code, name in rows}
 
 
 def township_choices() -> list[dict]:

@@ -5,14 +5,13 @@ from datetime import datetime, timedelta
 import phonenumbers
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy.exc import IntegrityError
 
 from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseKind, Channel, PersonalDataAccess
 from intake.cases.services import Submission, submit_case
 from intake.cases.workflow import STATUS_LABELS, transition
-from intake.dispatch.services import township_choices
+from intake.dispatch.services import pinyin_initials, township_choices
 from intake.extensions import db
 from intake.filters import local_time
 from intake.hotline.models import Call
@@ -233,5 +232,5 @@ def villages_of(township_code: str) -> list[dict]:
     rows = db.session.execute(sa.select(Division.code, Division.name).where(
         Division.parent_code == township_code, Division.level == DivisionLevel.VILLAGE)
         .order_by(Division.code)).all()
-    return [{"code": c, "name": n, "initials": "".join(lazy_pinyin(n, style=Style.FIRST_LETTER))}
+    return [{"code": c, "name": n, "initials": pinyin_initials(n)}
             for c, n in rows]
