@@ -7,6 +7,7 @@ from intake.accounts.forms import LoginForm
 from intake.accounts.models import User
 from intake.accounts.services import authenticate
 from intake.extensions import db, login_manager
+from intake.navigation import local_or
 
 bp = Blueprint("accounts", __name__)
 
@@ -24,8 +25,7 @@ def login():
         if user is not None:
             login_user(user)
             target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//")
-                            else url_for("staff.queue"))
+            return redirect(local_or(target, url_for("staff.queue")))
         form.password.errors.append(_("用户名或密码不正确。"))
     return render_template("accounts/login.html", form=form)
 

@@ -12,6 +12,7 @@ from intake.cases.models import CaseStatus
 from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.dispatch.services import can_dispatch, may_merge, township_choices
 from intake.extensions import db
+from intake.navigation import local_or
 from intake.callbacks import services as callbacks
 from intake.callbacks.models import Callback
 from intake.cases.models import Extension
@@ -156,8 +157,7 @@ def decide_extension(extension_id: int):
             flash(str(exc), "error")
         else:
             flash(_("已批准延期。") if form.decision.data == "approve" else _("已不予延期。"), "success")
-    return redirect(form.next.data if form.next.data.startswith("/") and not form.next.data.startswith("//")
-                    else url_for("staff.case_detail", case_id=ext.case_id))
+    return redirect(local_or(form.next.data, url_for("staff.case_detail", case_id=ext.case_id)))
 
 
 @bp.post("/cases/<int:case_id>/reopen")
