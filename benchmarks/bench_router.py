@@ -9,15 +9,15 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from routing import locate as locate_module  # noqa: E402
-from routing.evaluate import build_router_from_reference_files, load_cases, predict_line  # noqa: E402
+from routing.router import locate as locate_module  # noqa: E402
+from routing.router.evaluate import build_router_from_reference_files, load_cases, predict_line  # noqa: E402
 
 DEV = "/work/shared/eval/dev_cases.jsonl"
 
 
 def _cold_caches() -> None:
     """Start each timing with empty caches, so repeats do not flatter the figure."""
-    from routing.gazetteer import normalize
+    from routing.router.gazetteer import normalize
     normalize.cache_clear()
     locate_module.phone_region.cache_clear()
 

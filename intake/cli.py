@@ -169,7 +169,7 @@ def routing_add_term(term, industry, weight, note):
 @with_appcontext
 def routing_predict(path):
     """Write one JSON line per case: the router's decision."""
-    from routing.evaluate import load_cases, predict_line
+    from routing.router.evaluate import load_cases, predict_line
     from routing.services import get_router
 
     router = get_router()
@@ -184,7 +184,7 @@ def routing_predict(path):
 @with_appcontext
 def routing_eval(path, verbose):
     """Print precision, coverage, triage recall and the mistakes against each case's `expect`."""
-    from routing.evaluate import evaluate, load_cases
+    from routing.router.evaluate import evaluate, load_cases
     from routing.services import get_router
 
     click.echo(evaluate(get_router(), load_cases(path)).format(verbose))

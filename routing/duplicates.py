@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from intake.cases.models import OPEN_STATUSES, Case
 from intake.cases.workflow import record
 from intake.extensions import db
-from routing.gazetteer import normalize
+from routing.router.gazetteer import normalize
 
 WINDOW = timedelta(days=30)
 THRESHOLD = 0.3  # bigram overlap above which two texts tell the same matter

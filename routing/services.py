@@ -9,10 +9,12 @@ from intake.extensions import db
 from intake.filters import deadline_text
 from intake.redis_conn import get_redis
 from intake.reference.seed import department_kind_names
-from intake.reference.models import Department, Division, IndustryTerm, RoutingRule
+from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule
 from intake.types import utcnow
 from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
+from routing.router import Reference
+from routing.router import build_router as build_router_for
 
 VERSION_KEY = "intake:reference-version"
 _cache: dict = {}
@@ -51,26 +53,23 @@ def invalidate_router() -> None:
 
 
 def build_router():
-    from routing.classify import Classifier
-    from routing.decide import Router
-    from routing.gazetteer import Gazetteer
-
+    """The router for the reference tables as they are now."""
     divisions = db.session.execute(
         sa.select(Division.code, Division.name, Division.level, Division.parent_code, Division.aliases)
     ).all()
-    gazetteer = Gazetteer.from_rows([
-        {"code": c, "name": n, "level": lvl.value, "parent_code": p or "", "aliases": a or []}
-        for c, n, lvl, p, a in divisions
-    ])
     terms = db.session.execute(
         sa.select(IndustryTerm.term, IndustryTerm.industry_code, IndustryTerm.weight)
     ).all()
-    classifier = Classifier([(t, i, w) for t, i, w in terms])
-    table = {
-        (r.county_code, r.industry_code): (r.lead_kind, list(r.co_handler_kinds or []))
-        for r in db.session.scalars(sa.select(RoutingRule))
-    }
-    return Router(gazetteer, classifier, table, kind_names=department_kind_names())
+    reference = Reference(
+        divisions=[{"code": c, "name": n, "level": lvl.value, "parent_code": p or "", "aliases": a or []}
+                   for c, n, lvl, p, a in divisions],
+        terms=[(t, i, w) for t, i, w in terms],
+        routing_table={(r.county_code, r.industry_code): (r.lead_kind, list(r.co_handler_kinds or []))
+                       for r in db.session.scalars(sa.select(RoutingRule))},
+        kind_names=department_kind_names(),
+        industry_names=dict(db.session.execute(sa.select(Industry.code, Industry.name)).all()),
+    )
+    return build_router_for(reference)
 
 
 def case_input(case: Case) -> dict:

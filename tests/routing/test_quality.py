@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from routing.evaluate import build_router_from_reference_files, evaluate, load_cases
+from routing.router.evaluate import build_router_from_reference_files, evaluate, load_cases
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SETS = {

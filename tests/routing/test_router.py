@@ -1,9 +1,9 @@
 """The router as a dispatcher sees it: where cases go, when they go to triage, and why."""
 import pytest
 
-from routing.classify import Classifier
-from routing.evaluate import build_router_from_reference_files, evaluate
-from routing.gazetteer import Gazetteer
+from routing.router.classify import Classifier
+from routing.router.evaluate import build_router_from_reference_files, evaluate
+from routing.router.gazetteer import Gazetteer
 
 MEIYUAN = {"330324001", "330481002", "330482001", "330483101"}  # 梅园: 东城, 海洲, 当湖, 濮院
 

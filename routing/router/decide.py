@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from routing.classify import INDUSTRIES, Classifier
-from routing.gazetteer import Gazetteer
-from routing.locate import locate
+from routing.router.classify import INDUSTRIES, Classifier
+from routing.router.gazetteer import Gazetteer
+from routing.router.locate import locate
 
 ANY_COUNTY = "*"
 
@@ -33,12 +33,14 @@ class Router:
     """
 
     def __init__(self, gazetteer: Gazetteer, classifier: Classifier, routing_table: dict,
-                 threshold: float = 0.6, kind_names: dict[str, str] | None = None):
+                 threshold: float = 0.6, kind_names: dict[str, str] | None = None,
+                 industry_names: dict[str, str] | None = None):
         self.gazetteer = gazetteer
         self.classifier = classifier
         self.table = {key: (lead, list(co or [])) for key, (lead, co) in routing_table.items()}
         self.threshold = threshold
         self.kind_names = kind_names or {}
+        self.industry_names = industry_names or INDUSTRIES
 
     def lookup(self, county: str | None, industry: str | None):
         """(lead, co-handlers) for an industry in a county, or the every-county row."""
@@ -68,14 +70,14 @@ class Router:
     def _industry_reasons(self, cls) -> list[str]:
         if cls.industry is None:
             return ["没有说明是什么店或什么经营，无法判断行业"]
-        label = INDUSTRIES.get(cls.industry, cls.industry)
+        label = self.industry_names.get(cls.industry, cls.industry)
         terms = [t for t, i, _ in cls.evidence if i == cls.industry][:3]
         reasons = [f"'{t}' → {label}" for t in terms]
         top = cls.scores.get(cls.industry, 0)
         for rival, score in sorted(cls.scores.items(), key=lambda kv: -kv[1]):
             if rival != cls.industry and score >= 0.3 * top:
                 words = "、".join([f"'{t}'" for t, i, _ in cls.evidence if i == rival][:2])
-                reasons.append(f"也提到{words}（{INDUSTRIES.get(rival, rival)}）")
+                reasons.append(f"也提到{words}（{self.industry_names.get(rival, rival)}）")
         return reasons
 
     def _doubts(self, cls, loc, route) -> list[str]:
@@ -93,7 +95,7 @@ class Router:
         return doubts
 
     def _department_reason(self, industry, lead, co) -> str:
-        label = INDUSTRIES.get(industry, industry)
+        label = self.industry_names.get(industry, industry)
         text = f"{label} → {self.kind_names.get(lead, lead)}牵头"
         if co:
             text += "，" + "、".join(self.kind_names.get(k, k) for k in co) + "配合"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-from routing.gazetteer import longest_matches, normalize
+from routing.router.gazetteer import longest_matches, normalize
 
 INDUSTRIES = {
     "food_processing": "食品加工小作坊", "grocery": "小食杂店", "restaurant": "小餐饮店",

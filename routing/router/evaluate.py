@@ -1,38 +1,39 @@
 """Measure the router on labelled cases: precision, coverage, triage recall, mistakes.
 
-    python -m routing.evaluate /work/shared/eval/dev_cases.jsonl [--verbose]
+    python -m routing.router.evaluate ../shared/eval/dev_cases.jsonl [--verbose]
 """
 from __future__ import annotations
 
+import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 
-from routing.classify import Classifier
-from routing.decide import Router
-from routing.gazetteer import Gazetteer
+from routing.router.decide import Router
+from routing.router.reference import DEFAULT_FOLDER, build_router, load_reference
 
-REFERENCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                         "intake", "reference")
 INPUT_KEYS = ("text", "business_name", "address", "caller_phone", "kind", "channel", "industry_hint")
 
 
-def build_router_from_reference_files(folder: str = REFERENCE, **options) -> Router:
-    """A router from divisions.csv, industry_terms.csv and routing_table.csv."""
-    from intake.reference.seed import department_kind_names, read_csv
-
-    gazetteer = Gazetteer.from_rows(read_csv("divisions.csv", folder))
-    classifier = Classifier(read_csv("industry_terms.csv", folder))
-    table = {(r["county"], r["industry"]): (r["lead"], [k for k in r["co_handlers"].split("|") if k])
-             for r in read_csv("routing_table.csv", folder)}
-    options.setdefault("kind_names", department_kind_names(folder))
-    return Router(gazetteer, classifier, table, **options)
+def build_router_from_reference_files(folder: str = DEFAULT_FOLDER, **options) -> Router:
+    """A router from the reference CSV files (divisions, terms, routing table, names)."""
+    return build_router(load_reference(folder), **options)
 
 
-def load_cases(path: str) -> list[dict]:
+HOLDOUT_SHARE = 5  # one case in five of every labelled set is kept out of tuning and fitting
+
+
+def part_of(case_id: str | None) -> str:
+    """'holdout' for the fixed fifth of labelled cases nothing is tuned or fitted on, else 'train'."""
+    digest = hashlib.sha1((case_id or "").encode("utf-8")).digest()
+    return "holdout" if digest[0] % HOLDOUT_SHARE == 0 else "train"
+
+
+def load_cases(path: str, part: str | None = None) -> list[dict]:
+    """The labelled cases of a JSON-lines file; only one part of them if ``part`` is given."""
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        cases = [json.loads(line) for line in fh if line.strip()]
+    return [c for c in cases if part is None or part_of(c.get("id")) == part]
 
 
 def predict_line(router: Router, case: dict) -> dict:
@@ -104,9 +105,12 @@ def _show(m: dict, verbose: bool) -> str:
 
 
 def main(argv: list[str]) -> int:
-    path = argv[0] if argv else "/work/shared/eval/dev_cases.jsonl"
+    """python -m routing.router.evaluate FILE.jsonl [--verbose] [--part train|holdout]"""
+    args = [a for a in argv if not a.startswith("--")]
+    part = next((p for p in ("train", "holdout") if f"--part={p}" in argv or f"--{p}" in argv), None)
+    path = args[0] if args else "../shared/eval/dev_cases.jsonl"
     router = build_router_from_reference_files()
-    print(evaluate(router, load_cases(path)).format("--verbose" in argv))
+    print(evaluate(router, load_cases(path, part)).format("--verbose" in argv))
     return 0
 
 

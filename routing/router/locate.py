@@ -14,7 +14,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import geocoder
 
-from routing.gazetteer import RANK, Gazetteer, Mention, normalize
+from routing.router.gazetteer import RANK, Gazetteer, Mention, normalize
 
 SOURCE_LABEL = {"address": "地址中", "text": "描述中", "name": "店名中"}
 
