@@ -29,12 +29,22 @@ RIGHT_OK = ("那", "这", "的", "有", "一", "某", "附近", "边", "旁", "�
             "工业", "广场", "公园", "东", "西", "南", "北", "中心", "境内", "辖区", "周边",
             "范围", "区域", "政府", "农村", "乡下", "本地", "当地", "居民", "村民", "海鲜", "夜市",
             "步行街", "商业", "一条街", "老", "集镇", "汽车站", "客运站", "火车站", "港", "街区",
-            "坐", "出发", "上车", "下车")
+            "坐", "出发", "上车", "下车", "玩", "旅游", "游玩", "逛", "出差", "办事", "探亲", "走亲戚")
 # A name followed by these is a road or route, which the divisions do not name.
 ROAD = re.compile(r"^[东西南北中]?(路|大道|大街|街(?![道上])|巷|弄|公路|省道|国道|高速)")
 
-RESIDENCE = ("住在", "家住", "住", "我家在", "我家", "老家在", "老家", "居住在", "居住", "户籍在",
-             "我是", "本人是")
+# The caller's home or work. 老家 (where the caller comes from) is not here: people go back
+# there and shop, so a 老家 place may well be the business's.
+RESIDENCE = ("住在", "家住", "住", "我家在", "我家", "居住在", "居住", "户籍在", "我是", "本人是",
+             "现住", "现居", "单位在", "公司在", "上班在")
+# The address field said to be the caller's own: 地址（来电人住址）, （家）, 地址填的是我单位的.
+ADDRESS_IS_CALLERS = re.compile(
+    r"[（(]\s*(来电人|投诉人|举报人|本人|我的?)?(家|住址|家庭住址|住处|单位|工作单位|公司|单位地址|住所|居住地)\s*[)）]")
+TEXT_SAYS_ADDRESS_IS_CALLERS = re.compile(
+    r"(地址|上面的地址|以上地址|填的地址)(栏)?(填|写)?(的)?(是|为)(我|本人|来电人|投诉人)的?"
+    r"(家|住址|单位|公司|工作单位|家庭住址|住的地方|上班的地方)")
+# The caller says where they live; a shop elsewhere in the story is then not at the address.
+LIVES_AT = re.compile(r"(我|本人|来电人|投诉人|举报人|其)(现在|目前|现)?(家)?(住|住在|家住|家在|居住在|住的是)")
 COMPARISON = ("比", "比在")
 ARRIVAL = ("到了", "到达", "开到", "送到", "拉到", "开往", "前往", "去往", "驶往", "直达", "通往",
            "发往")
@@ -43,6 +53,14 @@ ROUTE_MARK = ("—", "→", "～", "~", "―")  # 嘉兴火车站—乌镇: a ro
 VEHICLE_AFTER = re.compile(r"^[^，。！？,.!?；;]{0,5}?(方向|车|巴|班|船|直达|专线|线路)")
 ORIGIN_AFTER = ("到", "至", "往", "开往", "发往")
 WORKPLACE_AFTER = ("打工", "上班", "工作", "上学", "读书", "务工")
+# Where the caller lives, said without a division name; where the shop is, said the same way.
+UNNAMED_HOME = re.compile(r"(住|住在|家在|家住)(县城|城里|市区|城区)")
+UNNAMED_SHOP = re.compile(r"(在|去|到)(县城|城里|市区|城区)[^，。！？；;]{0,6}(一家|那家|的|买|吃|店)")
+NEARBY = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区里|小区内|同一栋|一楼)")
+PERSON_AFTER = re.compile(r"^人[，。,.\s]|^人$|^本地人|^的人")  # 我是沈荡人: where a person is from
+TRAVEL_BEFORE = re.compile(r"(坐|乘|搭|骑|开车|打车|坐车|乘车)[^，。！？；;]{0,12}(到|去|往|至)$")
+ON_THE_WAY_AFTER = ("的路上", "路上", "方向", "途中")
+VISIT_AFTER = ("玩", "旅游", "游玩", "逛", "游", "出差", "办事", "探亲", "走亲戚", "看")
 
 # A shop's name alone is weak: shops are named after towns famous for a dish (沙县小吃).
 CONF_TOWNSHIP = {("address", False): 0.95, ("address", True): 0.9, ("text", False): 0.9,
@@ -96,6 +114,7 @@ def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
     for source, raw in (("address", address), ("text", text), ("name", business_name)):
         groups += _groups(gazetteer, source, normalize(raw))
     loc = Location()
+    _set_aside_callers_address(groups, normalize(address), normalize(text), loc)
     counties = _county_evidence(gazetteer, groups, loc)
     _note_ignored(groups, loc)
     if not _settle_township(gazetteer, groups, counties, caller_phone, loc):
@@ -162,17 +181,31 @@ def _chain_end(span, starts, by_span) -> int:
 
 
 def _role(text: str, start: int, end: int) -> str:
-    """Whether a place in the story is the business's, or the caller's home, a comparison, a route end."""
+    """Whether a place in the story is the business's, or the caller's home, a comparison, a route end, a name."""
     before, after = text[max(0, start - 4):start], text[end:end + 8]
-    if before.endswith(RESIDENCE) or after.startswith(WORKPLACE_AFTER):
+    if before.endswith(RESIDENCE) or after.startswith(WORKPLACE_AFTER) or \
+            (before.endswith("是") and PERSON_AFTER.match(after)):
         return "residence"
     if before.endswith(COMPARISON):
         return "comparison"
-    if before.endswith(ARRIVAL + ROUTE_MARK) or (before.endswith(TOWARD) and VEHICLE_AFTER.match(after)):
+    if _quoted_name(text, start, end):
+        return "name"
+    if before.endswith(ARRIVAL + ROUTE_MARK) or (before.endswith(TOWARD) and VEHICLE_AFTER.match(after)) \
+            or TRAVEL_BEFORE.search(text[max(0, start - 16):start]) \
+            or (before.endswith(TOWARD) and after.startswith(ON_THE_WAY_AFTER)):
         return "destination"
     if after.startswith(ORIGIN_AFTER + ROUTE_MARK) or before.endswith("从"):
         return "origin"
     return "business"
+
+
+def _quoted_name(text: str, start: int, end: int) -> bool:
+    """A place inside quotation marks with more after it (“沈荡酱油”, “永嘉麦饼”): part of a name."""
+    opening = max(text.rfind(q, 0, start) for q in "“\"「『")
+    if opening < 0 or start - opening > 1:
+        return False
+    closing = min((i for i in (text.find(q, end) for q in "”\"」』") if i >= 0), default=-1)
+    return closing > end and closing - end <= 8
 
 
 # --- counties ------------------------------------------------------------------
@@ -252,12 +285,26 @@ def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> 
     if g.source == "address" and extra:
         loc.problems.append(f"矛盾：地址是{gaz.name(town)}，描述中却是{_names(gaz, extra)}")
         loc.candidates = [town] + extra
+    _check_village_fits(gaz, town, g, groups, loc)
     loc.township = town
     loc.confidence = CONF_TOWNSHIP[(g.source, g.bare)] - (0.05 if g.role == "origin" else 0)
     loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{g.text}' → {gaz.name(town)}")
     if g.bare and g.source != "address":
         _check_landline(gaz, town, g, phone, loc)
     return True
+
+
+def _check_village_fits(gaz: Gazetteer, town: str, g: Group, groups, loc: Location) -> None:
+    """A village written out right after the township (王店镇梅园村) that is not one of its villages."""
+    for x in groups:
+        if x.source != g.source or x.span[0] != g.span[1] or x.bare:
+            continue
+        villages = x.at_level("village")
+        if villages and len(villages) == len(x.readings) and \
+                not any(gaz.township_of(m.code) == town for m in villages):
+            elsewhere = "、".join(dict.fromkeys(gaz.name(gaz.township_of(m.code)) for m in villages))
+            loc.problems.append(f"矛盾：{gaz.name(town)}没有'{x.text}'（{elsewhere}才有）")
+            loc.candidates = [town] + [t for m in villages if (t := gaz.township_of(m.code)) != town]
 
 
 def _first_source_naming(gaz, groups, counties, towns, loc: Location) -> dict[str, Group] | None:
@@ -289,8 +336,39 @@ def _check_landline(gaz: Gazetteer, town: str, g: Group, phone, loc: Location) -
                             "可能不是地名")
 
 
+def _set_aside_callers_address(groups: list[Group], address: str, text: str, loc: Location) -> None:
+    """The address field is the caller's home or work when the case says so, or when the story says
+    where the caller lives, that is the address, and the shop is somewhere else in the story.
+
+    A shop next to or opposite the caller's home or work is still placed by that address.
+    """
+    address_groups = [g for g in groups if g.source == "address"]
+    if not address_groups:
+        return
+    said = ADDRESS_IS_CALLERS.search(address) or TEXT_SAYS_ADDRESS_IS_CALLERS.search(text)
+    named_elsewhere = any(g.source == "text" and g.role == "business" and g.top_level in ("township", "county")
+                          and not _same_place(g, address_groups) for g in groups)
+    if not said:
+        home = {m.code for g in groups if g.source == "text" and g.role == "residence" for m in g.readings}
+        home_is_address = any(m.code in home for g in address_groups for m in g.readings) or \
+            (not home and UNNAMED_HOME.search(text))
+        if not (LIVES_AT.search(text) and home_is_address and (named_elsewhere or UNNAMED_SHOP.search(text))):
+            return
+    elif not named_elsewhere and NEARBY.search(text):
+        loc.evidence.append("地址栏是来电人的住址或单位，店就在它附近")
+        return
+    for g in address_groups:
+        g.role = "residence"
+    loc.evidence.append("地址栏填的是来电人的住址或单位，按描述中店的位置")
+
+
+def _same_place(g: Group, others: list[Group]) -> bool:
+    return any(m.code == o.code for x in others for o in x.readings for m in g.readings)
+
+
 def _note_ignored(groups, loc: Location) -> None:
-    why = {"residence": "是来电人住或工作的地方", "comparison": "只是比较", "destination": "是线路的去向"}
+    why = {"residence": "是来电人住或工作的地方", "comparison": "只是比较", "destination": "是线路的去向",
+           "name": "是店名或商品名的一部分"}
     for g in groups:
         if g.role in why:
             loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{g.text}'{why[g.role]}，不是店的位置")
