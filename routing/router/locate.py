@@ -211,26 +211,37 @@ def _quoted_name(text: str, start: int, end: int) -> bool:
 # --- counties ------------------------------------------------------------------
 
 def _county_evidence(gaz: Gazetteer, groups: list[Group], loc: Location) -> set[str]:
-    """Counties the case names for the business (address first); empty if none."""
+    """Counties the case names for the business (address first); empty if none.
+
+    A story that puts the business in a county other than the address's is a contradiction.
+    """
+    found = {source: _counties_named(gaz, groups, source) for source in ("address", "text")}
     for source in ("address", "text"):
-        sets, names = [], []
-        for g in groups:
-            if g.source != source or g.role not in ("business", "origin"):
-                continue
-            if RANK[g.top_level] <= RANK["county"]:
-                m = g.at_level(g.top_level)[0]
-                sets.append(gaz.counties_under(m.code))
-                names.append(g.text)
+        sets, names = found[source]
         if not sets:
             continue
         common = set.intersection(*sets)
-        if common:
-            loc.evidence.append(f"{SOURCE_LABEL[source]}'{'、'.join(dict.fromkeys(names))}' → "
-                                + "、".join(gaz.name(c) for c in sorted(common)))
-            return common
-        loc.problems.append(f"{SOURCE_LABEL[source]}提到不同的县市：{'、'.join(dict.fromkeys(names))}")
-        return set.union(*sets)
+        if not common:
+            loc.problems.append(f"{SOURCE_LABEL[source]}提到不同的县市：{'、'.join(dict.fromkeys(names))}")
+            return set.union(*sets)
+        loc.evidence.append(f"{SOURCE_LABEL[source]}'{'、'.join(dict.fromkeys(names))}' → "
+                            + "、".join(gaz.name(c) for c in sorted(common)))
+        other_sets, other_names = found["text"] if source == "address" else ([], [])
+        if other_sets and not common & set.union(*other_sets):
+            loc.problems.append(f"矛盾：地址在{'、'.join(gaz.name(c) for c in sorted(common))}，"
+                                f"描述中却说是{'、'.join(dict.fromkeys(other_names))}")
+        return common
     return set()
+
+
+def _counties_named(gaz: Gazetteer, groups: list[Group], source: str):
+    """The county sets, and the names, of the counties (or cities) one source names for the business."""
+    sets, names = [], []
+    for g in groups:
+        if g.source == source and g.role in ("business", "origin") and RANK[g.top_level] <= RANK["county"]:
+            sets.append(gaz.counties_under(g.at_level(g.top_level)[0].code))
+            names.append(g.text)
+    return sets, names
 
 
 def _reading(g: Group, counties: set[str], gaz: Gazetteer) -> list[Mention]:
@@ -286,6 +297,7 @@ def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> 
         loc.problems.append(f"矛盾：地址是{gaz.name(town)}，描述中却是{_names(gaz, extra)}")
         loc.candidates = [town] + extra
     _check_village_fits(gaz, town, g, groups, loc)
+    _check_bare_township(gaz, town, g, counties, groups, loc)
     loc.township = town
     loc.confidence = CONF_TOWNSHIP[(g.source, g.bare)] - (0.05 if g.role == "origin" else 0)
     loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{g.text}' → {gaz.name(town)}")
@@ -305,6 +317,24 @@ def _check_village_fits(gaz: Gazetteer, town: str, g: Group, groups, loc: Locati
             elsewhere = "、".join(dict.fromkeys(gaz.name(gaz.township_of(m.code)) for m in villages))
             loc.problems.append(f"矛盾：{gaz.name(town)}没有'{x.text}'（{elsewhere}才有）")
             loc.candidates = [town] + [t for m in villages if (t := gaz.township_of(m.code)) != town]
+
+
+def _check_bare_township(gaz: Gazetteer, town: str, g: Group, counties, groups, loc: Location) -> None:
+    """A township written without its suffix (马桥) that is also a village of another township:
+    unless the case names something else of the township, a dispatcher cannot tell which is meant."""
+    if not g.bare:
+        return
+    villages = [m for m in _reading(g, counties, gaz) if m.level == "village" and gaz.township_of(m.code) != town]
+    if not villages:
+        return
+    others = {gaz.township_of(m.code) for m in villages}
+    if any(x is not g and x.role in ("business", "origin") and
+           any(gaz.township_of(m.code) == town for m in x.readings if m.level == "village") and
+           not any(gaz.township_of(m.code) in others for m in x.readings)
+           for x in groups):
+        return  # a village of the township is named too
+    loc.problems.append(f"'{g.text}'既是{gaz.name(town)}，也是{_names(gaz, sorted(others))}的村/社区名，无法确定")
+    loc.candidates = [town] + sorted(others)
 
 
 def _first_source_naming(gaz, groups, counties, towns, loc: Location) -> dict[str, Group] | None:
