@@ -1,4 +1,4 @@
-"""Flask CLI commands: seed, worker, demo, create-user, routing predict/eval."""
+"""Flask CLI commands: seed, worker, demo, create-user, routing predict/eval/calibrate."""
 import json
 import sys
 
@@ -181,13 +181,41 @@ def routing_predict(path):
 @routing_cli.command("eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--verbose", is_flag=True, help="Show the router's reasons for each mistake.")
+@click.option("--part", type=click.Choice(["train", "holdout"]), default=None,
+              help="Only the fixed train or holdout part of the file.")
+@click.option("--tags", type=click.Path(exists=True, dir_okay=False), default=None,
+              help='id → {"cats": [...]} JSON: precision, coverage and triage recall per category.')
 @with_appcontext
-def routing_eval(path, verbose):
-    """Print precision, coverage, triage recall and the mistakes against each case's `expect`."""
-    from routing.router.evaluate import evaluate, load_cases
+def routing_eval(path, verbose, part, tags):
+    """Print the mistakes, a reliability table, per-category rows (--tags) and
+    precision, coverage, triage recall against each case's `expect`."""
+    from routing.router.evaluate import evaluate, load_cases, load_tags
     from routing.services import get_router
 
-    click.echo(evaluate(get_router(), load_cases(path)).format(verbose))
+    report = evaluate(get_router(), load_cases(path, part))
+    click.echo(report.format(verbose, load_tags(tags) if tags else None))
+
+
+@routing_cli.command("calibrate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("--target", default=0.98, show_default=True, type=float,
+              help="Precision the threshold is chosen for (out-of-fold).")
+@click.option("--out", default=None, help="Where to write the model (default: the shipped calibration.json).")
+@with_appcontext
+def routing_calibrate(paths, target, out):
+    """Refit the confidence on the train part of labelled sets (default: the shared dev sets)
+    and print its cross-validated precision, coverage and triage recall. Needs scikit-learn."""
+    from routing.router.calibrate import DEFAULT_PATH, fit, format_fit
+    from routing.services import get_router, invalidate_router
+
+    try:
+        calibration, report = fit(get_router(), list(paths) or None, target)
+    except ImportError as exc:
+        raise click.ClickException(f"{exc}: pip install -e '.[train]'")
+    calibration.save(out or DEFAULT_PATH)
+    click.echo(format_fit(calibration, report))
+    click.echo(f"已写入 {out or DEFAULT_PATH}；若设置了 ROUTING_MIN_CONFIDENCE，阈值以它为准。")
+    invalidate_router()
 
 
 def init_app(app) -> None:

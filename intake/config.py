@@ -51,6 +51,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "TIMEZONE": "Asia/Shanghai",
         # Seconds a case may wait in 'received' before the sweep enqueues it again.
         "ROUTING_SWEEP_GRACE": int(env.get("ROUTING_SWEEP_GRACE", "60")),
+        # The router's threshold: a case whose calibrated confidence (the estimated probability that
+        # the route is right) is below it goes to triage. Default: the one fitted for 98% precision
+        # (routing/router/data/calibration.json; refit with `flask routing calibrate`).
+        "ROUTING_MIN_CONFIDENCE": float(env.get("ROUTING_MIN_CONFIDENCE") or _fitted_threshold()),
         "ROUTING_SWEEP_INTERVAL": int(env.get("ROUTING_SWEEP_INTERVAL", "60")),
         "CLOCK_SWEEP_INTERVAL": int(env.get("CLOCK_SWEEP_INTERVAL", "60")),
         # a case returned or reopened this many times is escalated as a problem case (RULES.md)
@@ -99,6 +103,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
     _check_quiet_hours(cfg["NOTIFY_QUIET_HOURS"])
     return cfg
+
+
+def _fitted_threshold() -> float:
+    from routing.router.calibrate import stored_threshold
+
+    return stored_threshold()
 
 
 def _check_quiet_hours(spec: str) -> None:

@@ -1,5 +1,6 @@
 """Applying a routing decision to a case, and building the router from reference data."""
 import sqlalchemy as sa
+from flask import current_app
 from redis.exceptions import RedisError
 
 from intake.cases.models import Case
@@ -69,7 +70,7 @@ def build_router():
         kind_names=department_kind_names(),
         industry_names=dict(db.session.execute(sa.select(Industry.code, Industry.name)).all()),
     )
-    return build_router_for(reference)
+    return build_router_for(reference, threshold=current_app.config.get("ROUTING_MIN_CONFIDENCE"))
 
 
 def case_input(case: Case) -> dict:

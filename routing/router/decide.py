@@ -8,6 +8,8 @@ from routing.router.gazetteer import Gazetteer
 from routing.router.locate import locate
 
 ANY_COUNTY = "*"
+SHIPPED = "shipped"  # Router(calibration=SHIPPED): the fitted model in data/calibration.json
+FALLBACK_THRESHOLD = 0.6  # without a calibration: the old share-of-weights rule
 
 
 @dataclass
@@ -28,16 +30,26 @@ class Decision:
 class Router:
     """Routes a case by the routing table {(county, industry): (lead kind, [co-handler kinds])}.
 
-    County '*' is the row for every county. A case whose confidence is below
-    ``threshold`` goes to triage even when nothing else is wrong.
+    County '*' is the row for every county. The confidence is the calibrated probability
+    that the route is right (``calibrate.py``; 0 without a complete guess). A case whose
+    confidence is below ``threshold`` (default: the one fitted with the calibration)
+    goes to triage even when nothing else is wrong. ``calibration=None`` keeps the old
+    uncalibrated rule (min of the classifier's and the locator's scores).
     """
 
     def __init__(self, gazetteer: Gazetteer, classifier: Classifier, routing_table: dict,
-                 threshold: float = 0.6, kind_names: dict[str, str] | None = None,
-                 industry_names: dict[str, str] | None = None):
+                 threshold: float | None = None, kind_names: dict[str, str] | None = None,
+                 industry_names: dict[str, str] | None = None,
+                 calibration=SHIPPED):
         self.gazetteer = gazetteer
         self.classifier = classifier
         self.table = {key: (lead, list(co or [])) for key, (lead, co) in routing_table.items()}
+        if calibration == SHIPPED:
+            from routing.router.calibrate import load_calibration  # lazily: calibrate runs as __main__ too
+            calibration = load_calibration()
+        self.calibration = calibration
+        if threshold is None:
+            threshold = self.calibration.threshold if self.calibration else FALLBACK_THRESHOLD
         self.threshold = threshold
         self.kind_names = kind_names or {}
         self.industry_names = industry_names or INDUSTRIES
@@ -46,16 +58,34 @@ class Router:
         """(lead, co-handlers) for an industry in a county, or the every-county row."""
         return self.table.get((county, industry)) or self.table.get((ANY_COUNTY, industry))
 
-    def decide(self, case: dict) -> Decision:
-        """Route one case: keys text, business_name, address, caller_phone (industry_hint optional)."""
+    def analyse(self, case: dict):
+        """(classification, location, routing-table row or None) of one case."""
         cls = self.classifier.classify(case.get("text"), case.get("business_name"),
                                        case.get("industry_hint"))
         loc = locate(self.gazetteer, case.get("address"), case.get("text"),
                      case.get("caller_phone"), case.get("business_name"))
+        route = self.lookup(loc.county, cls.industry) if cls.industry not in (None, "other") else None
+        return cls, loc, route
+
+    @staticmethod
+    def complete(cls, loc, route) -> bool:
+        """Whether there is a whole route to be right or wrong: a table row and a township."""
+        return route is not None and loc.township is not None
+
+    def confidence(self, case: dict, cls, loc, route) -> float:
+        """The estimated probability that this route is right."""
+        if self.calibration is None:
+            return round(min(cls.confidence, loc.confidence), 3)
+        if not self.complete(cls, loc, route):
+            return 0.0
+        return round(self.calibration.probability(self.calibration.vector(case, cls, loc)), 3)
+
+    def decide(self, case: dict) -> Decision:
+        """Route one case: keys text, business_name, address, caller_phone (industry_hint optional)."""
+        cls, loc, route = self.analyse(case)
         reasons = self._industry_reasons(cls) + loc.evidence + loc.problems
-        route = self.lookup(loc.county, cls.industry) if cls.industry != "other" else None
-        doubts = self._doubts(cls, loc, route)
-        confidence = round(min(cls.confidence, loc.confidence), 3)
+        doubts = self.doubts(cls, loc, route)
+        confidence = self.confidence(case, cls, loc, route)
         if not doubts and confidence < self.threshold:
             doubts.append(f"把握不足（{confidence:.2f}，低于{self.threshold:.2f}）")
         lead, co = route or (None, [])
@@ -80,7 +110,8 @@ class Router:
                 reasons.append(f"也提到{words}（{self.industry_names.get(rival, rival)}）")
         return reasons
 
-    def _doubts(self, cls, loc, route) -> list[str]:
+    def doubts(self, cls, loc, route) -> list[str]:
+        """The hard doubts: triage whatever the probability."""
         doubts = []
         if cls.industry is None:
             doubts.append("行业不明")

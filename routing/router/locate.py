@@ -84,6 +84,9 @@ class Location:
     evidence: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
+    # What the township rests on (a Group), and every place name read: for calibration's features.
+    basis: object = None
+    groups: list = field(default_factory=list)
 
 
 @dataclass
@@ -113,7 +116,7 @@ def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
     groups = []
     for source, raw in (("address", address), ("text", text), ("name", business_name)):
         groups += _groups(gazetteer, source, normalize(raw))
-    loc = Location()
+    loc = Location(groups=groups)
     _set_aside_callers_address(groups, normalize(address), normalize(text), loc)
     counties = _county_evidence(gazetteer, groups, loc)
     _note_ignored(groups, loc)
@@ -298,7 +301,7 @@ def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> 
         loc.candidates = [town] + extra
     _check_village_fits(gaz, town, g, groups, loc)
     _check_bare_township(gaz, town, g, counties, groups, loc)
-    loc.township = town
+    loc.township, loc.basis = town, g
     loc.confidence = CONF_TOWNSHIP[(g.source, g.bare)] - (0.05 if g.role == "origin" else 0)
     loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{g.text}' → {gaz.name(town)}")
     if g.bare and g.source != "address":
@@ -443,7 +446,7 @@ def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -
             towns, conf = narrowed, min(conf, CONF_PHONE[how[0]])
             loc.evidence.append(how[1])
     if len(towns) == 1:
-        loc.township = towns.pop()
+        loc.township, loc.basis = towns.pop(), g
         loc.confidence = conf
         loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{named}' → {gaz.name(loc.township)}")
         return
