@@ -45,6 +45,10 @@ MADE_BY_BEFORE = re.compile(r"(是|由|从)" + _C + r"{0,8}$")  # 豆浆是外�
 MADE_BY_AFTER = re.compile(r"^(生产的|加工的|做的|出的|供的货|供应的)")
 COMPARE_BEFORE = re.compile(r"(比|像|跟|和|同|不如|好过)" + _C + r"{0,6}$")
 COMPARE_AFTER = re.compile(r"^" + _C + r"{0,4}(贵|便宜|一样|差不多|还要|还贵|高出|低)")
+# Several or other businesses (多家小饭店, 周边菜场, 其他饭店) are never the one complained of.
+OTHERS_BEFORE = re.compile(r"(多家|几家|好几家|几个|各家|各个|周边|周边的|周围的|其他|其它|别的|别家)$")
+# What the subject sells or does: a trade's own goods after 卖/销售/倒 (小卖部卖农药).
+SELLS_BEFORE = re.compile(r"(卖|出售|销售|兜售|经营|倒|充装|灌装)" + _C + r"{0,3}$")
 # The subject: named with a demonstrative or 一家, or the place of buying or eating.
 SUBJECT_BEFORE = re.compile(r"(这家|那家|该|这个|那个|这间|那间|一家|有家|有个|一个|一间|有间|那一家|这一家)" + _C + r"{0,6}$")
 AT_BEFORE = re.compile(r"(在|到|去)" + _C + r"{0,12}$")
@@ -57,7 +61,7 @@ SUBJECT = 1.5  # what a word naming the subject counts
 AMBIGUOUS_SHARE = 0.6  # a rival with this share of the leader's weight, both attested: triage
 STRONG_WORD = 2.0  # a word this heavy, not incidental, says by itself what the business is
 INCIDENTAL = {"landmark": "地标", "neighbour": "邻近的店", "customer": "销售对象",
-              "supplier": "进货来源", "comparison": "比较对象"}
+              "supplier": "进货来源", "comparison": "比较对象", "others": "别的店"}
 FACTOR = {"subject": SUBJECT, "plain": 1.0, **{role: MINOR for role in INCIDENTAL}}
 
 
@@ -155,11 +159,11 @@ class Classifier:
             role = None
             for industry, weight in entries:
                 if weight > 0:
-                    role = role or self._role(text, start, end, key)
+                    role = role or self._role(text, start, end, key, weight)
                     yield key, industry, weight, role
 
     @staticmethod
-    def _role(text: str, start: int, end: int, term: str) -> str:
+    def _role(text: str, start: int, end: int, term: str, weight: float) -> str:
         """Whose word this is: the subject's, plain, or an incidental business's (INCIDENTAL)."""
         before = text[max(0, start - 14):start]
         after = text[end:end + 14]
@@ -167,6 +171,8 @@ class Classifier:
             return "landmark"
         if NEIGHBOUR_BEFORE.search(before):
             return "neighbour"
+        if OTHERS_BEFORE.search(before):
+            return "others"
         if CUSTOMER_BEFORE.search(before) or CUSTOMER_AFTER.match(after) \
                 or (BUYER_BEFORE.search(before) and BUYER_AFTER.match(after)):
             return "customer"
@@ -176,6 +182,8 @@ class Classifier:
             return "comparison"
         if names_a_business(term) and (SUBJECT_BEFORE.search(before) or OWNER_AFTER.match(after)
                                        or (AT_BEFORE.search(before) and AT_AFTER.match(after))):
+            return "subject"
+        if weight >= STRONG_WORD and not names_a_business(term) and SELLS_BEFORE.search(before):
             return "subject"
         return "plain"
 
