@@ -42,7 +42,7 @@ SUPPLIER_BEFORE = re.compile(r"(从|由|在)" + _C + r"{0,10}$")
 SUPPLIER_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进来|进货|批发来|批来|拿的货|拿来|拿货|"
                             r"采购|订的|买来|买的药|买药|买的货|购进)")
 MADE_BY_BEFORE = re.compile(r"(是|由|从)" + _C + r"{0,8}$")  # 豆浆是外面作坊做的
-MADE_BY_AFTER = re.compile(r"^(生产的|加工的|做的|出的|供的货|供应的)")
+MADE_BY_AFTER = re.compile(r"^(生产的|加工的|做的|出的|供的货|供应的|送来的|送的货|批发来的|批来的)")
 COMPARE_BEFORE = re.compile(r"(比|像|跟|和|同|不如|好过)" + _C + r"{0,6}$")
 COMPARE_AFTER = re.compile(r"^" + _C + r"{0,4}(贵|便宜|一样|差不多|还要|还贵|高出|低)")
 # Several or other businesses (多家小饭店, 周边菜场, 其他饭店) are never the one complained of.
@@ -148,7 +148,9 @@ class Classifier:
         confidence = share * min(1.0, scores[top] / self.strong_score)
         rivals = [r for r in ranked[1:] if scores[r] >= MINOR * scores[top]]
         ambiguous = []
-        if rivals and scores[rivals[0]] >= AMBIGUOUS_SHARE * scores[top] \
+        # 'other' is no rival trade: a chain's tea shop is simply not one of the ten
+        if rivals and "other" not in (top, rivals[0]) \
+                and scores[rivals[0]] >= AMBIGUOUS_SHARE * scores[top] \
                 and min(strong.get(top, 0.0), strong.get(rivals[0], 0.0)) >= STRONG_WORD:
             ambiguous = [top, rivals[0]]
         return Classification(top, round(confidence, 3), evidence, scores, ambiguous, rivals, mentioned)
@@ -171,7 +173,7 @@ class Classifier:
             return "landmark"
         if NEIGHBOUR_BEFORE.search(before):
             return "neighbour"
-        if OTHERS_BEFORE.search(before):
+        if names_a_business(term) and OTHERS_BEFORE.search(before):
             return "others"
         if CUSTOMER_BEFORE.search(before) or CUSTOMER_AFTER.match(after) \
                 or (BUYER_BEFORE.search(before) and BUYER_AFTER.match(after)):
