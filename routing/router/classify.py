@@ -1,9 +1,19 @@
 """Which of the ten small industries a case is about, from a weighted vocabulary.
 
 The vocabulary is data (intake/reference/industry_terms.csv): rows of term, industry,
-weight. Words in the business's name count ``name_factor`` times as much as words in
-the story. A word that only names a landmark (菜场门口), a neighbour (旁边就是小卖部)
-or a customer (批发给周边小吃店) counts for little.
+weight. The case is about the business complained of, not every trade its story
+mentions, so each word is weighed by whose it is:
+- the subject: the business's own name (``name_factor`` times a word of the story), a
+  shop named as 这家/那家/一家…, the place the complainant bought or ate at (在…买的),
+  …的老板/店里, and a trade's own goods it is said to sell (小卖部卖农药): ``SUBJECT``;
+- incidental: a landmark (菜场门口), a neighbour (旁边就是小卖部), a customer or outlet
+  (批发给周边小吃店, 拉到菜场去卖), several or other shops (多家小饭店), a supplier
+  (从作坊进的货, 是食品厂送来的) or a comparison (比药店贵): ``MINOR``, and named in
+  ``Classification.incidental`` so that a reason can say why it was set aside;
+- plain: anything else.
+Two trades both well attested and close in weight are equally the subject (a snack bar
+keeping LPG cylinders): ``Classification.ambiguous`` names both, and the router sends
+the case to triage.
 A weight of 0 marks a neutral phrase that only shields the shorter words inside it
 (医药费 is not a pharmacy).
 """
@@ -118,6 +128,7 @@ class Classifier:
         """The industry with most weight, its confidence in 0..1, and the words behind it."""
         best: dict[tuple[str, str], float] = {}
         strong: dict[str, float] = {}  # industry -> its heaviest word that is not incidental
+        named: set[str] = set()  # industries of the words that name the subject
         incidental: dict[tuple[str, str], str] = {}
         for source, in_name in ((business_name, True), (text, False)):
             for term, industry, weight, role in self._terms(_fold(source)):
@@ -129,6 +140,8 @@ class Classifier:
                         incidental[key] = role
                 else:
                     incidental.pop(key, None)
+                if in_name or role == "subject":
+                    named.add(industry)
                 if role not in INCIDENTAL:
                     strong[industry] = max(strong.get(industry, 0.0), w)
                 best[key] = max(best.get(key, 0.0), w)
@@ -142,7 +155,8 @@ class Classifier:
         mentioned = [(t, i, r) for (t, i), r in incidental.items()]
         if not scores or max(scores.values()) < self.min_score:
             return Classification(None, 0.0, evidence, scores, incidental=mentioned)
-        ranked = sorted(scores, key=lambda k: -scores[k])
+        # on equal weight, the trade of the business named as the subject leads (小店卖的地沟油)
+        ranked = sorted(scores, key=lambda k: (-scores[k], k not in named))
         top = ranked[0]
         share = scores[top] / sum(scores.values())
         confidence = share * min(1.0, scores[top] / self.strong_score)

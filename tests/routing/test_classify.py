@@ -118,3 +118,8 @@ def test_the_router_core_imports_no_web_or_database_code():
             "print([m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'intake')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_on_equal_weight_the_business_named_leads(classify):
+    result = classify("那家小店卖的菜籽油是地沟油炼的。")
+    assert result.industry == "grocery"
