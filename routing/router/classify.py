@@ -48,8 +48,11 @@ CUSTOMER_AFTER = re.compile(r"^" + _C + r"{0,3}(供气|供货|送货|配送|进�
 # 向…出售 / 给…供应: the one after 向 is the buyer.
 BUYER_BEFORE = re.compile(r"(向|给|为)" + _C + r"{0,12}$")
 BUYER_AFTER = re.compile(r"^" + _C + r"{0,6}(出售|销售|推销|兜售|供应|卖)")
-SUPPLIER_BEFORE = re.compile(r"(从|由|在)" + _C + r"{0,10}$")
-SUPPLIER_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进来|进货|批发来|批来|拿的货|拿来|拿货|"
+SUPPLIER_BEFORE = re.compile(r"(从|由|向|找)" + _C + r"{0,10}$")
+# 在…进的货 is a supplier too, but 在药店买的药 is where the complainant bought
+RESTOCK_BEFORE = re.compile(r"在" + _C + r"{0,10}$")
+RESTOCK_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进了|进来|进货|批发来|批来|拿的货|拿货|购进)")
+SUPPLIER_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进了|进来|进货|批发来|批来|拿的货|拿来|拿货|"
                             r"采购|订的|买来|买的药|买药|买的货|购进)")
 MADE_BY_BEFORE = re.compile(r"(是|由|从)" + _C + r"{0,8}$")  # 豆浆是外面作坊做的
 MADE_BY_AFTER = re.compile(r"^(生产的|加工的|做的|出的|供的货|供应的|送来的|送的货|批发来的|批来的)")
@@ -192,7 +195,9 @@ class Classifier:
         if CUSTOMER_BEFORE.search(before) or CUSTOMER_AFTER.match(after) \
                 or (BUYER_BEFORE.search(before) and BUYER_AFTER.match(after)):
             return "customer"
-        if (MADE_BY_BEFORE.search(before) and MADE_BY_AFTER.match(after)) or (SUPPLIER_BEFORE.search(before) and SUPPLIER_AFTER.match(after)):
+        if (MADE_BY_BEFORE.search(before) and MADE_BY_AFTER.match(after)) \
+                or (SUPPLIER_BEFORE.search(before) and SUPPLIER_AFTER.match(after)) \
+                or (RESTOCK_BEFORE.search(before) and RESTOCK_AFTER.match(after)):
             return "supplier"
         if COMPARE_BEFORE.search(before) and COMPARE_AFTER.match(after):
             return "comparison"

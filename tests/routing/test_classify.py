@@ -123,3 +123,18 @@ def test_the_router_core_imports_no_web_or_database_code():
 def test_on_equal_weight_the_business_named_leads(classify):
     result = classify("那家小店卖的菜籽油是地沟油炼的。")
     assert result.industry == "grocery"
+
+
+def test_where_the_complainant_bought_is_the_subject_not_a_supplier(classify):
+    result = classify("我在镇上药店买的感冒药是假的，吃了没用。")
+    assert result.industry == "pharmacy" and result.incidental == []
+
+
+@pytest.mark.parametrize("text", [
+    "我们村的小卖部老板从一个小作坊进了一批辣条，都没有生产日期。",
+    "小卖部卖的辣条没有生产日期，老板说是在一个小作坊进的货。",
+])
+def test_the_shop_restocked_from_a_workshop_is_the_subject(classify, text):
+    result = classify(text)
+    assert result.industry == "grocery" and result.ambiguous == []
+    assert roles(result)["小作坊"] == "supplier"
