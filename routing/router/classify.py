@@ -40,7 +40,7 @@ INDUSTRIES = {
 # comparison (比药店贵) are only mentioned. Clauses end at these marks.
 _C = r"[^，,。！!？?；;\s]"
 LANDMARK_AFTER = re.compile(r"^(的)?(边上|旁边|附近|对面|门口|隔壁|周边|周围|边|外面|楼上|楼下)")
-NEIGHBOUR_BEFORE = re.compile(r"(旁边就是|旁边是|隔壁就是|隔壁是|对面就是|对面是|边上就是|边上是|旁边有|隔壁有|对面有)"
+NEIGHBOUR_BEFORE = re.compile(r"(旁边就是|旁边是|隔壁就是|隔壁是|对面就是|对面是|边上就是|边上是)"
                               r"(一家|一个|家|个)?$")
 CUSTOMER_BEFORE = re.compile(r"(卖给|批发给|供应给|供货给|送到|送往|送给|拉到|拉去|拿到|拿去|运到|运往|销往|卖到|供给)"
                              + _C + r"{0,12}$")
@@ -53,7 +53,7 @@ SUPPLIER_BEFORE = re.compile(r"(从|由|向|找)" + _C + r"{0,10}$")
 RESTOCK_BEFORE = re.compile(r"在" + _C + r"{0,10}$")
 RESTOCK_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进了|进来|进货|批发来|批来|拿的货|拿货|购进)")
 SUPPLIER_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进了|进来|进货|批发来|批来|拿的货|拿来|拿货|"
-                            r"采购|订的|买来|买的药|买药|买的货|购进)")
+                            r"采购|订的|买来|买的|买了|买药|购买|购进)")
 MADE_BY_BEFORE = re.compile(r"(是|由|从)" + _C + r"{0,8}$")  # 豆浆是外面作坊做的
 MADE_BY_AFTER = re.compile(r"^(生产的|加工的|做的|出的|供的货|供应的|送来的|送的货|批发来的|批来的)")
 COMPARE_BEFORE = re.compile(r"(比|像|跟|和|同|不如|好过)" + _C + r"{0,6}$")

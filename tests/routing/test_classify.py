@@ -138,3 +138,14 @@ def test_the_shop_restocked_from_a_workshop_is_the_subject(classify, text):
     result = classify(text)
     assert result.industry == "grocery" and result.ambiguous == []
     assert roles(result)["小作坊"] == "supplier"
+
+
+def test_a_shop_introduced_beside_a_landmark_is_the_subject(classify):
+    result = classify("学校旁边有个小卖部，卖的辣条都是三无产品。")
+    assert result.industry == "grocery" and result.incidental == []
+
+
+def test_bought_from_a_pharmacy_by_a_salon_is_its_supplier(classify):
+    result = classify("美容店给顾客打针，针剂是从药店买的。")
+    assert result.industry == "beauty_salon"
+    assert roles(result) == {"药店": "supplier"}
