@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from routing.router.classify import INDUSTRIES, Classifier
+from routing.router.classify import INCIDENTAL, INDUSTRIES, Classifier
 from routing.router.gazetteer import Gazetteer
 from routing.router.locate import locate
 
@@ -108,6 +108,8 @@ class Router:
             if rival != cls.industry and score >= 0.3 * top:
                 words = "、".join([f"'{t}'" for t, i, _ in cls.evidence if i == rival][:2])
                 reasons.append(f"也提到{words}（{self.industry_names.get(rival, rival)}）")
+        for term, _, role in cls.incidental[:3]:
+            reasons.append(f"'{term}'是{INCIDENTAL[role]}，不是被投诉的店")
         return reasons
 
     def doubts(self, cls, loc, route) -> list[str]:
@@ -119,6 +121,9 @@ class Router:
             doubts.append("不属于十小行业，由派单员决定承办部门")
         elif route is None:
             doubts.append("路由表中没有这个行业的牵头部门")
+        if len(cls.ambiguous) > 1:
+            names = "、".join(self.industry_names.get(i, i) for i in cls.ambiguous)
+            doubts.append(f"两个行业同为被投诉对象：{names}")
         if loc.township is None:
             doubts.append("乡镇/街道不能确定")
         elif loc.problems:
