@@ -128,7 +128,7 @@ class Router:
             doubts.append("乡镇/街道不能确定")
         elif loc.problems:
             doubts.append("地点有矛盾")
-        return doubts
+        return doubts + list(getattr(loc, "guess_only", []))
 
     def _department_reason(self, industry, lead, co) -> str:
         label = self.industry_names.get(industry, industry)

@@ -84,6 +84,8 @@ class Location:
     evidence: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
+    # Why the township is only a guess for the dispatcher, even with nothing contradicting it.
+    guess_only: list[str] = field(default_factory=list)
     # What the township rests on (a Group), and every place name read: for calibration's features.
     basis: object = None
     groups: list = field(default_factory=list)
@@ -117,7 +119,7 @@ def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
     for source, raw in (("address", address), ("text", text), ("name", business_name)):
         groups += _groups(gazetteer, source, normalize(raw))
     loc = Location(groups=groups)
-    _set_aside_callers_address(groups, normalize(address), normalize(text), loc)
+    _set_aside_callers_address(gazetteer, groups, normalize(address), normalize(text), loc)
     counties = _county_evidence(gazetteer, groups, loc)
     _note_ignored(groups, loc)
     if not _settle_township(gazetteer, groups, counties, caller_phone, loc):
@@ -369,7 +371,8 @@ def _check_landline(gaz: Gazetteer, town: str, g: Group, phone, loc: Location) -
                             "可能不是地名")
 
 
-def _set_aside_callers_address(groups: list[Group], address: str, text: str, loc: Location) -> None:
+def _set_aside_callers_address(gaz: Gazetteer, groups: list[Group], address: str, text: str,
+                               loc: Location) -> None:
     """The address field is the caller's home or work when the case says so, or when the story says
     where the caller lives, that is the address, and the shop is somewhere else in the story.
 
@@ -379,8 +382,12 @@ def _set_aside_callers_address(groups: list[Group], address: str, text: str, loc
     if not address_groups:
         return
     said = ADDRESS_IS_CALLERS.search(address) or TEXT_SAYS_ADDRESS_IS_CALLERS.search(text)
-    named_elsewhere = any(g.source == "text" and g.role == "business" and g.top_level in ("township", "county")
-                          and not _same_place(g, address_groups) for g in groups)
+    address_towns = {gaz.township_of(m.code) for g in address_groups for m in g.readings} - {None}
+    named_elsewhere = any(g.source == "text" and g.role == "business" and not _same_place(g, address_groups)
+                          and (g.top_level in ("township", "county") or
+                               (address_towns and not g.bare and
+                                not any(gaz.township_of(m.code) in address_towns for m in g.readings)))
+                          for g in groups)
     if not said:
         home = {m.code for g in groups if g.source == "text" and g.role == "residence" for m in g.readings}
         home_is_address = any(m.code in home for g in address_groups for m in g.readings) or \
@@ -445,6 +452,8 @@ def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -
         if narrowed and len(narrowed) < len(towns):
             towns, conf = narrowed, min(conf, CONF_PHONE[how[0]])
             loc.evidence.append(how[1])
+            if how[0] == "mobile":  # a SIM's region is where it was bought, not where the caller is
+                loc.guess_only.append("重名村只凭手机号归属地确定，需人工确认")
     if len(towns) == 1:
         loc.township, loc.basis = towns.pop(), g
         loc.confidence = conf
