@@ -44,7 +44,8 @@ TEXT_SAYS_ADDRESS_IS_CALLERS = re.compile(
     r"(地址|上面的地址|以上地址|填的地址)(栏)?(填|写)?(的)?(是|为)(我|本人|来电人|投诉人)的?"
     r"(家|住址|单位|公司|工作单位|家庭住址|住的地方|上班的地方)")
 # The caller says where they live; a shop elsewhere in the story is then not at the address.
-LIVES_AT = re.compile(r"(我|本人|来电人|投诉人|举报人|其)(现在|目前|现)?(家)?(住|住在|家住|家在|居住在|住的是)")
+LIVES_AT = re.compile(r"(我|本人|来电人|投诉人|举报人|其)(现在|目前|现)?(家)?(住|住在|家住|家在|居住在|住的是)"
+                      r"|家住|家在|现住|现居|(我|本人)是[^，。！？；;]{1,8}的[，。,\s]|(我|本人)是[^，。！？；;]{1,8}人")
 COMPARISON = ("比", "比在")
 ARRIVAL = ("到了", "到达", "开到", "送到", "拉到", "开往", "前往", "去往", "驶往", "直达", "通往",
            "发往")
@@ -55,7 +56,11 @@ ORIGIN_AFTER = ("到", "至", "往", "开往", "发往")
 WORKPLACE_AFTER = ("打工", "上班", "工作", "上学", "读书", "务工")
 # Where the caller lives, said without a division name; where the shop is, said the same way.
 UNNAMED_HOME = re.compile(r"(住|住在|家在|家住)(县城|城里|市区|城区)")
-UNNAMED_SHOP = re.compile(r"(在|去|到)(县城|城里|市区|城区)[^，。！？；;]{0,6}(一家|那家|的|买|吃|店)")
+UNNAMED_SHOP = re.compile(r"(在|去|到)(县城|城里|市区|城区|市里|外地|外省|外县|乡下|外面|别处|别的地方|别的镇|隔壁镇)"
+                          r"[^，。！？；;]{0,6}(一家|那家|的|买|吃|店|玩|旅游|出差|办事)")
+# The shop is by the caller's home or work: the address then places it too.
+NEAR_HOME = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区|同一栋|一楼|镇上|街上|村里|村口|本村|"
+                       r"我们村|我们镇|我们这|家附近|家旁边|家门口)")
 NEARBY = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区里|小区内|同一栋|一楼)")
 PERSON_AFTER = re.compile(r"^人[，。,.\s]|^人$|^本地人|^的人")  # 我是沈荡人: where a person is from
 TRAVEL_BEFORE = re.compile(r"(坐|乘|搭|骑|开车|打车|坐车|乘车)[^，。！？；;]{0,12}(到|去|往|至)$")
@@ -392,7 +397,11 @@ def _set_aside_callers_address(gaz: Gazetteer, groups: list[Group], address: str
         home = {m.code for g in groups if g.source == "text" and g.role == "residence" for m in g.readings}
         home_is_address = any(m.code in home for g in address_groups for m in g.readings) or \
             (not home and UNNAMED_HOME.search(text))
-        if not (LIVES_AT.search(text) and home_is_address and (named_elsewhere or UNNAMED_SHOP.search(text))):
+        if not (LIVES_AT.search(text) and home_is_address):
+            return
+        if not (named_elsewhere or UNNAMED_SHOP.search(text)):
+            if not NEAR_HOME.search(text):  # the address is where the caller lives; of the shop, nothing
+                loc.guess_only.append("地址是来电人的住处，描述没有说店在哪里")
             return
     elif not named_elsewhere and NEARBY.search(text):
         loc.evidence.append("地址栏是来电人的住址或单位，店就在它附近")
