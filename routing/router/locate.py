@@ -303,6 +303,8 @@ def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> 
         return True
     (town, g), = chosen.items()
     extra = [t for t, x in towns["text"].items() if x.role == "business" and t != town]
+    if g.source == "address" and not extra:
+        extra = _villages_elsewhere(gaz, town, groups, counties)
     if g.source == "address" and extra:
         loc.problems.append(f"矛盾：地址是{gaz.name(town)}，描述中却是{_names(gaz, extra)}")
         loc.candidates = [town] + extra
@@ -314,6 +316,19 @@ def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> 
     if g.bare and g.source != "address":
         _check_landline(gaz, town, g, phone, loc)
     return True
+
+
+def _villages_elsewhere(gaz: Gazetteer, town: str, groups, counties) -> list[str]:
+    """Townships of villages the story names for the business (written out: X村) that are not in ``town``."""
+    out = []
+    for x in groups:
+        if x.source != "text" or x.role != "business" or x.bare:
+            continue
+        villages = [m for m in _reading(x, counties, gaz) if m.level == "village"]
+        if villages and len(villages) == len([m for m in x.readings if RANK[m.level] > RANK["county"]]) and \
+                not any(gaz.township_of(m.code) == town for m in villages):
+            out += [t for m in villages if (t := gaz.township_of(m.code)) not in out]
+    return out
 
 
 def _check_village_fits(gaz: Gazetteer, town: str, g: Group, groups, loc: Location) -> None:
