@@ -8,6 +8,7 @@ search, what a query may be, and the JSON the pickers read.
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from intake.accounts.models import User
 from intake.dispatch.services import DISPATCH_ROLES
@@ -19,6 +20,11 @@ PLACE_ROLES = DISPATCH_ROLES | CONSOLE_ROLES
 MAX_QUERY = 32  # characters; a place name with its county is far shorter
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 20
+# How a fuzzy hit was found, as the router's matcher says it, in the user's language; "" for a plain match.
+HOW_LABELS = {
+    "按读音": _l("按读音"), "按字形": _l("按字形"), "缺字": _l("缺字"), "简称": _l("简称"), "别名": _l("别名"),
+    "按拼音": _l("按拼音"), "按拼音首字母": _l("按拼音首字母"), "后缀不同": _l("后缀不同"),
+}
 
 
 class PlaceQueryError(ValueError):
@@ -59,7 +65,7 @@ def search_places(query: str, township: str | None = None, limit: int = DEFAULT_
     gazetteer = _gazetteer()
     hits = _matcher().search(query, limit=limit, township=township)
     return [{"code": h.code, "name": h.name, "county": h.county, "county_name": gazetteer.name(h.county),
-             "level": h.level, "how": h.how or ""} for h in hits]
+             "level": h.level, "how": str(HOW_LABELS.get(h.how, h.how or ""))} for h in hits]
 
 
 def resolve_place(text: str, township: str | None = None) -> str | None:

@@ -94,11 +94,17 @@ def test_a_typed_name_is_resolved(app):
     assert services.resolve_place("") is None and services.resolve_place("瓯" * 100) is None
 
 
-def test_a_dispatcher_who_types_a_name_without_picking_routes_there(client, run_jobs, dispatcher):
+@pytest.fixture
+def triage_case(client, run_jobs):
     post(client, VAGUE)
     run_jobs()
     case = latest()
     assert case.status is CaseStatus.TRIAGE
+    return case
+
+
+def test_a_dispatcher_who_types_a_name_without_picking_routes_there(client, triage_case, dispatcher):
+    case = triage_case
     resp = client.post(f"/dispatch/cases/{case.id}/route",
                        data={"township": "瓯北", "township_code": "", "industry": "pharmacy"})
     assert resp.status_code == 302
@@ -106,10 +112,8 @@ def test_a_dispatcher_who_types_a_name_without_picking_routes_there(client, run_
     assert case.status is CaseStatus.DISPATCHED and case.township_code == OUBEI
 
 
-def test_the_picked_code_wins_over_the_text(client, run_jobs, dispatcher):
-    post(client, VAGUE)
-    run_jobs()
-    case = latest()
+def test_the_picked_code_wins_over_the_text(client, triage_case, dispatcher):
+    case = triage_case
     client.post(f"/dispatch/cases/{case.id}/route",
                 data={"township": "瓯北街道", "township_code": "330324001", "industry": "pharmacy"})
     assert db.session.scalar(sa.select(Case)).township_code == "330324001"
