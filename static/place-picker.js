@@ -4,7 +4,8 @@
  * (/places/search, the router's matcher) answers, best first. ↑↓ move, Enter or Tab picks, Esc closes.
  * Enter pressed before the answer came picks its first place when it comes, so fast typists get
  * what they would have got by waiting. What is picked goes in the hidden code field; typing again
- * clears it (the server then resolves the typed name itself).
+ * clears it (the server then resolves the typed name itself). Keys pressed while such a pick is on its
+ * way are dropped (Esc cancels it), so they cannot change the query under it.
  *
  * PlacePicker.attach(input, {hidden, list, url, township, onPick})
  *   url       the search address (data-search on the input)
@@ -105,6 +106,7 @@
     input.addEventListener("keydown", (e) => {
       if (e.isComposing) return;  // the input method is still choosing characters
       if (e.key === "Escape") { cancel(); if (!list.hidden) { close(); e.preventDefault(); } return; }
+      if (pickWhenReady) { e.preventDefault(); return; }  // a pick is on its way: keys wait for it, not spoil it
       const picking = e.key === "Enter" || (e.key === "Tab" && !e.shiftKey);
       if (picking && pending() && input.value.trim()) {
         // the answer is on its way: pick its first place when it comes, do not submit meanwhile

@@ -40,7 +40,8 @@ def _gazetteer():
 
 
 def _matcher():
-    return get_router().places
+    """The router's PlaceMatcher (routing/router/fuzzy.py), on the gazetteer the worker routes with."""
+    return get_router().gazetteer.matcher
 
 
 def check_township(code: str) -> str:

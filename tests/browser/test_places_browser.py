@@ -8,6 +8,8 @@ from intake.extensions import db
 from tests.browser.test_hotline_browser import CALL
 from tests.intake.test_dispatch import VAGUE
 
+expect = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]' installs it").expect
+
 OUBEI = "330324009"
 HOMOPHONES = [("甘浦", "澉浦镇", "按读音"), ("新代", "新埭镇", "按读音")]
 
@@ -39,7 +41,8 @@ def routed(case) -> Case:
 def test_dispatcher_types_a_name_presses_enter_and_the_case_is_routed_there(on_case_page, page):
     page.keyboard.type("瓯北")
     page.keyboard.press("Enter")  # picks the first place, even before the answer showed
-    assert page.input_value("#township") == "瓯北街道" and page.input_value("#township_code") == OUBEI
+    expect(page.locator("#township")).to_have_value("瓯北街道")
+    assert page.input_value("#township_code") == OUBEI
     page.keyboard.press("Enter")  # the list is closed: this one submits
     assert "已派单给 永嘉县市场监督管理局" in page.inner_text(".flash")
     case = routed(on_case_page)
@@ -95,6 +98,7 @@ def test_the_operators_village_picker_searches_the_picked_township(app, client, 
     page.keyboard.press("Alt+t")
     page.keyboard.type("obj")
     page.keyboard.press("Enter")
+    expect(page.locator("#village")).to_be_focused()  # picked: on to the village
     assert page.input_value("#township_code") == OUBEI
     page.keyboard.type("lf")
     page.keyboard.press("ArrowDown")
