@@ -301,6 +301,8 @@ class FuzzyMatcher:
                     continue
                 span, is_marked = (start, end + len(county_suffix)), True
             else:
+                if county_suffix and not suffix:
+                    continue  # 海州区 names a district, not 海洲街道
                 if written == e.base and how == SOUND:
                     how = SUFFIX  # the exact base; only a different suffix makes it a slip
                 if how == SUFFIX and (not suffix or suffix == e.suffix):
@@ -361,6 +363,13 @@ def fit_fuzzy(gaz, fuzzy_groups, groups, counties: set[str], phone_region, sourc
     candidate for the dispatcher.
     """
     kept, reasons, doubts = [], [], []
+    for g in groups:  # an administrator's alias is exact, but the reason says which name it was
+        alias = next((m for m in g.readings if m.how == ALIAS), None)
+        if alias and len(g.readings) == 1 and g.role in ("business", "origin"):
+            reasons.append(source_label[g.source] + describe(g.text, ALIAS, gaz.name(alias.code)))
+    if not fuzzy_groups:
+        return kept, reasons, doubts
+    phone_region = phone_region() if callable(phone_region) else phone_region
     exact_towns = {}  # source → townships named exactly there for the business
     for g in groups:
         if g.role in ("business", "origin"):
@@ -533,6 +542,8 @@ class PlaceMatcher:
             return None
         if base == p.base:
             return (30, SUFFIX)
+        if len(p.base) >= 3 and len(base) == len(p.base) - 1 and base in FuzzyMatcher._missing_variants(p.base):
+            return (35, MISSING)
         qkeys = [{fold(r) for r in toneless(ch)} for ch in base]
         shapes = lookalikes()
         for (form, how), keys in zip(p.forms, p.keys):
@@ -541,6 +552,4 @@ class PlaceMatcher:
             if len(form) >= len(base) and sum(a != b for a, b in zip(base, form)) == 1 and all(
                     a == b or b in shapes.get(a, ()) for a, b in zip(base, form)):
                 return (50, SHAPE)
-        if len(p.base) >= 3 and len(base) == len(p.base) - 1 and base in FuzzyMatcher._missing_variants(p.base):
-            return (60, MISSING)
         return None
