@@ -43,6 +43,11 @@ def test_a_dropped_character_and_an_old_suffix_are_read(router):
     assert d.township == OUBEI and any("后缀不同视为瓯北街道" in r for r in d.reasons)
 
 
+def test_one_character_too_many_is_read(router):
+    d = decide(router, "王江泾泾镇一家小饭店用地沟油")
+    assert d.township == WANGJIANGJING and any("多字视为王江泾镇" in r for r in d.reasons)
+
+
 def test_an_ambiguous_sound_match_does_not_route(router):
     # 新城镇: 新城街道 with an old suffix, or 新塍镇 (xin cheng) by sound; both in 秀洲区
     d = decide(router, "新城镇一家小饭店的菜里有虫", address="秀洲区新城镇")
