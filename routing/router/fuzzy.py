@@ -5,7 +5,7 @@ name written
 - by sound (按读音): toneless pinyin with the southern-accent confusions folded
   (in/ing, en/eng, an/ang, n/l, z/zh, c/ch, s/sh, h/f): 甘浦 → 澉浦镇, 常水 → 长水街道;
 - by shape (按字形): one look-alike character (``data/same_stroke.txt``): 祟福 → 崇福镇;
-- with a character dropped (缺字): 王江镇 → 王江泾镇;
+- with a character dropped (缺字) or one too many (多字): 王江镇 → 王江泾镇;
 - with another or an old suffix (后缀不同): 瓯北镇 → 瓯北街道, 云岭镇 → 云岭乡;
 - short (简称): without the county or city it starts with, 碱厂 → 连云港碱厂;
 - in pinyin letters (按拼音): ganpu → 澉浦镇.
@@ -35,13 +35,17 @@ from routing.router.gazetteer import (COUNTY_SUFFIXES, TOWNSHIP_SUFFIXES, VILLAG
                                       Division, normalize, strip_suffix)
 
 SOUND, SHAPE, MISSING, SUFFIX, SHORT, ALIAS, PINYIN = "按读音", "按字形", "缺字", "后缀不同", "简称", "别名", "按拼音"
-INITIALS = "按拼音首字母"
+EXTRA, INITIALS, PART = "多字", "按拼音首字母", "含其名"
 # When one span reads as a division several ways, the plainest way names it.
-HOW_ORDER = {h: i for i, h in enumerate(("", ALIAS, SUFFIX, SHORT, MISSING, SOUND, SHAPE, PINYIN, INITIALS))}
+HOW_ORDER = {h: i for i, h in enumerate(("", ALIAS, SUFFIX, SHORT, MISSING, EXTRA, SOUND, SHAPE, PINYIN,
+                                          INITIALS, PART))}
 
 # What people write after a township's name, longest first.
 WRITTEN_TOWNSHIP = ("街道办事处", "街道办", "街道", "镇", "乡", "林场", "农场", "场区")
 WRITTEN_COUNTY = ("县", "市", "区")
+_TOWNSHIP_SUFFIX = re.compile("|".join(WRITTEN_TOWNSHIP))
+_COUNTY_SUFFIX = re.compile("|".join(WRITTEN_COUNTY))
+_LATIN = re.compile(r"[A-Za-z]+(?:[ '’-][A-Za-z]+)*")
 PREFIXES = ("县", "市")  # 县特产场场区 → 特产场
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
@@ -218,8 +222,13 @@ class FuzzyMatcher:
                         sound.setdefault(key, []).append(_Entry(d.code, d.level, base, SOUND, base, ""))
                     for variant in self._missing_variants(base):
                         chars.setdefault(variant, []).append(_Entry(d.code, d.level, variant, MISSING, base, ""))
-        self._sound = _automaton(sound)
-        self._chars = _automaton(chars)
+        self._sound, self._sound_villages = _automata(sound)
+        self._chars, self._chars_villages = _automata(chars)
+        # bases of three characters or more, for a name written with one character too many
+        self._long_bases: dict[str, list[str]] = {}
+        for code, base in self._base.items():
+            if self.divisions[code].level == "township" and 3 <= len(base) <= 5:
+                self._long_bases.setdefault(base, []).append(code)
 
     def _add_township(self, d, base, suffix, sound, chars, shapes):
         entry = lambda form, how: _Entry(d.code, d.level, form, how, base, suffix)  # noqa: E731
@@ -263,12 +272,19 @@ class FuzzyMatcher:
         found: dict[tuple[int, int], dict[str, str]] = {}
         marked: dict[tuple[int, int], bool] = {}
         name_ends: dict[tuple[int, int], int] = {}
-        for end, (length, entries) in self._sound.iter(text_keys(text)):
-            self._take(text, end + 1 - length, end + 1, entries, found, marked, name_ends)
-        for end, (length, entries) in self._chars.iter(text):
-            self._take(text, end + 1 - length, end + 1, entries, found, marked, name_ends)
-        if any("a" <= c.lower() <= "z" for c in text):
-            for m in re.finditer(r"[A-Za-z]+(?:[ '’-][A-Za-z]+)*", text):
+        keys = text_keys(text)
+        for automaton, scanned in ((self._sound, keys), (self._chars, text)):
+            for end, (length, entries) in automaton.iter(scanned):
+                self._take(text, end + 1 - length, end + 1, entries, found, marked, name_ends)
+        if not all(marked.values()):  # a village only stands in the way of a township written bare
+            for automaton, scanned in ((self._sound_villages, keys), (self._chars_villages, text)):
+                for end, (length, entries) in automaton.iter(scanned):
+                    if (end + 1 - length, end + 1) in found:
+                        self._take(text, end + 1 - length, end + 1, entries, found, marked, name_ends)
+        for m in _TOWNSHIP_SUFFIX.finditer(text):
+            self._extra(text, m.start(), m.end(), found, marked, name_ends)
+        if _LATIN.search(text):
+            for m in _LATIN.finditer(text):
                 spelling = re.sub(r"[^a-z]", "", m.group().lower())
                 for e in self.pinyin.get(spelling, ()):
                     found.setdefault(m.span(), {})[e.code] = PINYIN
@@ -284,10 +300,25 @@ class FuzzyMatcher:
             spans.append(FuzzySpan(span, codes, marked[span], name_ends.get(span, span[1])))
         return spans
 
+    def _extra(self, text, at, end, found, marked, name_ends):
+        """王江泾泾镇: the characters before a suffix are a long base with one character too many."""
+        for length in (4, 5, 6):
+            start = at - length
+            if start < 0:
+                break
+            window = text[start:at]
+            for i in range(length):
+                for code in self._long_bases.get(window[:i] + window[i + 1:], ()):
+                    codes = found.setdefault((start, end), {})
+                    codes.setdefault(code, EXTRA)
+                    marked[(start, end)], name_ends[(start, end)] = True, at
+
     def _take(self, text, start, end, entries, found, marked, name_ends):
         written = text[start:end]
-        suffix = next((s for s in WRITTEN_TOWNSHIP if text.startswith(s, end)), "")
-        county_suffix = next((s for s in WRITTEN_COUNTY if text.startswith(s, end)), "")
+        m = _TOWNSHIP_SUFFIX.match(text, end)
+        suffix = m.group() if m else ""
+        m = _COUNTY_SUFFIX.match(text, end)
+        county_suffix = m.group() if m else ""
         for e in entries:
             how = e.how
             if e.level == "village":
@@ -301,6 +332,8 @@ class FuzzyMatcher:
                     continue
                 span, is_marked = (start, end + len(county_suffix)), True
             else:
+                if county_suffix and not suffix:
+                    continue  # 海州区 names a district, not 海洲街道
                 if written == e.base and how == SOUND:
                     how = SUFFIX  # the exact base; only a different suffix makes it a slip
                 if how == SUFFIX and (not suffix or suffix == e.suffix):
@@ -321,12 +354,18 @@ class FuzzyMatcher:
             marked[span] = marked.get(span, False) or is_marked
 
 
-def _automaton(index: dict[str, list[_Entry]]) -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
-    for key, entries in index.items():
-        automaton.add_word(key, (len(key), tuple(entries)))
-    automaton.make_automaton()
-    return automaton
+def _automata(index: dict[str, list[_Entry]]) -> tuple[ahocorasick.Automaton, ahocorasick.Automaton]:
+    """(townships and counties, villages): values (length, entries)."""
+    out = []
+    for villages in (False, True):
+        automaton = ahocorasick.Automaton()
+        for key, entries in index.items():
+            entries = tuple(e for e in entries if (e.level == "village") == villages)
+            if entries:
+                automaton.add_word(key, (len(key), entries))
+        automaton.make_automaton()
+        out.append(automaton)
+    return out[0], out[1]
 
 
 # --- deciding with the rest of the case -----------------------------------------
@@ -361,6 +400,13 @@ def fit_fuzzy(gaz, fuzzy_groups, groups, counties: set[str], phone_region, sourc
     candidate for the dispatcher.
     """
     kept, reasons, doubts = [], [], []
+    for g in groups:  # an administrator's alias is exact, but the reason says which name it was
+        alias = next((m for m in g.readings if m.how == ALIAS), None)
+        if alias and len(g.readings) == 1 and g.role in ("business", "origin"):
+            reasons.append(source_label[g.source] + describe(g.text, ALIAS, gaz.name(alias.code)))
+    if not fuzzy_groups:
+        return kept, reasons, doubts
+    phone_region = phone_region() if callable(phone_region) else phone_region
     exact_towns = {}  # source → townships named exactly there for the business
     for g in groups:
         if g.role in ("business", "origin"):
@@ -411,7 +457,7 @@ def _options(gaz, readings) -> dict[str, str]:
     for m in sorted(readings, key=lambda m: HOW_ORDER.get(m.how, 0)):
         key = m.code if m.level in ("county", "township") else gaz.township_of(m.code)
         if key:
-            out.setdefault(key, m.how or SUFFIX)
+            out.setdefault(key, m.how or PART)
     return out
 
 
@@ -533,6 +579,8 @@ class PlaceMatcher:
             return None
         if base == p.base:
             return (30, SUFFIX)
+        if len(p.base) >= 3 and len(base) == len(p.base) - 1 and base in FuzzyMatcher._missing_variants(p.base):
+            return (35, MISSING)
         qkeys = [{fold(r) for r in toneless(ch)} for ch in base]
         shapes = lookalikes()
         for (form, how), keys in zip(p.forms, p.keys):
@@ -541,6 +589,4 @@ class PlaceMatcher:
             if len(form) >= len(base) and sum(a != b for a, b in zip(base, form)) == 1 and all(
                     a == b or b in shapes.get(a, ()) for a, b in zip(base, form)):
                 return (50, SHAPE)
-        if len(p.base) >= 3 and len(base) == len(p.base) - 1 and base in FuzzyMatcher._missing_variants(p.base):
-            return (60, MISSING)
         return None

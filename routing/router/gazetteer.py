@@ -191,13 +191,13 @@ class Gazetteer:
                 if level == "township" and code not in readings:
                     if not part:
                         return None  # an exact township of its own
-                    readings[code] = ""  # stays a rival: the fuzzy name never beats it
+                    readings[code] = "含其名"  # stays a rival: the fuzzy name never beats it
                 if level in ("province", "city"):
                     if all(code in self.chain(c) for c in readings):
                         continue  # 连云港减厂: the city's name is part of the township's
                     return None
                 if level == "county" or (level == "village" and not f.marked):
-                    readings.setdefault(code, "后缀不同" if level == "county" else "缺字")
+                    readings.setdefault(code, "后缀不同" if level == "county" else "含其名")
         return readings
 
     # accessors

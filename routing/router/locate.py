@@ -99,15 +99,14 @@ def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
     groups, slips = fuzzy.split_fuzzy(groups)  # names written with a slip count only if one place fits
     loc = Location()
     counties = _county_evidence(gazetteer, groups, loc)
-    if slips:
-        kept, reasons, doubts = fuzzy.fit_fuzzy(gazetteer, slips, groups, counties,
-                                                _phone_counties(gazetteer, caller_phone), SOURCE_LABEL)
-        groups += kept
-        loc.evidence += reasons
+    kept, reasons, doubts = fuzzy.fit_fuzzy(gazetteer, slips, groups, counties,
+                                            lambda: _phone_counties(gazetteer, caller_phone), SOURCE_LABEL)
+    groups += kept
+    loc.evidence += reasons
     _note_ignored(groups, loc)
     if not _settle_township(gazetteer, groups, counties, caller_phone, loc):
         _settle_by_village(gazetteer, groups, counties, caller_phone, loc)
-    if slips and doubts and loc.township is None and not loc.problems:
+    if doubts and loc.township is None and not loc.problems:
         problem, candidates = fuzzy.doubt_problem(gazetteer, doubts)
         loc.problems.append(problem)
         loc.candidates = candidates + [c for c in loc.candidates if c not in candidates]
