@@ -23,7 +23,8 @@ MAX_LIMIT = 20
 # How a fuzzy hit was found, as the router's matcher says it, in the user's language; "" for a plain match.
 HOW_LABELS = {
     "按读音": _l("按读音"), "按字形": _l("按字形"), "缺字": _l("缺字"), "简称": _l("简称"), "别名": _l("别名"),
-    "按拼音": _l("按拼音"), "按拼音首字母": _l("按拼音首字母"), "后缀不同": _l("后缀不同"),
+    "按拼音": _l("按拼音"), "按拼音首字母": _l("按拼音首字母"), "后缀不同": _l("后缀不同"), "多字": _l("多字"),
+    "含其名": _l("含其名"),
 }
 
 
