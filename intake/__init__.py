@@ -17,6 +17,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
         instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
@@ -39,11 +40,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from intake.cases.views import bp as public_bp
     from intake.dispatch.views import bp as dispatch_bp
     from intake.hotline.views import bp as hotline_bp
+    from intake.places.views import bp as places_bp
     from intake.reports.views import bp as reports_bp
     from intake.sms.views import bp as sms_bp
     from intake.staff.views import bp as staff_bp
 
-    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp, hotline_bp, sms_bp):
+    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp, hotline_bp, places_bp, sms_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

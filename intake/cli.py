@@ -138,6 +138,31 @@ def divisions_import(path, attributes):
     click.echo(f"新增区划 {added} 个，新增部门 {departments} 个。")
 
 
+@divisions_cli.command("alias")
+@click.argument("code")
+@click.argument("name")
+@with_appcontext
+def divisions_alias(code, name):
+    """Add another name people use for a division (老城关 for a 街道); the router finds it as 别名."""
+    from intake.reference.models import Division
+    from routing.services import invalidate_router
+
+    division = db.session.get(Division, code)
+    if division is None:
+        raise click.BadParameter(f"unknown division code {code!r}", param_hint="CODE")
+    name = name.strip()
+    if len(name) < 2:
+        raise click.BadParameter("an alias needs at least two characters", param_hint="NAME")
+    aliases = list(division.aliases or [])
+    if name in aliases or name == division.name:
+        click.echo(f"'{name}' 已是{division.name}的名称，未改动。")
+        return
+    division.aliases = aliases + [name]  # a new list, so the JSON column is seen as changed
+    db.session.commit()
+    invalidate_router()
+    click.echo(f"'{name}' → {division.name}（{code}）的别名：{'、'.join(division.aliases)}")
+
+
 routing_cli = click.Group("routing", help="Run the router on case files.")
 
 

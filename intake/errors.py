@@ -1,4 +1,4 @@
-"""Error pages in the user's language (JSON under /api/)."""
+"""Error pages in the user's language (JSON under /api/ and /places/)."""
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -20,7 +20,7 @@ def handle_http(exc: HTTPException):
     message = _messages().get(exc.code, exc.name)
     if isinstance(exc, CSRFError):
         message = _("页面已过期，请返回并刷新页面后重新提交。")
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/places/")):  # JSON for the JSON endpoints
         return jsonify({"errors": {"request": [message]}}), exc.code
     return render_template("error.html", message=message, code=exc.code), exc.code
 

@@ -1,15 +1,17 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from intake.extensions import db
+from intake.places.services import resolve_place
 from intake.reference.models import Industry
 from intake.reference.seed import department_kind_names
 
 class DispatchForm(FlaskForm):
     township = StringField(_l("乡镇（街道）：输入几个字或拼音首字母"),
                            [InputRequired(_l("请选择案件所在的乡镇（街道）。")), Length(max=64)])
+    township_code = HiddenField()
     industry = SelectField(_l("行业"), validators=[InputRequired(_l("请选择行业。"))])
     lead_kind = SelectField(_l("牵头部门"), validators=[Optional()])
 
@@ -20,10 +22,9 @@ class DispatchForm(FlaskForm):
         self.lead_kind.choices = [SelectChoice("", _l("按路由表"))] + [
             SelectChoice(kind, name) for kind, name in department_kind_names().items()]
 
-    @property
-    def township_code(self) -> str:
-        """The code at the start of what was picked ('330324009 瓯北街道 …')."""
-        return (self.township.data or "").strip().split(" ")[0]
+    def chosen_township(self) -> str:
+        """The township picked from the list; a name typed without picking, as the place search resolves it."""
+        return (self.township_code.data or "").strip() or resolve_place(self.township.data) or ""
 
 
 class TransferForm(FlaskForm):

@@ -1,9 +1,5 @@
 """Dispatcher actions: route by hand, transfer out, merge a duplicate."""
-from functools import lru_cache
-
-import sqlalchemy as sa
 from flask_babel import gettext as _
-from pypinyin import Style, lazy_pinyin
 
 from intake.accounts.models import Role, User
 from intake.cases.models import OPEN_STATUSES, Case, CaseStatus
@@ -25,32 +21,6 @@ def triage_queue(user: User) -> list[Case]:
     """Cases waiting for a dispatcher, oldest first."""
     query = visible_cases(user).where(Case.status == CaseStatus.TRIAGE)
     return list(db.session.scalars(query.order_by(Case.urgent.desc(), Case.received_at)))
-
-
-@lru_cache(maxsize=1)
-def pinyin_initials(name: str) -> str:
-    """瓯北街道 → objd: what a dispatcher or operator types to find a place."""
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER))
-
-
-def _initials_cache(version: int) -> dict[str, str]:
-    rows = db.session.execute(sa.select(Division.code, Division.name)
-                              .where(Division.level == DivisionLevel.TOWNSHIP)).all()
-    return {code: pinyin_initials(name) for code, name in rows}
-
-
-def township_choices() -> list[dict]:
-    """Every township with its county and pinyin initials (瓯北街道 → obj), for typing a few keys."""
-    count = db.session.scalar(sa.select(sa.func.count(Division.code))
-                              .where(Division.level == DivisionLevel.TOWNSHIP))
-    initials = _initials_cache(count)
-    rows = db.session.execute(
-        sa.select(Division.code, Division.name, Division.parent_code)
-        .where(Division.level == DivisionLevel.TOWNSHIP).order_by(Division.code)).all()
-    counties = dict(db.session.execute(sa.select(Division.code, Division.name)
-                                       .where(Division.level == DivisionLevel.COUNTY)).all())
-    return [{"code": c, "name": n, "county": counties.get(p, ""), "initials": initials.get(c, "")}
-            for c, n, p in rows]
 
 
 def dispatch_case(case: Case, user: User, township_code: str, industry_code: str,

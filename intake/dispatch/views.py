@@ -39,7 +39,7 @@ def route(case_id: int):
         flash(errors_text(form), "error")
         return _back(case_id)
     try:
-        services.dispatch_case(case, current_user, form.township_code, form.industry.data,
+        services.dispatch_case(case, current_user, form.chosen_township(), form.industry.data,
                                form.lead_kind.data or "")
     except ActionError as exc:
         flash(str(exc), "error")

@@ -7,6 +7,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.cases.forms import CaseForm, normalise_phone
 from intake.extensions import db
+from intake.places.services import resolve_place
 from intake.reference.models import Division, DivisionLevel
 from routing.calendar import parse_local_time
 
@@ -61,8 +62,8 @@ class HotlineCaseForm(CaseForm):
         if not text and not code:
             return
         found = _division(code, DivisionLevel.TOWNSHIP) if code else None
-        if found is None and text:  # typed in full without picking from the list
-            found = _by_name(text, DivisionLevel.TOWNSHIP)
+        if found is None and text:  # typed without picking from the list: the place search's first
+            found = _division(resolve_place(text), DivisionLevel.TOWNSHIP)
         if found is None:
             raise ValidationError(_l("请从列表中选择乡镇（街道）：输入几个字或拼音首字母后按回车。"))
         self.township_division = found
@@ -77,21 +78,13 @@ class HotlineCaseForm(CaseForm):
             raise ValidationError(_l("请先选择乡镇（街道），再选择村（社区）。"))
         found = _division(code, DivisionLevel.VILLAGE) if code else None
         if found is None and text:
-            found = _by_name(text, DivisionLevel.VILLAGE, parent=township.code)
+            found = _division(resolve_place(text, township=township.code), DivisionLevel.VILLAGE)
         if found is None or found.parent_code != township.code:
             raise ValidationError(_l("请从列表中选择%(t)s下辖的村（社区）。", t=township.name))
         self.village_division = found
 
 
-def _division(code: str, level: DivisionLevel) -> Division | None:
-    found = db.session.get(Division, code)
+def _division(code: str | None, level: DivisionLevel) -> Division | None:
+    found = db.session.get(Division, code) if code else None
     return found if found is not None and found.level is level else None
 
-
-def _by_name(name: str, level: DivisionLevel, parent: str | None = None) -> Division | None:
-    """The one division of this level with this name; None when none or several."""
-    query = db.select(Division).filter_by(name=name, level=level)
-    if parent:
-        query = query.filter_by(parent_code=parent)
-    found = db.session.scalars(query.limit(2)).all()
-    return found[0] if len(found) == 1 else None

@@ -11,11 +11,10 @@ from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseKind, Channel, PersonalDataAccess
 from intake.cases.services import Submission, submit_case
 from intake.cases.workflow import STATUS_LABELS, transition
-from intake.dispatch.services import pinyin_initials, township_choices
 from intake.extensions import db
 from intake.filters import local_time
 from intake.hotline.models import Call
-from intake.reference.models import Division, DivisionLevel
+from intake.reference.models import Division
 from intake.staff.services import ActionError, log_identity_view, may_see_identity, visible_cases
 from intake.types import utcnow
 from notify.services import tell_citizen
@@ -221,16 +220,3 @@ def readable(digits: str) -> list[str]:
         groups[-2:] = [groups[-2] + groups[-1]]
     return groups
 
-
-def townships() -> list[dict]:
-    """Every township with its county and pinyin initials (瓯北街道 → objd), for typing a few keys."""
-    return township_choices()
-
-
-def villages_of(township_code: str) -> list[dict]:
-    """The villages and communities of one township, with pinyin initials."""
-    rows = db.session.execute(sa.select(Division.code, Division.name).where(
-        Division.parent_code == township_code, Division.level == DivisionLevel.VILLAGE)
-        .order_by(Division.code)).all()
-    return [{"code": c, "name": n, "initials": pinyin_initials(n)}
-            for c, n in rows]

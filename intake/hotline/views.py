@@ -103,7 +103,7 @@ def _console(form, current: Call | None, error: str = "", status: int = 200):
     return render_template(
         "hotline/console.html", form=form or HotlineCaseForm(), current=current, error=error,
         current_view=services.call_view(current, current_user, with_history=True) if current else None,
-        receipt=receipt, readable=services.readable, townships=services.townships(),
+        receipt=receipt, readable=services.readable,
         may_take=services.may_take_calls(current_user), poll_ms=POLL_MS,
     ), status
 
@@ -183,9 +183,3 @@ def end(call_id: int):
         flash(_("已结束来电，未登记案件。"), "success")
     return redirect(url_for("hotline.console"))
 
-
-@bp.get("/townships/<code>/villages")
-@login_required
-@console_required
-def villages(code: str):
-    return jsonify(services.villages_of(code))

@@ -10,9 +10,10 @@ from intake.businesses.models import Business
 from intake.businesses.services import repeat_offenders
 from intake.cases.models import CaseStatus
 from intake.dispatch.forms import DispatchForm, TransferForm
-from intake.dispatch.services import can_dispatch, may_merge, township_choices
+from intake.dispatch.services import can_dispatch, may_merge
 from intake.extensions import db
 from intake.navigation import local_or
+from intake.places.services import describe_places
 from intake.callbacks import services as callbacks
 from intake.callbacks.models import Callback
 from intake.cases.models import Extension
@@ -57,9 +58,9 @@ def case_detail(case_id: int):
         "staff/case.html", case=case, show_identity=show_identity,
         actions=services.actions_for(current_user, case), action_form=ActionForm(),
         return_form=ReturnForm(), reply_form=reply_form, may_merge=may_merge(current_user, case),
-        dispatch_form=DispatchForm(industry=case.industry_code) if dispatching else None,
+        dispatch_form=_dispatch_form(case) if dispatching else None,
         transfer_form=TransferForm() if dispatching else None,
-        townships=township_choices() if dispatching else [],
+        candidates=describe_places((case.routing or {}).get("candidates")) if dispatching else [],
         extension_form=ExtensionForm() if extensions.may_request(current_user, case) else None,
         case_extensions=extensions.case_extensions(case),
         decision_form=ExtensionDecisionForm() if services.is_supervisor(current_user) else None,
@@ -69,6 +70,13 @@ def case_detail(case_id: int):
                                      .order_by(Callback.id)).all(),
         ANSWER_LABELS=callbacks.ANSWER_LABELS,
     )
+
+
+def _dispatch_form(case) -> DispatchForm:
+    """The machine's industry and township (if it had one) filled in for the dispatcher to confirm."""
+    township = describe_places([case.township_code])
+    return DispatchForm(industry=case.industry_code, township=township[0]["name"] if township else "",
+                        township_code=township[0]["code"] if township else "")
 
 
 def _may_call_back(case) -> bool:

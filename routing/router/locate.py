@@ -14,6 +14,7 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import geocoder
 
+from routing.router import fuzzy
 from routing.router.gazetteer import RANK, Gazetteer, Mention, normalize
 
 SOURCE_LABEL = {"address": "地址中", "text": "描述中", "name": "店名中"}
@@ -123,12 +124,21 @@ def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
     groups = []
     for source, raw in (("address", address), ("text", text), ("name", business_name)):
         groups += _groups(gazetteer, source, normalize(raw))
+    groups, slips = fuzzy.split_fuzzy(groups)  # names written with a slip count only if one place fits
     loc = Location(groups=groups)
     _set_aside_callers_address(gazetteer, groups, normalize(address), normalize(text), loc)
     counties = _county_evidence(gazetteer, groups, loc)
+    kept, reasons, doubts = fuzzy.fit_fuzzy(gazetteer, slips, groups, counties,
+                                            lambda: _phone_counties(gazetteer, caller_phone), SOURCE_LABEL)
+    groups += kept
+    loc.evidence += reasons
     _note_ignored(groups, loc)
     if not _settle_township(gazetteer, groups, counties, caller_phone, loc):
         _settle_by_village(gazetteer, groups, counties, caller_phone, loc)
+    if doubts and loc.township is None and not loc.problems:
+        problem, candidates = fuzzy.doubt_problem(gazetteer, doubts)
+        loc.problems.append(problem)
+        loc.candidates = candidates + [c for c in loc.candidates if c not in candidates]
     _fill_rest(gazetteer, groups, counties, loc)
     return loc
 

@@ -17,16 +17,19 @@ def test_dispatcher_routes_a_triage_case_by_typing_pinyin(client, run_jobs, make
     page.goto(f"{live_server}/dispatch/")
     page.click(f"text={case.tracking_no}")
     page.wait_for_selector("#dispatch-form")
-    page.type("#township", "obj")
-    option = page.locator("#township-list option[label*='objd']")
-    assert option.count() == 1 and "瓯北街道" in option.get_attribute("label")
-    page.fill("#township", option.get_attribute("value"))
     page.select_option("#industry", "pharmacy")
+    page.fill("#township", "")
+    page.keyboard.type("obj")
+    first = page.locator("#township-options li[aria-selected=true]")
+    assert first.inner_text().startswith("瓯北街道") and "永嘉县" in first.inner_text()
+    page.keyboard.press("Enter")  # picks, does not submit yet
+    assert page.input_value("#township") == "瓯北街道" and page.input_value("#township_code") == "330324009"
     page.click("#dispatch")
     assert "已派单给 永嘉县市场监督管理局" in page.inner_text(".flash")
     db.session.expire_all()
     case = db.session.get(Case, case.id)
     assert case.status is CaseStatus.DISPATCHED and case.events[-1].actor_label == "wangfang"
+    assert case.township_code == "330324009"
 
 
 def test_department_merges_a_duplicate_and_opens_the_business_file(client, run_jobs, make_user, page,

@@ -283,7 +283,6 @@ def test_another_operators_call_cannot_be_filed(app, on_call, make_user):
 
 @pytest.mark.parametrize("path, method", [
     ("/hotline/", "get"), ("/hotline/feed", "get"), ("/hotline/calls/1/take", "post"),
-    ("/hotline/townships/330324009/villages", "get"),
 ])
 def test_staff_who_are_not_operators_get_403(client, make_user, login, path, method):
     login(make_user("yj-market"))
@@ -298,10 +297,17 @@ def test_an_administrator_may_watch_the_console_but_not_take_calls(client, make_
     assert client.post(f"/hotline/calls/{call_pk}/take").status_code == 403
 
 
-def test_villages_come_with_their_pinyin_initials(client, operator, login):
-    login(operator)
-    villages = client.get("/hotline/townships/330324009/villages").get_json()
-    assert {"code": "330324009013", "name": "罗浮社区", "initials": "lfsq"} in villages
+def test_a_township_and_village_typed_without_picking_are_resolved_by_the_place_search(client, on_call):
+    client.post(f"/hotline/calls/{on_call}/file",
+                data={**FILING, "township": "瓯北", "township_code": "", "village": "罗浮", "village_code": ""})
+    case = db.session.scalar(sa.select(Case))
+    assert case.business_address.startswith("永嘉县瓯北街道罗浮社区")
+
+
+def test_a_township_typed_that_matches_nothing_is_refused(client, on_call):
+    page = client.post(f"/hotline/calls/{on_call}/file",
+                       data={**FILING, "township": "zzzzqqqq", "township_code": ""}).get_data(as_text=True)
+    assert "请从列表中选择乡镇（街道）" in page and db.session.scalar(sa.select(Case)) is None
 
 
 def test_production_needs_the_hotline_token(monkeypatch, tmp_path):
