@@ -412,10 +412,10 @@ def fit_fuzzy(gaz, fuzzy_groups, groups, counties: set[str], phone_region, sourc
     candidate for the dispatcher.
     """
     kept, reasons, doubts = [], [], []
-    for g in groups:  # an administrator's alias is exact, but the reason says which name it was
-        alias = next((m for m in g.readings if m.how == ALIAS), None)
-        if alias and len(g.readings) == 1 and g.role in ("business", "origin"):
-            reasons.append(source_label[g.source] + describe(g.text, ALIAS, gaz.name(alias.code)))
+    for g in groups:  # an alias, or a county written with a slip (永佳县): the reason says which name
+        named = next((m for m in g.readings if m.how), None)
+        if named and len(g.readings) == 1 and g.role in ("business", "origin"):
+            reasons.append(source_label[g.source] + describe(g.text, named.how, gaz.name(named.code)))
     if not fuzzy_groups:
         return kept, reasons, doubts
     phone_region = phone_region() if callable(phone_region) else phone_region

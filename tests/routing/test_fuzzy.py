@@ -90,6 +90,11 @@ def test_an_ordinary_word_is_not_a_bare_sound_match(router):
     assert not [m for m in router.gazetteer.find("河里涨水的时候") if m.how]
 
 
+def test_a_county_written_by_sound_says_so(router):
+    d = decide(router, "那家药店卖过期药", address="永佳县瓯北街道")
+    assert d.township == OUBEI and "地址中'永佳县'按读音视为永嘉县" in d.reasons
+
+
 def test_pinyin_letters_are_read(router):
     d = decide(router, "ganpu那家小饭店收费太贵")
     assert d.township == GANPU and any("按拼音视为澉浦镇" in r for r in d.reasons)
