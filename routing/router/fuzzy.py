@@ -29,6 +29,7 @@ from functools import lru_cache
 
 import ahocorasick
 from pypinyin import pinyin_dict
+from pypinyin.constants import PHRASES_DICT
 from pypinyin.contrib.tone_convert import to_normal, to_tone3
 
 from routing.router.gazetteer import (COUNTY_SUFFIXES, TOWNSHIP_SUFFIXES, VILLAGE_SUFFIXES, ZONE_SUFFIXES,
@@ -46,7 +47,8 @@ WRITTEN_COUNTY = ("县", "市", "区")
 _TOWNSHIP_SUFFIX = re.compile("|".join(WRITTEN_TOWNSHIP))
 _COUNTY_SUFFIX = re.compile("|".join(WRITTEN_COUNTY))
 _LATIN = re.compile(r"[A-Za-z]+(?:[ '’-][A-Za-z]+)*")
-PREFIXES = ("县", "市")  # 县特产场场区 → 特产场
+PREFIXES = ("县", "市")
+NUMERALS = set("零一二三四五六七八九十百千万两")  # 县特产场场区 → 特产场
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 MAX_COMBOS = 16  # heteronym readings of one name tried at most
@@ -123,6 +125,16 @@ def same_tones(written: str, name: str) -> bool:
     return len(written) == len(name) and all(
         a == b or (readings(a) and readings(b) and readings(a)[0] in readings(b) and readings(b)[0] in readings(a))
         for a, b in zip(written, name))
+
+
+def _could_be_slip(written: str, base: str) -> bool:
+    """Whether a bare two-character word may be a township written by sound.
+
+    大妈 is not 大麻 (the tones differ), 五元 not 武原 (a number), 涨水 not 长水 (a word of
+    its own: pypinyin's phrase list has it).
+    """
+    return (same_tones(written, base) and not any(c in NUMERALS for c in written)
+            and written not in PHRASES_DICT)
 
 
 def full_pinyin(name: str) -> list[str]:
@@ -343,8 +355,8 @@ class FuzzyMatcher:
                 else:
                     span = (start, end)
                     is_marked = len(written) >= 3 or (written[-1] == e.base[-1] and written[-1] in "镇乡")
-                    if not is_marked and how == SOUND and not same_tones(written, e.base):
-                        continue  # 大妈 is not 大麻: a bare two-character sound match needs the tones too
+                    if not is_marked and how == SOUND and not _could_be_slip(written, e.base):
+                        continue
                     if not is_marked and how in (SHAPE, MISSING):
                         continue
             codes = found.setdefault(span, {})
@@ -400,10 +412,10 @@ def fit_fuzzy(gaz, fuzzy_groups, groups, counties: set[str], phone_region, sourc
     candidate for the dispatcher.
     """
     kept, reasons, doubts = [], [], []
-    for g in groups:  # an administrator's alias is exact, but the reason says which name it was
-        alias = next((m for m in g.readings if m.how == ALIAS), None)
-        if alias and len(g.readings) == 1 and g.role in ("business", "origin"):
-            reasons.append(source_label[g.source] + describe(g.text, ALIAS, gaz.name(alias.code)))
+    for g in groups:  # an alias, or a county written with a slip (永佳县): the reason says which name
+        named = next((m for m in g.readings if m.how), None)
+        if named and len(g.readings) == 1 and g.role in ("business", "origin"):
+            reasons.append(source_label[g.source] + describe(g.text, named.how, gaz.name(named.code)))
     if not fuzzy_groups:
         return kept, reasons, doubts
     phone_region = phone_region() if callable(phone_region) else phone_region

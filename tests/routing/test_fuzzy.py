@@ -84,6 +84,15 @@ def test_an_ordinary_word_is_not_a_bare_sound_match(router):
     # 大妈 (da ma) sounds like 大麻镇 but not with its tones
     found = router.gazetteer.find("一个大妈卖的菜不新鲜")
     assert all(m.code[:6] != "330483" for m in found)
+    # 五元 (wu yuan) has the tones of 武原街道, but a number is an ordinary word
+    assert not [m for m in router.gazetteer.find("标价是五元的，结账收了八元") if m.how]
+    # 涨水 (zhang shui) sounds like 长水 but is a word of its own
+    assert not [m for m in router.gazetteer.find("河里涨水的时候") if m.how]
+
+
+def test_a_county_written_by_sound_says_so(router):
+    d = decide(router, "那家药店卖过期药", address="永佳县瓯北街道")
+    assert d.township == OUBEI and "地址中'永佳县'按读音视为永嘉县" in d.reasons
 
 
 def test_pinyin_letters_are_read(router):
