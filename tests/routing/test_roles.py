@@ -60,3 +60,23 @@ def test_a_village_the_township_does_not_have_is_a_contradiction(router):
 def test_a_bare_name_that_is_also_another_townships_village_goes_to_triage(router):
     d = decide(router, "马桥那家理发店办卡不给退 老板跑了")
     assert d.triage and len(d.candidates) >= 2
+
+
+@pytest.mark.parametrize("text, address, township", [
+    ("填的是我家地址，上周在许村镇一家饭店吃饭，菜里有虫", "海宁市长安镇", "330481101"),
+    ("住址：海盐县沈荡镇。在武原街道一家理发店办卡不退", "海盐县沈荡镇", "330424001"),
+])
+def test_the_caller_saying_the_address_is_theirs_in_other_words(router, text, address, township):
+    d = decide(router, text, address)
+    assert not d.triage and d.township == township
+
+
+@pytest.mark.parametrize("text, address", [
+    ("留的是单位的地址。我在上班路上一家早餐店买的包子馊了", "平湖市当湖街道"),
+    ("上班路上经过一家早餐店，买的包子馊了", "平湖市当湖街道东湖社区 来电人住址"),
+    ("来电人反映：其在回家路上一家小卖部买到过期饮料，店名不清楚", "嘉善县魏塘街道（住）"),
+    ("在县城一家药店买的膏药贴了过敏", "永嘉县南城街道 家庭住址"),
+])
+def test_the_callers_own_address_and_a_shop_somewhere_unnamed_go_to_triage(router, text, address):
+    d = decide(router, text, address)
+    assert d.triage and d.township is None
