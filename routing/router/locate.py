@@ -15,7 +15,7 @@ import phonenumbers
 from phonenumbers import geocoder
 
 from routing.router import fuzzy
-from routing.router.gazetteer import RANK, Gazetteer, Mention, normalize
+from routing.router.gazetteer import RANK, VILLAGE_SUFFIXES, Gazetteer, Mention, normalize, strip_suffix
 
 SOURCE_LABEL = {"address": "地址中", "text": "描述中", "name": "店名中"}
 
@@ -66,6 +66,10 @@ UNNAMED_SHOP = re.compile(r"(在|去|到)(县城|城里|市区|城区|市里|外
 NEAR_HOME = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区|同一栋|一楼|镇上|街上|村里|村口|本村|"
                        r"我们村|我们镇|我们这|家附近|家旁边|家门口)")
 NEARBY = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区里|小区内|同一栋|一楼)")
+# 从海盐批发来的: where the goods came from, not where the shop is.
+GOODS_FROM_AFTER = re.compile(r"^[^，。！？；;]{0,6}?(进|批发|批|运|拉|买|采购|调|发|送)(来|的|货|过来)")
+# 去桥头镇医院看病: where the caller went afterwards.
+AFTERWARDS_AFTER = re.compile(r"^[^，。！？；;]{0,4}?(医院|卫生院|看病|就医|就诊|派出所|报警|市场监管所|市监所|工商所)")
 PERSON_AFTER = re.compile(r"^人[，。,.\s]|^人$|^本地人|^的人")  # 我是沈荡人: where a person is from
 TRAVEL_BEFORE = re.compile(r"(坐|乘|搭|骑|开车|打车|坐车|乘车)[^，。！？；;]{0,12}(到|去|往|至)$")
 ON_THE_WAY_AFTER = ("的路上", "路上", "方向", "途中")
@@ -217,6 +221,10 @@ def _role(text: str, start: int, end: int) -> str:
             or TRAVEL_BEFORE.search(text[max(0, start - 16):start]) \
             or (before.endswith(TOWARD) and after.startswith(ON_THE_WAY_AFTER)):
         return "destination"
+    if before.endswith("从") and GOODS_FROM_AFTER.match(after):
+        return "supply"
+    if before.endswith(("去", "到", "在")) and AFTERWARDS_AFTER.match(after):
+        return "afterwards"
     if after.startswith(ORIGIN_AFTER + ROUTE_MARK) or before.endswith("从"):
         return "origin"
     return "business"
@@ -328,6 +336,8 @@ def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> 
     loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{g.text}' → {gaz.name(town)}")
     if g.bare and g.source != "address":
         _check_landline(gaz, town, g, phone, loc)
+    elif not counties:
+        _check_landline_city(gaz, town, phone, loc)
     return True
 
 
@@ -443,9 +453,18 @@ def _same_place(g: Group, others: list[Group]) -> bool:
     return any(m.code == o.code for x in others for o in x.readings for m in g.readings)
 
 
+def _check_landline_city(gaz: Gazetteer, town: str, phone, loc: Location) -> None:
+    """A township named without its county, by a caller whose landline is in another of our cities:
+    the same township name is common, and a landline stays where it is, so ask a dispatcher."""
+    region = _phone_counties(gaz, phone)
+    if region and region[0] == "landline" and region[3] and gaz.county_of(town) not in region[3]:
+        loc.guess_only.append(f"来电区号{region[1]}在{region[2]}，而{gaz.name(town)}在"
+                              f"{gaz.name(gaz.county_of(town))}，未说明县市")
+
+
 def _note_ignored(groups, loc: Location) -> None:
     why = {"residence": "是来电人住或工作的地方", "comparison": "只是比较", "destination": "是线路的去向",
-           "name": "是店名或商品名的一部分"}
+           "name": "是店名或商品名的一部分", "supply": "是货的来源", "afterwards": "是来电人后来去的地方"}
     for g in groups:
         if g.role in why:
             loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{g.text}'{why[g.role]}，不是店的位置")
@@ -466,6 +485,17 @@ def _village_sets(gaz, groups, counties, source) -> list[tuple[Group, set[str]]]
         if villages and not any(m.level == "township" for m in _reading(g, counties, gaz)):
             out.append((g, {gaz.township_of(m.code) for m in villages}))
     return out
+
+
+def _check_named_like_a_township(gaz: Gazetteer, town: str, g: Group, loc: Location) -> None:
+    """A community named like another township (西塘社区, but 西塘镇 is elsewhere): the caller may mean
+    a community of that township, so the village alone is a guess for the dispatcher."""
+    base = strip_suffix(g.text, VILLAGE_SUFFIXES)
+    rivals = {m.code for m in gaz.find(base) if m.level == "township" and m.code != town
+              and m.span == (0, len(base))}
+    if rivals:
+        loc.guess_only.append(f"'{g.text}'与{_names(gaz, sorted(rivals))}同名，也可能是那里的村/社区")
+        loc.candidates = [town] + sorted(rivals)
 
 
 def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -> None:
@@ -492,6 +522,7 @@ def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -
             if how[0] == "mobile":  # a SIM's region is where it was bought, not where the caller is
                 loc.guess_only.append("重名村只凭手机号归属地确定，需人工确认")
     if len(towns) == 1:
+        _check_named_like_a_township(gaz, next(iter(towns)), g, loc)
         loc.township, loc.basis = towns.pop(), g
         loc.confidence = conf
         loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{named}' → {gaz.name(loc.township)}")

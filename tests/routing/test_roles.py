@@ -80,3 +80,24 @@ def test_the_caller_saying_the_address_is_theirs_in_other_words(router, text, ad
 def test_the_callers_own_address_and_a_shop_somewhere_unnamed_go_to_triage(router, text, address):
     d = decide(router, text, address)
     assert d.triage and d.township is None
+
+
+@pytest.mark.parametrize("text, township", [
+    ("这家小卖部的东西是从海盐批发来的，都过期了，店在当湖街道", "330482001"),  # where the goods came from
+    ("瓯北街道一家药店卖过期药，我后来去桥头镇医院看了病", "330324009"),  # where the caller went afterwards
+    ("那家“乌镇酱鸭”店开在梧桐街道，鸭子是臭的", "330483001"),  # a place in the shop's name
+])
+def test_places_that_are_not_where_the_shop_is_do_not_move_it(router, text, township):
+    d = decide(router, text)
+    assert not d.triage and d.township == township
+
+
+def test_a_community_named_like_another_township_is_a_guess(router):
+    d = decide(router, "西塘社区门口的小饭店，红烧肉是隔夜的")
+    assert d.triage and "330421103" in d.candidates  # 西塘镇 is offered beside 西塘桥街道's 西塘社区
+
+
+def test_a_landline_in_another_city_makes_a_township_named_alone_a_guess(router):
+    assert decide(router, "大桥镇一家小卖部卖假洗发水", phone="0518-85551234").triage
+    d = decide(router, "桥头镇一家小卖部卖过期饼干", phone="0577-67123456")
+    assert not d.triage and d.township == "330324102"
