@@ -4,12 +4,8 @@ import sys
 
 import pytest
 
-from routing.router.evaluate import build_router_from_reference_files
 
 
-@pytest.fixture(scope="module")
-def router():
-    return build_router_from_reference_files()
 
 
 @pytest.fixture(scope="module")

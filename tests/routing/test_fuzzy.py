@@ -2,7 +2,6 @@
 import pytest
 import sqlalchemy as sa
 
-from routing.router.evaluate import build_router_from_reference_files
 from routing.router.fuzzy import PlaceHit, fold
 from routing.router.gazetteer import Gazetteer
 
@@ -11,9 +10,6 @@ MAQIAO, HAIZHOU_WAN, HAIZHOU = "330481004", "320703008", "330481002"
 XINCHENG, XINCHENG_ZHEN, WANGJIANGJING = "330411002", "330411104", "330411101"
 
 
-@pytest.fixture(scope="module")
-def router():
-    return build_router_from_reference_files()
 
 
 def decide(router, text, address=None, caller_phone=None, business_name=None):

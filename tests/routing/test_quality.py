@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from routing.router.evaluate import _right, build_router_from_reference_files, evaluate, load_cases, predict_line
+from routing.router.evaluate import _right, evaluate, load_cases, predict_line
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHARED = os.path.join(HERE, "..", "..", "..", "shared", "eval")
@@ -27,9 +27,6 @@ def _shared(name):
     return path
 
 
-@pytest.fixture(scope="module")
-def router():
-    return build_router_from_reference_files()
 
 
 def _check(report, bars):

@@ -1,12 +1,8 @@
 """Roles of place mentions: where the shop is, not where the caller lives or works."""
 import pytest
 
-from routing.router.evaluate import build_router_from_reference_files
 
 
-@pytest.fixture(scope="module")
-def router():
-    return build_router_from_reference_files()
 
 
 def decide(router, text, address=None, business_name=None, phone=None):

@@ -1,5 +1,4 @@
 """The router as a dispatcher sees it: where cases go, when they go to triage, and why."""
-import pytest
 
 from routing.router.classify import Classifier
 from routing.router.evaluate import build_router_from_reference_files, evaluate
@@ -8,9 +7,6 @@ from routing.router.gazetteer import Gazetteer
 MEIYUAN = {"330324001", "330481002", "330482001", "330483101"}  # 梅园: 东城, 海洲, 当湖, 濮院
 
 
-@pytest.fixture(scope="module")
-def router():
-    return build_router_from_reference_files()
 
 
 def decide(router, text, business_name=None, address=None, caller_phone=None):
