@@ -230,7 +230,8 @@ def routing_eval(path, verbose, part, tags):
 def routing_calibrate(paths, target, out):
     """Refit the confidence on the train part of labelled sets (default: the shared dev sets)
     and print its cross-validated precision, coverage and triage recall. Needs scikit-learn."""
-    from routing.router.calibrate import DEFAULT_PATH, fit, format_fit
+    from routing.router.calibrate import DEFAULT_PATH
+    from routing.router.fit import fit, format_fit
     from routing.services import get_router, invalidate_router
 
     try:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from routing.router.calibrate import load_calibration
 from routing.router.classify import INCIDENTAL, INDUSTRIES, Classifier
 from routing.router.gazetteer import Gazetteer
 from routing.router.locate import locate
@@ -45,7 +46,6 @@ class Router:
         self.classifier = classifier
         self.table = {key: (lead, list(co or [])) for key, (lead, co) in routing_table.items()}
         if calibration == SHIPPED:
-            from routing.router.calibrate import load_calibration  # lazily: calibrate runs as __main__ too
             calibration = load_calibration()
         self.calibration = calibration
         if threshold is None:

@@ -12,7 +12,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 
-from routing.router.calibrate import format_reliability, reliability
+from routing.router.reliability import format_reliability, reliability
 from routing.router.decide import Router
 from routing.router.reference import DEFAULT_FOLDER, build_router, load_reference
 

@@ -32,7 +32,7 @@ from pypinyin import pinyin_dict
 from pypinyin.constants import PHRASES_DICT
 from pypinyin.contrib.tone_convert import to_normal, to_tone3
 
-from routing.router.gazetteer import (COUNTY_SUFFIXES, TOWNSHIP_SUFFIXES, VILLAGE_SUFFIXES, ZONE_SUFFIXES,
+from routing.router.names import (COUNTY_SUFFIXES, TOWNSHIP_SUFFIXES, VILLAGE_SUFFIXES, ZONE_SUFFIXES,
                                       Division, normalize, strip_suffix)
 
 SOUND, SHAPE, MISSING, SUFFIX, SHORT, ALIAS, PINYIN = "按读音", "按字形", "缺字", "后缀不同", "简称", "别名", "按拼音"

@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from routing.router import calibrate as cal
-from routing.router.calibrate import (FEATURES, Calibration, choose_threshold, load_calibration,
-                                      rates, reliability)
+from routing.router import fit as cal
+from routing.router.calibrate import FEATURES, Calibration, load_calibration
+from routing.router.fit import choose_threshold, rates
+from routing.router.reliability import reliability
 from routing.router.evaluate import Report, build_router_from_reference_files, evaluate
 
 SHARED_SETS = cal.default_sets()
@@ -187,7 +188,7 @@ def test_refitting_on_the_shipped_sets_reproduces_the_shipped_calibration(router
     shipped = load_calibration()
     fresh, report = cal.fit(router)
     hint = ("routing/router/data/calibration.json is stale: the router, its data or the labelled sets "
-            "changed. Refit: python -m routing.router.calibrate fit")
+            "changed. Refit: python -m routing.router.fit")
     assert [s["sha256"] for s in fresh.meta["training_sets"]] == \
         [s["sha256"] for s in shipped.meta["training_sets"]], hint
     assert fresh.features == shipped.features, hint
