@@ -132,7 +132,7 @@ CREATE FUNCTION pg_temp.due(t timestamptz, n int, unit text) RETURNS timestamptz
 $$ SELECT CASE unit WHEN 'working_days' THEN pg_temp.add_wd(t, n)
                     WHEN 'calendar_days' THEN pg_temp.add_cd(t, n)
                     ELSE t + n * interval '1 hour' END $$;
--- routing.clocks.amber_time: a quarter of the time or one working day left, whichever is later
+-- intake.cases.clocks.amber_time: a quarter of the time or one working day left, whichever is later
 CREATE FUNCTION pg_temp.amber(s timestamptz, d timestamptz, unit text) RETURNS timestamptz LANGUAGE sql AS
 $$ SELECT CASE unit
      WHEN 'working_days' THEN greatest(d - (d - s) / 4, least(pg_temp.eod((d AT TIME ZONE 'Asia/Shanghai')::date
@@ -819,7 +819,7 @@ def main() -> None:
     elif reuse:
         from flask_migrate import upgrade
 
-        from intake.reference.seed import seed_all
+        from intake.seeding import seed_all
 
         app = make_app(url)
         with app.app_context():
@@ -830,7 +830,7 @@ def main() -> None:
     else:
         from flask_migrate import upgrade
 
-        from intake.reference.seed import seed_all
+        from intake.seeding import seed_all
 
         t0 = bench_t0()
         t_last = t0 - timedelta(minutes=args.gap)

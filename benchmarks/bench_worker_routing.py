@@ -18,7 +18,7 @@ from intake.cases.models import Case, CaseKind, Channel  # noqa: E402
 from intake.cases.services import Submission, submit_case  # noqa: E402
 from intake.extensions import db  # noqa: E402
 from intake.redis_conn import get_queue  # noqa: E402
-from intake.reference.seed import seed_all  # noqa: E402
+from intake.seeding import seed_all  # noqa: E402
 from intake.worker import run_worker  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 200

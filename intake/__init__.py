@@ -8,7 +8,7 @@ from flask_babel import Babel
 from intake import config as config_module
 from intake.extensions import csrf, db, login_manager, migrate
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = config_module.ROOT
 babel = Babel()
 
 
@@ -49,9 +49,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 
-    from intake import cli, errors, filters
+    from intake import cli, errors, filters, jobcontext
 
     cli.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    jobcontext.register_app_factory(lambda: create_app(overrides))
     return app

@@ -13,7 +13,7 @@ from intake.extensions import db
 @with_appcontext
 def seed_command():
     """Load divisions, industries, departments, routing table and time limits (idempotent)."""
-    from intake.reference.seed import seed_all
+    from intake.seeding import seed_all
     from routing.services import invalidate_router
 
     added = seed_all()

@@ -3,6 +3,8 @@ import os
 import secrets
 from datetime import time
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout: templates, static, instance
+
 PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOTLINE_TOKEN", "SMS_WEBHOOK_SECRET")
 TRUE_WORDS = {"1", "true", "yes", "on"}
 

@@ -8,7 +8,7 @@ import time
 import click
 from flask_migrate import upgrade
 
-from intake import ROOT
+from intake.config import ROOT
 from intake.accounts.models import Role
 from intake.accounts.services import ensure_user
 from intake.cases.models import Case, CaseKind, Channel
@@ -16,7 +16,7 @@ from intake.cases.services import Submission, submit_case
 from intake.extensions import db
 from intake.redis_conn import redis_url
 from intake.reference.models import Department
-from intake.reference.seed import seed_all
+from intake.seeding import seed_all
 
 DEMO_PASSWORD = "demo1234"
 # username, display name, role, county, department kind, township

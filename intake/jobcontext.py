@@ -1,27 +1,38 @@
-"""Running job functions inside the application, whichever worker picked them up."""
+"""Running job functions inside the application, whichever worker picked them up.
+
+The app factory registers itself here (``create_app`` does), so a worker process started by
+``flask worker`` builds the app when a job needs one, without this module importing the app.
+"""
 import functools
 
 from flask import current_app, has_app_context
 
+from intake.extensions import db
+
+_factory: list = []
+
+
+def register_app_factory(factory) -> None:
+    """What builds the app for a job that runs outside an app context (``create_app``)."""
+    _factory[:] = [factory]
+
 
 def in_app_context(func):
-    """Give the job an app context (creating the app under a plain `rq worker`) and a clean session."""
+    """Give the job an app context (building the app if the process has none yet) and a clean session."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         if has_app_context():
             return _run(func, args, kwargs)
-        from intake import create_app
-
-        with create_app().app_context():
+        if not _factory:
+            raise RuntimeError("no app factory registered: start workers with `flask --app wsgi worker`")
+        with _factory[0]().app_context():
             return _run(func, args, kwargs)
 
     return wrapper
 
 
 def _run(func, args, kwargs):
-    from intake.extensions import db
-
     try:
         return func(*args, **kwargs)
     except Exception:

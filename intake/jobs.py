@@ -5,16 +5,25 @@ from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from intake.extensions import db
 from intake.redis_conn import get_queue
 
 log = logging.getLogger(__name__)
+
+# Jobs that services ask for by name, so that asking never imports the worker's module
+# (tests/intake/test_jobs.py checks that each path is a job function).
+ROUTE_CASE = "routing.tasks.route_case"
+SEND_MESSAGE = "notify.tasks.send_message"
+JOB_PATHS = (ROUTE_CASE, SEND_MESSAGE)
 _PENDING = "jobs_after_commit"
 
 
 def enqueue_after_commit(func, *args, job_id: str | None = None, at=None, **kwargs) -> None:
-    """Queue `func(*args)` to run once the current transaction has committed (or at `at`, later)."""
-    from intake.extensions import db
+    """Queue `func(*args)` to run once the current transaction has committed (or at `at`, later).
 
+    ``func`` is a job function or its dotted path ("routing.tasks.route_case"): a service that
+    only asks for work to be done names the job rather than importing the worker's module.
+    """
     db.session.info.setdefault(_PENDING, []).append((func, args, {**kwargs, "at": at}, job_id))
 
 
@@ -28,7 +37,7 @@ def enqueue_now(func, *args, job_id: str | None = None, at=None, **kwargs) -> bo
             get_queue().enqueue(func, *args, job_id=job_id, **kwargs)
         return True
     except Exception:  # redis down or unreachable: the case is stored, the sweep will retry
-        log.warning("could not enqueue %s%r; the periodic sweep will retry", func.__name__, args,
+        log.warning("could not enqueue %s%r; the periodic sweep will retry", getattr(func, "__name__", func), args,
                     exc_info=True)
         return False
 

@@ -24,7 +24,7 @@ from rq import Retry
 
 from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
-from intake.jobs import enqueue_after_commit
+from intake.jobs import SEND_MESSAGE, enqueue_after_commit
 from intake.types import utcnow
 from notify.models import Message, MessageStatus, MessageTemplate, SmsOptOut
 from routing.calendar import TZ, to_local
@@ -280,10 +280,8 @@ def retry_policy() -> Retry:
 
 def enqueue_send(message: Message, secret: list | None = None, job_id: str | None = None) -> None:
     """Enqueue the send job after the commit: at once, or for not_before with RQ's scheduler."""
-    from notify.tasks import send_message
-
     kwargs = {"secret": secret} if secret else {}
-    enqueue_after_commit(send_message, message.id, job_id=job_id or send_job_id(message.id),
+    enqueue_after_commit(SEND_MESSAGE, message.id, job_id=job_id or send_job_id(message.id),
                          retry=retry_policy(), at=message.not_before, **kwargs)
 
 

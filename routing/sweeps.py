@@ -18,7 +18,7 @@ from intake.redis_conn import get_redis
 from intake.reference.models import Department, Division
 from intake.types import utcnow
 from notify.services import tell_staff
-from routing.clocks import WINDOWS
+from intake.cases.clocks import WINDOWS
 
 log = logging.getLogger(__name__)
 # Clocks the platform's own staff answer for, not the department.

@@ -20,7 +20,7 @@ def app():
 
     from intake import create_app
     from intake.extensions import db
-    from intake.reference.seed import seed_all
+    from intake.seeding import seed_all
 
     app = create_app({
         "TESTING": True,

@@ -18,7 +18,7 @@ from intake.extensions import db
 from intake.reference.models import CalendarDay, Division, DivisionLevel, TimeLimitPolicy, TimeUnit
 from intake.types import utcnow
 from routing.calendar import TZ, to_local
-from routing.clocks import work_calendar
+from intake.cases.clocks import work_calendar
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ def save_calendar_days(entries: list[CalendarEntry]) -> int:
         row.working, row.note = entry.working, entry.note
         db.session.add(row)
     db.session.commit()
-    # No cache to clear: routing.clocks.work_calendar reads CalendarDay for every clock it starts.
+    # No cache to clear: intake.cases.clocks.work_calendar reads CalendarDay for every clock it starts.
     return len(entries)
 
 

@@ -13,15 +13,17 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from intake.accounts.models import User
+from intake.accounts.roles import PLATFORM_ROLES, is_supervisor
 from intake.callbacks.models import Answer, Callback, Review
+from intake.cases.clocks import stop_clock, work_calendar
+from intake.cases.errors import ActionError
 from intake.cases.models import Case, CaseStatus
-from intake.cases.workflow import record, transition
+from intake.cases.workflow import allowed_actions, record, transition
 from intake.extensions import db
-from intake.staff.services import PLATFORM_ROLES, ActionError, is_supervisor, reopen_case
+from intake.filters import deadline_text
 from intake.types import utcnow
-from notify.services import tell_citizen
+from notify.services import tell_citizen, tell_staff
 from routing.calendar import TZ, to_local
-from routing.clocks import stop_clock, work_calendar
 
 ANSWER_LABELS = {
     Answer.SATISFIED: _l("满意"),
@@ -168,3 +170,18 @@ def review(callback: Callback, user: User, reopen: bool, reason: str) -> None:
     transition(callback.case, "close", user, reason=_("不满意件审核：维持原答复。%(r)s", r=reason.strip()))
     db.session.commit()
 
+
+def may_reopen(user: User, case: Case) -> bool:
+    return is_supervisor(user) and "reopen" in allowed_actions(case)
+
+
+def reopen_case(case: Case, user: User, reason: str) -> None:
+    """发回重办: a supervisor sends a replied case back to its department; the rework clock starts."""
+    if not may_reopen(user, case):
+        raise ActionError(_("只有督办人员可以将已办结答复的案件发回重办。"))
+    if not reason.strip():
+        raise ActionError(_("发回重办须写明理由。"))
+    event = transition(case, "reopen", user, reason=reason.strip())
+    rework = case.running_clock("rework")
+    tell_staff(case, "case_reopened", event, due=deadline_text(rework.due_at) if rework else "")
+    db.session.commit()

@@ -9,7 +9,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from intake.cases.models import Case, CaseKind, Channel
 from intake.cases.workflow import record
 from intake.extensions import db
-from intake.jobs import enqueue_after_commit
+from intake.jobs import ROUTE_CASE, enqueue_after_commit
 from intake.types import utcnow
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -58,8 +58,6 @@ def submit_case(submission: Submission, actor=None, commit: bool = True,
     is stored in the same transaction as the case, or not at all. With a `receipt` template the
     citizen also gets the tracking number and lookup code by SMS (the code is never stored).
     """
-    from routing.tasks import route_case
-
     lookup_code = f"{secrets.randbelow(10**6):06d}"
     case = Case(
         tracking_no=_new_tracking_no(),
@@ -84,7 +82,7 @@ def submit_case(submission: Submission, actor=None, commit: bool = True,
 
         tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code})
     db.session.flush()
-    enqueue_after_commit(route_case, case.id, job_id=f"route-case-{case.id}")
+    enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}")
     if commit:
         db.session.commit()
     return case, lookup_code

@@ -4,7 +4,8 @@ from flask_babel import lazy_gettext as _l
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus as S
 from intake.extensions import db
 from intake.types import utcnow
-from routing.lifecycle import on_transition
+from intake.cases.events import SYSTEM, actor_label, record  # noqa: F401  (SYSTEM, record: read from here too)
+from intake.cases.lifecycle import on_transition
 
 OPEN = frozenset(OPEN_STATUSES)
 
@@ -73,7 +74,6 @@ CLOCK_LABELS = {
     "tell_tipper": _l("告知实名举报人期限"),
 }
 
-SYSTEM = "系统"
 
 
 class TransitionError(Exception):
@@ -96,7 +96,7 @@ def transition(case: Case, action: str, actor=None, reason: str = "", data: dict
         case=case,
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
-        actor_label=_actor_label(actor),
+        actor_label=actor_label(actor),
         action=action,
         from_status=case.status.value,
         to_status=target.value,
@@ -110,21 +110,3 @@ def transition(case: Case, action: str, actor=None, reason: str = "", data: dict
     db.session.add(event)
     on_transition(case, action, event.at)
     return event
-
-
-def record(case: Case, action: str, actor=None, reason: str = "", data: dict | None = None,
-           public: bool = True) -> CaseEvent:
-    """Write an event that does not change the status (receipt, a note, a clock warning)."""
-    event = CaseEvent(case=case, at=utcnow(), actor_id=getattr(actor, "id", None),
-                      actor_label=_actor_label(actor), action=action, reason=reason,
-                      public=public, data=data)
-    db.session.add(event)
-    return event
-
-
-def _actor_label(actor) -> str:
-    if actor is None:
-        return SYSTEM
-    if isinstance(actor, str):
-        return actor
-    return actor.display_name

@@ -25,8 +25,8 @@ def department_kind_names(folder: str = HERE) -> dict[str, str]:
     return {r["kind"]: r["name"] for r in read_csv("department_kinds.csv", folder)}
 
 
-def seed_all(folder: str = HERE) -> dict[str, int]:
-    """Load every reference file; returns how many rows each table gained."""
+def seed_reference(folder: str = HERE) -> dict[str, int]:
+    """Load every reference file (no commit); returns how many rows each table gained."""
     added = {
         "division": seed_divisions(folder),
         "industry": _insert_missing(Industry, ["code"], [
@@ -52,10 +52,6 @@ def seed_all(folder: str = HERE) -> dict[str, int]:
          "note": r.get("note") or ""}
         for r in read_csv("industry_terms.csv", folder)
     ])
-    from notify.services import seed_templates  # notify/templates.csv: new keys only, edits kept
-
-    added["message_template"] = seed_templates()
-    db.session.commit()
     return added
 
 

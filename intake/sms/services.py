@@ -25,7 +25,7 @@ from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseKind, CaseSt
 from intake.cases.services import CITIZEN, Submission, submit_case
 from intake.cases.workflow import STATUS_LABELS, record, transition
 from intake.extensions import db
-from intake.jobs import enqueue_after_commit
+from intake.jobs import ROUTE_CASE, enqueue_after_commit
 from intake.sms.models import InboundSms
 from intake.types import utcnow
 from notify.services import opt_out, reply_sms, tell_citizen
@@ -274,8 +274,6 @@ def case_waiting_for_details(sender: str) -> Case | None:
 
 def add_details(case: Case, rows: list[InboundSms], text: str) -> CaseEvent:
     """Append the sender's answer to the case; route again if the router has not seen it yet."""
-    from routing.tasks import route_case
-
     room = DESCRIPTION_MAX - len(case.description) - 1
     addition = text.strip()[:max(room, 0)]
     if addition:
@@ -290,7 +288,7 @@ def add_details(case: Case, rows: list[InboundSms], text: str) -> CaseEvent:
     if case.status is CaseStatus.TRIAGE and not any(e.action == "return" for e in case.events):
         transition(case, "reroute", CITIZEN, reason=_("市民补充了地点或情况，重新自动分派"), public=False)
     if case.status is CaseStatus.RECEIVED:
-        enqueue_after_commit(route_case, case.id, job_id=f"route-case-{case.id}-sms-{rows[0].id}")
+        enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}-sms-{rows[0].id}")
     if mentions_emergency(text):
         case.urgent = True
         tell_citizen(case, "sms_emergency", event, urgent=True)

@@ -11,7 +11,7 @@ from intake.filters import deadline_text
 from intake.staff.services import ActionError, is_lead_department, is_supervisor
 from intake.types import utcnow
 from notify.services import tell_citizen, tell_staff
-from routing.clocks import extend_clock, find_policy, work_calendar
+from intake.cases.clocks import extend_clock, find_policy, work_calendar
 
 # The deadlines a department answers for and may ask to move; signing for a case is not one.
 EXTENSIBLE = ("rework", "resolve", "decision")

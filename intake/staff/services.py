@@ -3,12 +3,15 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from intake.accounts.models import Role, User
+from intake.accounts.roles import PLATFORM_ROLES, is_supervisor  # noqa: F401  (read from here too)
+from intake.callbacks.services import schedule
+from intake.cases.errors import ActionError
 from intake.cases.models import Case, CaseKind, CaseStatus, PersonalDataAccess, case_co_handler
 from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.types import utcnow
-from notify.services import tell_citizen, tell_staff
+from notify.services import tell_citizen
 
 RESULTS = {
     CaseKind.COMPLAINT: {
@@ -28,12 +31,6 @@ RESULTS = {
 }
 NEEDS_REASON = {"refused", "not_opened", "mediation_failed"}
 NEEDS_ACCEPTANCE = {"mediated", "mediation_failed"}
-PLATFORM_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR}
-
-
-class ActionError(Exception):
-    """An action the user may not take now; the message is for the user."""
-
 
 def visible_cases(user: User) -> sa.Select:
     """The cases this user may see: their department's or township's, or their county's."""
@@ -159,30 +156,8 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
                      reason=case.reply_text)
     else:
         tell_citizen(case, "case_replied", event, result=choices[result])
-    from intake.callbacks.services import schedule  # the callback needs this module's ActionError
-
     schedule(case, event.at)
     db.session.commit()
 
 
-def is_supervisor(user: User) -> bool:
-    return user.role in (Role.SUPERVISOR, Role.ADMIN)
-
-
-def may_reopen(user: User, case: Case) -> bool:
-    return is_supervisor(user) and "reopen" in allowed_actions(case)
-
-
-def reopen_case(case: Case, user: User, reason: str) -> None:
-    """发回重办: a supervisor sends a replied case back to its department; the rework clock starts."""
-    if not may_reopen(user, case):
-        raise ActionError(_("只有督办人员可以将已办结答复的案件发回重办。"))
-    if not reason.strip():
-        raise ActionError(_("发回重办须写明理由。"))
-    event = transition(case, "reopen", user, reason=reason.strip())
-    rework = case.running_clock("rework")
-    tell_staff(case, "case_reopened", event, due=deadline_text(rework.due_at) if rework else "")
-    db.session.commit()
-
-
-__all__ = ["ActionError", "TransitionError", "RESULTS"]
+__all__ = ["ActionError", "PLATFORM_ROLES", "TransitionError", "RESULTS", "is_supervisor"]

@@ -64,7 +64,7 @@ def case_detail(case_id: int):
         extension_form=ExtensionForm() if extensions.may_request(current_user, case) else None,
         case_extensions=extensions.case_extensions(case),
         decision_form=ExtensionDecisionForm() if services.is_supervisor(current_user) else None,
-        reopen_form=ReopenForm() if services.may_reopen(current_user, case) else None,
+        reopen_form=ReopenForm() if callbacks.may_reopen(current_user, case) else None,
         callback_form=CallbackForm() if _may_call_back(case) else None,
         callbacks=db.session.scalars(sa.select(Callback).where(Callback.case_id == case.id)
                                      .order_by(Callback.id)).all(),
@@ -171,7 +171,7 @@ def decide_extension(extension_id: int):
 @bp.post("/cases/<int:case_id>/reopen")
 @login_required
 def reopen(case_id: int):
-    return _submit(case_id, ReopenForm(), services.reopen_case, "reason", done=_("已发回重办，重办期限开始计算。"))
+    return _submit(case_id, ReopenForm(), callbacks.reopen_case, "reason", done=_("已发回重办，重办期限开始计算。"))
 
 
 @bp.post("/cases/<int:case_id>/reply")

@@ -11,7 +11,7 @@ from intake.reference.models import CalendarDay, TimeLimitPolicy, TimeUnit
 from intake.reference.seed import POLICY_EPOCH
 from intake.types import utcnow
 from routing.calendar import TZ
-from routing.clocks import find_policy, start_clock
+from intake.cases.clocks import find_policy, start_clock
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from intake.businesses.models import Business
 from intake.cases.models import Case, CaseStatus
 from intake.extensions import db
 from intake.reference.models import Department, Division
-from intake.reference.seed import seed_all
+from intake.seeding import seed_all
 
 NEW_PLACE = """code,name,level,parent_code
 330302,鹿城区,county,3303

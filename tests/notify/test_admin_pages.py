@@ -38,7 +38,7 @@ def test_templates_are_seeded_from_the_csv_with_their_essential_flag(app):
 
 
 def test_seeding_again_keeps_an_administrators_wording(app, admin, client):
-    from intake.reference.seed import seed_all
+    from intake.seeding import seed_all
 
     edit(client, "case_accepted", GOOD)
     assert seed_all()["message_template"] == 0

@@ -7,7 +7,7 @@ from intake.cases.models import Case, CaseKind, Channel
 from intake.extensions import db
 from intake.reference.models import CalendarDay
 from routing.calendar import TZ
-from routing.clocks import start_clock
+from intake.cases.clocks import start_clock
 
 
 def new_case(received: datetime, kind=CaseKind.COMPLAINT, urgent=False, county="330324") -> Case:

@@ -9,7 +9,7 @@ from intake.extensions import db
 from intake.types import utcnow
 from notify.backends import MemoryBackend
 from routing.calendar import TZ, WorkCalendar
-from routing.clocks import extend_clock, start_clock
+from intake.cases.clocks import extend_clock, start_clock
 from routing.sweeps import sweep_clocks
 from tests.intake.test_api import PHARMACY
 from tests.routing.test_clocks import new_case

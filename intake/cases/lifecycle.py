@@ -9,8 +9,9 @@ from datetime import datetime
 
 from flask import current_app
 
+from intake.cases.events import record
 from intake.cases.models import Case
-from routing.clocks import find_policy, start_clock, stop_clocks
+from intake.cases.clocks import find_policy, start_clock, stop_clocks
 
 EVERY = ("*",)
 
@@ -69,8 +70,6 @@ def _first_from_receipt(case: Case, name: str) -> bool:
 
 
 def _check_problem(case: Case, at: datetime) -> None:
-    from intake.cases.workflow import record
-
     limit = current_app.config["PROBLEM_CASE_BOUNCES"]
     bounces = sum(1 for e in case.events if e.action in BOUNCES)
     if case.problem_at is None and bounces >= limit:

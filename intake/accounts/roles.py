@@ -1,0 +1,8 @@
+"""Who a role is: the predicates every area asks."""
+from intake.accounts.models import Role, User
+
+PLATFORM_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR}
+
+
+def is_supervisor(user: User) -> bool:
+    return user.role in (Role.SUPERVISOR, Role.ADMIN)
