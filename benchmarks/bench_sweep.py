@@ -758,7 +758,7 @@ def page_parts(app, username: str, n: int = 10) -> dict:
 
     from intake.accounts.models import User
     from intake.extensions import db
-    from intake.staff import extensions
+    from intake.staff import extension_requests as extensions
     from routing import sweeps
 
     times = {k: [] for k in ("overdue_clocks", "overdue_summary (uncached)", "problem_cases", "pending_extensions",

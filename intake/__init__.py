@@ -37,6 +37,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from intake.accounts.views import bp as accounts_bp
     from intake.admin.views import bp as admin_bp
     from intake.api.views import bp as api_bp
+    from intake.businesses.views import bp as businesses_bp
+    from intake.callbacks.views import bp as callbacks_bp
     from intake.cases.views import bp as public_bp
     from intake.dispatch.views import bp as dispatch_bp
     from intake.hotline.views import bp as hotline_bp
@@ -45,7 +47,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from intake.sms.views import bp as sms_bp
     from intake.staff.views import bp as staff_bp
 
-    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp, hotline_bp, places_bp, sms_bp):
+    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp, hotline_bp, places_bp, sms_bp,
+                      businesses_bp, callbacks_bp):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 

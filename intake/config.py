@@ -3,6 +3,8 @@ import os
 import secrets
 from datetime import time
 
+from routing.router.calibrate import stored_threshold
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout: templates, static, instance
 
 PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOTLINE_TOKEN", "SMS_WEBHOOK_SECRET")
@@ -108,8 +110,6 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
 
 
 def _fitted_threshold() -> float:
-    from routing.router.calibrate import stored_threshold
-
     return stored_threshold()
 
 

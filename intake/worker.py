@@ -8,18 +8,18 @@ from rq.cron import CronScheduler
 
 from intake.extensions import db
 from intake.redis_conn import get_queue, get_redis, redis_url
+from intake.callbacks.tasks import sweep_callbacks
+from intake.sms.tasks import sweep_lost_parts
+from notify.tasks import sweep_unsent
+from routing.services import refresh_router
+from routing.sweeps import sweep_clocks
+from routing.tasks import sweep_unrouted
 
 log = logging.getLogger(__name__)
 
 
 def periodic_jobs(app) -> list[tuple]:
     """(function, interval in seconds) for every sweep the platform runs."""
-    from intake.callbacks.tasks import sweep_callbacks
-    from intake.sms.tasks import sweep_lost_parts
-    from notify.tasks import sweep_unsent
-    from routing.sweeps import sweep_clocks
-    from routing.tasks import sweep_unrouted
-
     return [(sweep_unrouted, app.config["ROUTING_SWEEP_INTERVAL"]),
             (sweep_clocks, app.config["CLOCK_SWEEP_INTERVAL"]),
             (sweep_callbacks, app.config["CLOCK_SWEEP_INTERVAL"]),
@@ -46,8 +46,6 @@ class IntakeWorker(Worker):
 
 
 def _warm_router(app) -> None:
-    from routing.services import refresh_router
-
     with app.app_context():
         if refresh_router():
             db.session.remove()

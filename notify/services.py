@@ -22,9 +22,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq import Retry
 
+from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
 from intake.jobs import SEND_MESSAGE, enqueue_after_commit
+from intake.phones import normalise_phone
 from intake.types import utcnow
 from notify.models import Message, MessageStatus, MessageTemplate, SmsOptOut
 from routing.calendar import TZ, to_local
@@ -143,8 +145,6 @@ def sms_today(recipient: str, moment: datetime) -> int:
 
 
 def normalise(phone: str) -> str:
-    from intake.cases.forms import normalise_phone
-
     phone = (phone or "").strip()
     return normalise_phone(phone, current_app.config.get("DEFAULT_REGION", "CN")) or phone
 
@@ -202,8 +202,6 @@ def tell_staff(case: Case, template: str, event: CaseEvent, platform: bool = Fal
     """Queue SMS and mail to the staff on duty for the case: its department and township, or,
     for the platform's own duties (triage, the callback) and cases with no department yet, the
     county's dispatchers and operators."""
-    from intake.accounts.models import Role, User
-
     if platform or not case.lead_department_id:
         county = sa.or_(User.county_code.is_(None), User.county_code == case.county_code) \
             if case.county_code else sa.true()
@@ -391,8 +389,6 @@ class TemplateView:
 
 def template_overview() -> list[TemplateView]:
     """Every template with its sample rendering, length and SMS parts (or what is wrong with it)."""
-    from intake.accounts.models import User
-
     editors = dict(db.session.execute(sa.select(User.id, User.display_name).where(
         User.id.in_(sa.select(MessageTemplate.updated_by_id)))).all())
     views = []

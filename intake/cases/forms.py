@@ -1,5 +1,4 @@
 """The case form: one set of rules for the web form and the JSON API."""
-import phonenumbers
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -8,6 +7,7 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.extensions import db
 from intake.reference.models import Industry
+from intake.phones import normalise_phone  # noqa: F401  (read from here too)
 
 KIND_CHOICES = [
     SelectChoice("complaint", _l("投诉：我和商家有消费纠纷，要求退换、赔偿等")),
@@ -16,17 +16,6 @@ KIND_CHOICES = [
     SelectChoice("suggestion", _l("建议")),
 ]
 DESCRIPTION_MAX = 5000
-
-
-def normalise_phone(raw: str, region: str = "CN") -> str | None:
-    """A phone number in E.164, or None when it is not a valid number."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class CaseForm(FlaskForm):

@@ -11,6 +11,7 @@ from intake.cases.workflow import record
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
 from intake.types import utcnow
+from notify.services import tell_citizen
 
 TZ = ZoneInfo("Asia/Shanghai")
 CITIZEN = "市民"
@@ -78,8 +79,6 @@ def submit_case(submission: Submission, actor=None, commit: bool = True,
     db.session.add(case)
     event = record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
     if receipt:
-        from notify.services import tell_citizen
-
         tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code})
     db.session.flush()
     enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}")

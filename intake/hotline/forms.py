@@ -5,7 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from intake.cases.forms import CaseForm, normalise_phone
+from intake.cases.forms import CaseForm
+from intake.phones import normalise_phone
 from intake.extensions import db
 from intake.places.services import resolve_place
 from intake.reference.models import Division, DivisionLevel

@@ -20,7 +20,8 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from intake.callbacks.services import answer_by_sms
-from intake.cases.forms import DESCRIPTION_MAX, normalise_phone
+from intake.cases.forms import DESCRIPTION_MAX
+from intake.phones import normalise_phone
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseKind, CaseStatus, Channel
 from intake.cases.services import CITIZEN, Submission, submit_case
 from intake.cases.workflow import STATUS_LABELS, record, transition
@@ -30,6 +31,7 @@ from intake.sms.models import InboundSms
 from intake.types import utcnow
 from notify.services import opt_out, reply_sms, tell_citizen
 from routing.calendar import parse_local_time
+from routing.services import get_router
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +241,6 @@ def too_many_cases(sender: str) -> bool:
 
 def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
     """A case on channel sms, routed like any other; the sender gets its number and code."""
-    from routing.services import get_router
-
     kind = next((k for word, k in KIND_WORDS if word in text), CaseKind.COMPLAINT)
     decision = get_router().decide({"text": text, "caller_phone": sender, "kind": kind.value,
                                     "channel": Channel.SMS.value})

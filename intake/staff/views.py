@@ -6,8 +6,6 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from intake.accounts.models import Role
-from intake.businesses.models import Business
-from intake.businesses.services import repeat_offenders
 from intake.cases.models import CaseStatus
 from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.dispatch.services import can_dispatch, may_merge
@@ -17,10 +15,10 @@ from intake.places.services import describe_places
 from intake.callbacks import services as callbacks
 from intake.callbacks.models import Callback
 from intake.cases.models import Extension
-from intake.staff import extensions, services
+from intake.staff import extension_requests as extensions, services
 from routing import sweeps
 from intake.staff.forms import (
-    ActionForm, CallbackForm, CallbackReviewForm, ExtensionDecisionForm, ExtensionForm, ReopenForm, ReplyForm, ReturnForm, errors_text,
+    ActionForm, CallbackForm, ExtensionDecisionForm, ExtensionForm, ReopenForm, ReplyForm, ReturnForm, errors_text,
 )
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -82,23 +80,6 @@ def _dispatch_form(case) -> DispatchForm:
 def _may_call_back(case) -> bool:
     return (current_user.role in services.PLATFORM_ROLES and case.status is CaseStatus.REPLIED
             and callbacks.open_callback(case) is not None)
-
-
-@bp.get("/businesses")
-@login_required
-def businesses():
-    rows = repeat_offenders(county_code=current_user.county_code)
-    return render_template("staff/businesses.html", rows=rows)
-
-
-@bp.get("/businesses/<int:business_id>")
-@login_required
-def business(business_id: int):
-    record = db.session.get(Business, business_id)
-    if record is None:
-        abort(404)
-    cases = services.visible_business_cases(current_user, record)
-    return render_template("staff/business.html", business=record, cases=cases)
 
 
 def _submit(case_id: int, form, action, *fields: str, done: str):
@@ -188,36 +169,6 @@ def phone_callback(case_id: int):
     """电话回访: an operator records what the complainant said on the phone."""
     return _submit(case_id, CallbackForm(), callbacks.record_by_phone, "answer", "note",
                    done=_("已登记回访结果。"))
-
-
-@bp.get("/callbacks")
-@login_required
-def callback_reviews():
-    """不满意件: dissatisfied callbacks a supervisor reopens or confirms."""
-    if not services.is_supervisor(current_user):
-        abort(403)
-    return render_template("staff/callbacks.html", items=callbacks.review_list(current_user),
-                           form=CallbackReviewForm(), ANSWER_LABELS=callbacks.ANSWER_LABELS)
-
-
-@bp.post("/callbacks/<int:callback_id>")
-@login_required
-def review_callback(callback_id: int):
-    item = db.session.get(Callback, callback_id)
-    if item is None or services.get_visible_case(current_user, item.case_id) is None:
-        abort(404)
-    form = CallbackReviewForm()
-    if not form.validate_on_submit():
-        flash(errors_text(form), "error")
-    else:
-        try:
-            callbacks.review(item, current_user, form.decision.data == "reopen", form.reason.data)
-        except services.ActionError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(_("已发回重办，重办期限开始计算。") if form.decision.data == "reopen"
-                  else _("已维持原答复并结案。"), "success")
-    return redirect(url_for("staff.callback_reviews"))
 
 
 PENDING_SHOWN = 50  # oldest first; the rest follow as these are decided
