@@ -4,10 +4,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from intake.callbacks import services as callbacks
+from intake.callbacks.forms import CallbackReviewForm
 from intake.callbacks.models import Callback
 from intake.extensions import db
-from intake.staff import services
-from intake.staff.forms import CallbackReviewForm, errors_text
+from intake.accounts.roles import is_supervisor
+from intake.cases.access import get_visible_case
+from intake.cases.errors import ActionError
+from intake.forms import errors_text
 
 bp = Blueprint("callbacks", __name__, url_prefix="/staff")
 
@@ -16,7 +19,7 @@ bp = Blueprint("callbacks", __name__, url_prefix="/staff")
 @login_required
 def callback_reviews():
     """不满意件: dissatisfied callbacks a supervisor reopens or confirms."""
-    if not services.is_supervisor(current_user):
+    if not is_supervisor(current_user):
         abort(403)
     return render_template("staff/callbacks.html", items=callbacks.review_list(current_user),
                            form=CallbackReviewForm(), ANSWER_LABELS=callbacks.ANSWER_LABELS)
@@ -26,7 +29,7 @@ def callback_reviews():
 @login_required
 def review_callback(callback_id: int):
     item = db.session.get(Callback, callback_id)
-    if item is None or services.get_visible_case(current_user, item.case_id) is None:
+    if item is None or get_visible_case(current_user, item.case_id) is None:
         abort(404)
     form = CallbackReviewForm()
     if not form.validate_on_submit():
@@ -34,7 +37,7 @@ def review_callback(callback_id: int):
     else:
         try:
             callbacks.review(item, current_user, form.decision.data == "reopen", form.reason.data)
-        except services.ActionError as exc:
+        except ActionError as exc:
             flash(str(exc), "error")
         else:
             flash(_("已发回重办，重办期限开始计算。") if form.decision.data == "reopen"

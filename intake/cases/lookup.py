@@ -5,7 +5,7 @@ from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
 from intake.cases.models import Case
-from intake.filters import TZ
+from routing.calendar import TZ
 from intake.cases.workflow import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
 
 PUBLIC_CLOCKS = ("sign", "decision", "resolve", "rework")

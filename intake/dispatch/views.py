@@ -5,8 +5,9 @@ from flask_login import current_user, login_required
 
 from intake.dispatch import services
 from intake.dispatch.forms import DispatchForm, TransferForm
-from intake.staff.forms import ActionForm, errors_text
-from intake.staff.services import ActionError, get_visible_case
+from intake.cases.access import get_visible_case
+from intake.cases.errors import ActionError
+from intake.forms import ActionForm, errors_text
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 

@@ -11,8 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from intake.accounts.models import User
-from intake.dispatch.services import DISPATCH_ROLES
-from intake.hotline.services import CONSOLE_ROLES
+from intake.accounts.roles import CONSOLE_ROLES, DISPATCH_ROLES
 from routing.services import get_router
 
 # Those who route a case by hand (dispatchers) or file one from a call (operators), and administrators.

@@ -4,9 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-
-class ActionForm(FlaskForm):
-    """A bare form that carries the CSRF token for one-click actions."""
+from intake.forms import ActionForm, errors_text  # noqa: F401  (read from here too)
 
 
 class ReturnForm(FlaskForm):
@@ -40,15 +38,3 @@ class CallbackForm(FlaskForm):
         SelectChoice("dissatisfied", _l("不满意")), SelectChoice("no_response", _l("联系不上 / 未应答")),
     ], validators=[InputRequired(_l("请选择回访结果。"))])
     note = TextAreaField(_l("回访记录"), [Length(max=1000)])
-
-
-class CallbackReviewForm(FlaskForm):
-    decision = SelectField(_l("处理意见"), choices=[
-        SelectChoice("reopen", _l("发回重办")), SelectChoice("confirm", _l("维持原答复，结案")),
-    ], validators=[InputRequired()])
-    reason = TextAreaField(_l("理由"), [InputRequired(_l("请写明理由。")), Length(max=1000)])
-
-
-def errors_text(form) -> str:
-    """All of a form's error messages, for a flash."""
-    return "；".join(str(e) for errs in form.errors.values() for e in errs)

@@ -1,12 +1,14 @@
 """One service per staff action; each checks who may do it, then makes one transition."""
-import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from intake.accounts.models import Role, User
 from intake.accounts.roles import PLATFORM_ROLES, is_supervisor  # noqa: F401  (read from here too)
 from intake.callbacks.services import schedule
+from intake.cases.access import (  # noqa: F401  (read from here too)
+    get_visible_case, log_identity_view, may_see_identity, visible_business_cases, visible_cases,
+)
 from intake.cases.errors import ActionError
-from intake.cases.models import Case, CaseKind, CaseStatus, PersonalDataAccess, case_co_handler
+from intake.cases.models import Case, CaseKind, CaseStatus
 from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
 from intake.filters import deadline_text
@@ -32,20 +34,6 @@ RESULTS = {
 NEEDS_REASON = {"refused", "not_opened", "mediation_failed"}
 NEEDS_ACCEPTANCE = {"mediated", "mediation_failed"}
 
-def visible_cases(user: User) -> sa.Select:
-    """The cases this user may see: their department's or township's, or their county's."""
-    query = sa.select(Case)
-    if user.role is Role.DEPARTMENT:
-        co = sa.select(case_co_handler.c.case_id).where(
-            case_co_handler.c.department_id == user.department_id)
-        return query.where(sa.or_(Case.lead_department_id == user.department_id, Case.id.in_(co)))
-    if user.role is Role.TOWNSHIP:
-        return query.where(Case.township_code == user.township_code)
-    if user.county_code:
-        return query.where(sa.or_(Case.county_code == user.county_code, Case.county_code.is_(None)))
-    return query
-
-
 def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
     """Open cases for this user, most urgent and newest first."""
     query = visible_cases(user).where(Case.status != CaseStatus.CLOSED)
@@ -53,30 +41,6 @@ def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
         query = query.where(Case.status.in_(statuses))
     query = query.order_by(Case.urgent.desc(), Case.received_at.desc()).limit(limit)
     return list(db.session.scalars(query))
-
-
-def visible_business_cases(user: User, business) -> list[Case]:
-    """The business's cases that this user may see, newest first."""
-    query = visible_cases(user).where(Case.business_id == business.id)
-    return list(db.session.scalars(query.order_by(Case.received_at.desc())))
-
-
-def get_visible_case(user: User, case_id: int) -> Case | None:
-    return db.session.scalar(visible_cases(user).where(Case.id == case_id))
-
-
-def may_see_identity(user: User, case: Case) -> bool:
-    """Need to know: a hidden tipper is seen by nobody; a complainant by the handling staff."""
-    if case.identity_hidden:
-        return False
-    if user.role is Role.DEPARTMENT:
-        return case.lead_department_id == user.department_id
-    return user.role in PLATFORM_ROLES
-
-
-def log_identity_view(user: User, case: Case, purpose: str) -> None:
-    db.session.add(PersonalDataAccess(user_id=user.id, case_id=case.id, purpose=purpose))
-    db.session.commit()
 
 
 def is_lead_department(user: User, case: Case) -> bool:
