@@ -49,9 +49,18 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 
-    from intake import cli, errors, filters
+    from intake.accounts.cli import create_user_command
+    from intake.cli import demo_command, worker_command
+    from intake.reference.cli import divisions_cli, seed_command
+    from routing.calendar_cli import calendar_cli, sla_cli
+    from routing.cli import routing_cli
 
-    cli.init_app(app)
+    for command in (seed_command, worker_command, create_user_command, demo_command, divisions_cli,
+                    routing_cli, sla_cli, calendar_cli):
+        app.cli.add_command(command)
+
+    from intake import errors, filters
+
     errors.init_app(app)
     filters.init_app(app)
     return app
