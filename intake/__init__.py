@@ -1,5 +1,4 @@
 """The Flask application: one create_app wires every extension and blueprint."""
-import logging
 import os
 
 from flask import Flask
@@ -7,6 +6,7 @@ from flask_babel import Babel
 
 from intake import config as config_module
 from intake.extensions import csrf, db, login_manager, migrate
+from intake.logconfig import configure_logging
 
 ROOT = config_module.ROOT
 babel = Babel()
@@ -14,6 +14,7 @@ babel = Babel()
 
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the application; settings come from the environment (see intake/config.py)."""
+    configure_logging((overrides or {}).get("LOG_LEVEL"))
     app = Flask(
         __name__,
         template_folder=os.path.join(ROOT, "templates"),
@@ -24,7 +25,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(config_module.load(app.instance_path, overrides))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     app.json.ensure_ascii = False  # readable Chinese in API answers
     db.init_app(app)
@@ -52,10 +52,20 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 
-    from intake import cli, errors, filters, jobcontext
+    from intake.accounts.cli import create_user_command
+    from intake.cli import demo_command, seed_command, worker_command
+    from intake.reference.cli import divisions_cli
+    from routing.calendar_cli import calendar_cli, sla_cli
+    from routing.cli import routing_cli
 
-    cli.init_app(app)
+    for command in (seed_command, worker_command, create_user_command, demo_command, divisions_cli,
+                    routing_cli, sla_cli, calendar_cli):
+        app.cli.add_command(command)
+
+    from intake import errors, filters, jobcontext, logconfig
+
     errors.init_app(app)
+    logconfig.init_app(app)
     filters.init_app(app)
     jobcontext.register_app_factory(lambda: create_app(overrides))
     return app

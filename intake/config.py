@@ -9,6 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checko
 
 PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOTLINE_TOKEN", "SMS_WEBHOOK_SECRET")
 TRUE_WORDS = {"1", "true", "yes", "on"}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(RuntimeError):
@@ -37,6 +38,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     sqlite_path = os.path.join(instance_path, "intake.sqlite3")
     cfg = {
         "APP_ENV": "production" if production else "development",
+        "LOG_LEVEL": log_level(),  # applied by intake.logconfig, before the app is built
         "SECRET_KEY": env.get("SECRET_KEY") or _dev_secret(instance_path),
         # the phone system's bearer token for POST /hotline/calls
         "HOTLINE_TOKEN": env.get("HOTLINE_TOKEN") or _dev_secret(instance_path, "dev-hotline-token"),
@@ -107,6 +109,14 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
     _check_quiet_hours(cfg["NOTIFY_QUIET_HOURS"])
     return cfg
+
+
+def log_level() -> str:
+    """LOG_LEVEL (default INFO), read on its own because logging is configured before the app."""
+    level = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL={level!r}: use one of {', '.join(LOG_LEVELS)}")
+    return level
 
 
 def _fitted_threshold() -> float:

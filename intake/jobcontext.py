@@ -4,10 +4,12 @@ The app factory registers itself here (``create_app`` does), so a worker process
 ``flask worker`` builds the app when a job needs one, without this module importing the app.
 """
 import functools
+import inspect
 
 from flask import current_app, has_app_context
 
 from intake.extensions import db
+from intake.logconfig import case_context
 
 _factory: list = []
 
@@ -18,16 +20,21 @@ def register_app_factory(factory) -> None:
 
 
 def in_app_context(func):
-    """Give the job an app context (building the app if the process has none yet) and a clean session."""
+    """Give the job an app context (building the app if the process has none yet) and a clean session;
+    a job whose first argument is `case_id` logs with that case."""
+    params = list(inspect.signature(func).parameters)
+    about_a_case = bool(params) and params[0] == "case_id"
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        if has_app_context():
-            return _run(func, args, kwargs)
-        if not _factory:
-            raise RuntimeError("no app factory registered: start workers with `flask --app wsgi worker`")
-        with _factory[0]().app_context():
-            return _run(func, args, kwargs)
+        case_id = (args[0] if args else kwargs.get("case_id")) if about_a_case else None
+        with case_context(case_id):
+            if has_app_context():
+                return _run(func, args, kwargs)
+            if not _factory:
+                raise RuntimeError("no app factory registered: start workers with `flask --app wsgi worker`")
+            with _factory[0]().app_context():
+                return _run(func, args, kwargs)
 
     return wrapper
 

@@ -7,6 +7,7 @@ from rq import Worker
 from rq.cron import CronScheduler
 
 from intake.extensions import db
+from intake.logconfig import configure_logging
 from intake.redis_conn import get_queue, get_redis, redis_url
 from intake.callbacks.tasks import sweep_callbacks
 from intake.sms.tasks import sweep_lost_parts
@@ -53,6 +54,7 @@ def _warm_router(app) -> None:
 
 
 def run_worker(app, burst: bool = False, cron: bool = True) -> None:
+    configure_logging(app.config["LOG_LEVEL"])  # before the forks: cron process and work horses inherit it
     queue = get_queue(app)
     _warm_router(app)
     cron_process = None

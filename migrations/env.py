@@ -1,5 +1,4 @@
 import logging
-from logging.config import fileConfig
 
 from flask import current_app
 
@@ -9,9 +8,8 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# No fileConfig here: logging is the app's (intake/logconfig.py), set up before the app; an ini
+# file's logging would replace its handler and silence every logger made before the upgrade.
 logger = logging.getLogger('alembic.env')
 
 

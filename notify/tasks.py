@@ -12,6 +12,7 @@ from rq.job import Job, JobStatus
 from intake.extensions import db
 from intake.jobcontext import in_app_context
 from intake.jobs import enqueue_now
+from intake.logconfig import bind_case
 from intake.redis_conn import get_redis
 from intake.types import utcnow
 from notify import services
@@ -34,6 +35,8 @@ def send_message(message_id: int, secret: list | None = None, now: datetime | No
     """
     now = now or utcnow()
     message = db.session.get(Message, message_id)
+    if message is not None:
+        bind_case(message.case_id)
     if message is None or message.status is not MessageStatus.QUEUED:
         return "skipped"
     if (until := services.hold_until(message, now)) is not None:
