@@ -32,13 +32,13 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
-def enum_column(enum_cls: type[enum.Enum], **kw) -> sa.Enum:
+def enum_column(enum_cls: type[enum.Enum], length: int = 32, **kw) -> sa.Enum:
     """An enum stored by its value as a plain string, so new values need no type migration."""
     return sa.Enum(
         enum_cls,
         values_callable=lambda e: [m.value for m in e],
         native_enum=False,
         create_constraint=False,
-        length=32,
+        length=length,
         **kw,
     )

@@ -6,14 +6,23 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from intake.extensions import db
+from intake.statemachine import StateTable
 from intake.types import UTCDateTime, enum_column, utcnow
 
 
 class MessageStatus(enum.Enum):
-    QUEUED = "queued"
+    QUEUED = "queued"          # waiting for its job (held for quiet hours: not_before); retries stay here
     SENT = "sent"
-    FAILED = "failed"
+    FAILED = "failed"          # the gateway refused it and the retries ran out
     SUPPRESSED = "suppressed"  # not sent: the number opted out (TD) or reached its daily cap
+
+
+# move: (statuses it may start from, status it leads to); only a queued message goes anywhere
+MESSAGE_STATES = StateTable({
+    "suppress": ({MessageStatus.QUEUED}, MessageStatus.SUPPRESSED),
+    "send": ({MessageStatus.QUEUED}, MessageStatus.SENT),
+    "fail": ({MessageStatus.QUEUED}, MessageStatus.FAILED),
+})
 
 
 class Message(db.Model):
@@ -31,7 +40,9 @@ class Message(db.Model):
     recipient: Mapped[str] = mapped_column(sa.String(200))
     template: Mapped[str] = mapped_column(sa.String(64))
     body: Mapped[str] = mapped_column(sa.Text)
-    status: Mapped[MessageStatus] = mapped_column(enum_column(MessageStatus), default=MessageStatus.QUEUED)
+    status: Mapped[MessageStatus] = mapped_column(
+        enum_column(MessageStatus), default=MessageStatus.QUEUED,
+        comment="queued, sent, failed, suppressed: see MESSAGE_STATES")
     attempts: Mapped[int] = mapped_column(default=0)
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     gateway_id: Mapped[str] = mapped_column(sa.String(200), default="")

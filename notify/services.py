@@ -28,7 +28,7 @@ from intake.extensions import db
 from intake.jobs import SEND_MESSAGE, enqueue_after_commit
 from intake.phones import normalise_phone
 from intake.types import utcnow
-from notify.models import Message, MessageStatus, MessageTemplate, SmsOptOut
+from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
 from routing.calendar import TZ, to_local
 
 log = logging.getLogger(__name__)
@@ -255,11 +255,12 @@ def _queue(key: str, case: Case | None, channel: str, recipient: str, template: 
     rendered = render(wording["text"], {"tracking_no": getattr(case, "tracking_no", ""), **context}, secret)
     message = Message(case_id=getattr(case, "id", None), channel=channel, recipient=recipient,
                       template=template, body=rendered.body, idempotency_key=key, urgent=urgent,
-                      essential=wording["essential"], created_at=now)
+                      essential=wording["essential"], created_at=now, status=MessageStatus.QUEUED)
     message.not_before = hold_until(message, now)
     why = suppression(channel, recipient, message.essential, message.not_before or now)
     if why:
-        message.status, message.last_error = MessageStatus.SUPPRESSED, why
+        MESSAGE_STATES.move(message, "suppress")
+        message.last_error = why
     db.session.add(message)
     db.session.flush()
     if not why:

@@ -17,7 +17,7 @@ from intake.redis_conn import get_redis
 from intake.types import utcnow
 from notify import services
 from notify.backends import backend_for
-from notify.models import Message, MessageStatus
+from notify.models import MESSAGE_STATES, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 EARLY_RUNS = 50  # a job that keeps waking early (clock skew) gives up after this many holds
@@ -37,16 +37,16 @@ def send_message(message_id: int, secret: list | None = None, now: datetime | No
     message = db.session.get(Message, message_id)
     if message is not None:
         bind_case(message.case_id)
-    if message is None or message.status is not MessageStatus.QUEUED:
+    if message is None or not MESSAGE_STATES.allows(message, "send"):
         return "skipped"
     if (until := services.hold_until(message, now)) is not None:
         message.not_before = until
         db.session.commit()
         return Retry(max=EARLY_RUNS, interval=max(1, int((until - now).total_seconds()) + 1))
     # The row lock and the status check in one statement: a second worker or a retry waits here
-    # until this one commits, then finds the message no longer queued.
+    # until this one commits, then finds the message no longer in a state it may be sent from.
     claimed = db.session.execute(
-        sa.update(Message).where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+        sa.update(Message).where(Message.id == message_id, MESSAGE_STATES.where(Message.status, "send"))
         .values(attempts=Message.attempts + 1).execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
@@ -58,11 +58,11 @@ def send_message(message_id: int, secret: list | None = None, now: datetime | No
     except Exception as exc:
         message.last_error = repr(exc)[:2000]
         if not _retries_left():
-            message.status = MessageStatus.FAILED
+            MESSAGE_STATES.move(message, "fail")
         db.session.commit()
         raise  # RQ's Retry tries again with backoff
     message.gateway_id = gateway_id or ""
-    message.status = MessageStatus.SENT
+    MESSAGE_STATES.move(message, "send")
     message.sent_at = utcnow()
     message.last_error = ""
     db.session.commit()

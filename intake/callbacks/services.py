@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from intake.accounts.models import User
 from intake.accounts.roles import PLATFORM_ROLES, is_supervisor
-from intake.callbacks.models import Answer, Callback, Review
+from intake.callbacks.models import CALLBACK_ANSWERS, CALLBACK_REVIEWS, Answer, Callback, Review
 from intake.cases.clocks import stop_clock, work_calendar
 from intake.cases.errors import ActionError
 from intake.cases.models import Case, CaseStatus
@@ -76,9 +76,8 @@ def expire(now: datetime | None = None) -> int:
     """Surveys not answered in time: the case closes as no response."""
     now = now or utcnow()
     claimed = db.session.scalars(
-        sa.update(Callback).where(Callback.answer.is_(None), Callback.answer_due_at <= now)
-        .values(answer=Answer.NO_RESPONSE, answered_at=now).returning(Callback.id)
-        .execution_options(synchronize_session=False)).all()
+        CALLBACK_ANSWERS.update(Callback, Answer.NO_RESPONSE.value).where(Callback.answer_due_at <= now)
+        .values(answered_at=now).returning(Callback.id)).all()
     for callback_id in claimed:
         callback = db.session.get(Callback, callback_id)
         _settle(callback, Answer.NO_RESPONSE, None, _("回访无应答，视为办结"))
@@ -122,7 +121,8 @@ def record_by_phone(case: Case, user: User, answer: str, note: str = "") -> Call
 
 def _answer(callback: Callback, answer: Answer, channel: str, user: User | None, note: str,
             now: datetime) -> None:
-    callback.answer, callback.answered_at, callback.channel = answer, now, channel
+    CALLBACK_ANSWERS.move(callback, answer.value)
+    callback.answered_at, callback.channel = now, channel
     callback.recorded_by_id = getattr(user, "id", None)
     callback.note = note
     stop_clock(callback.case, "callback", now)
@@ -135,7 +135,7 @@ def _settle(callback: Callback, answer: Answer, user: User | None, note: str) ->
     label = str(ANSWER_LABELS[answer])
     reason = _("回访结果：%(a)s", a=label) + (f"（{note}）" if note else "")
     if answer is Answer.DISSATISFIED:
-        callback.review = Review.PENDING
+        CALLBACK_REVIEWS.move(callback, "await_review")
         record(case, "callback_dissatisfied", user, reason=reason, public=True,
                data={"callback_id": callback.id})
     elif case.status is CaseStatus.REPLIED:
@@ -157,16 +157,16 @@ def review(callback: Callback, user: User, reopen: bool, reason: str) -> None:
     """The supervisor reopens the case for rework or confirms the reply stands (the case closes)."""
     if not is_supervisor(user):
         raise ActionError(_("只有督办人员可以处理不满意件。"))
-    if callback.review is not Review.PENDING:
+    if not CALLBACK_REVIEWS.allows(callback, "reopen" if reopen else "confirm"):
         raise ActionError(_("这件不满意件已经处理过了。"))
     if not reason.strip():
         raise ActionError(_("请写明理由。"))
     callback.reviewed_by_id, callback.reviewed_at = user.id, utcnow()
     if reopen:
-        callback.review = Review.REOPENED
+        CALLBACK_REVIEWS.move(callback, "reopen")
         reopen_case(callback.case, user, reason)  # commits
         return
-    callback.review = Review.CONFIRMED
+    CALLBACK_REVIEWS.move(callback, "confirm")
     transition(callback.case, "close", user, reason=_("不满意件审核：维持原答复。%(r)s", r=reason.strip()))
     db.session.commit()
 

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from intake.extensions import db
+from intake.statemachine import StateTable
 from intake.types import UTCDateTime, enum_column, utcnow
 
 
@@ -192,9 +193,16 @@ class Clock(db.Model):
 
 
 class ExtensionStatus(enum.Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
+    PENDING = "pending"    # waiting for a supervisor
+    APPROVED = "approved"  # the deadline moved
     REFUSED = "refused"
+
+
+# move: (statuses it may start from, status it leads to); a decision is final
+EXTENSION_STATES = StateTable({
+    "approve": ({ExtensionStatus.PENDING}, ExtensionStatus.APPROVED),
+    "refuse": ({ExtensionStatus.PENDING}, ExtensionStatus.REFUSED),
+})
 
 
 class Extension(db.Model):
@@ -209,7 +217,8 @@ class Extension(db.Model):
     amount: Mapped[int]
     unit: Mapped[str] = mapped_column(sa.String(16), comment="working_days, calendar_days or hours")
     status: Mapped[ExtensionStatus] = mapped_column(
-        enum_column(ExtensionStatus), default=ExtensionStatus.PENDING, index=True)
+        enum_column(ExtensionStatus), default=ExtensionStatus.PENDING, index=True,
+        comment="pending, approved, refused: see EXTENSION_STATES")
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(sa.Text, default="")

@@ -14,14 +14,12 @@ from intake.cases.services import Submission, submit_case
 from intake.cases.workflow import STATUS_LABELS, transition
 from intake.extensions import db
 from intake.filters import local_time
-from intake.hotline.models import Call
+from intake.hotline.models import CALL_STATES, Call, CallStatus
 from intake.reference.models import Division
 from intake.staff.services import ActionError, log_identity_view, may_see_identity, visible_cases
 from intake.types import utcnow
 from notify.services import tell_citizen
 
-RINGING, TAKEN, FILED = "ringing", "taken", "filed"
-ENDED = "ended"  # taken, then over with nothing to file (hung up, wrong number)
 # The phone system does not tell us when a waiting caller gives up: after this a ringing call
 # leaves the console (it stays in the table, never taken).
 RING_WINDOW = timedelta(minutes=15)
@@ -42,7 +40,7 @@ def announce_call(call_id: str, caller: str, line: str, started_at: datetime) ->
     existing = _by_call_id(call_id)
     if existing is not None:
         return existing, False
-    call = Call(call_id=call_id, caller=caller, line=line, started_at=started_at, status=RINGING)
+    call = Call(call_id=call_id, caller=caller, line=line, started_at=started_at, status=CallStatus.RINGING)
     db.session.add(call)
     try:
         db.session.commit()
@@ -64,9 +62,8 @@ def take_call(call: Call, user: User) -> Call:
         raise ActionError(_("请先登记或结束当前来电，再接听下一个。"))
     # One conditional UPDATE: the database lets exactly one of two concurrent takers match.
     taken = db.session.execute(
-        sa.update(Call).where(Call.id == call.id, Call.status == RINGING)
-        .values(status=TAKEN, taken_by_id=user.id, taken_at=utcnow())
-        .execution_options(synchronize_session=False))
+        CALL_STATES.update(Call, "take").where(Call.id == call.id)
+        .values(taken_by_id=user.id, taken_at=utcnow()))
     db.session.commit()
     db.session.refresh(call)
     if taken.rowcount != 1:
@@ -76,28 +73,27 @@ def take_call(call: Call, user: User) -> Call:
 
 def current_call(user: User) -> Call | None:
     """The call this operator has taken and not yet filed or ended."""
-    return db.session.scalar(sa.select(Call).filter_by(status=TAKEN, taken_by_id=user.id)
+    return db.session.scalar(sa.select(Call).filter_by(status=CallStatus.TAKEN, taken_by_id=user.id)
                              .order_by(Call.taken_at.desc()).limit(1))
 
 
 def ringing_calls() -> list[Call]:
     """Calls waiting for an operator, longest-waiting first."""
     since = utcnow() - RING_WINDOW
-    return list(db.session.scalars(sa.select(Call).where(Call.status == RINGING, Call.announced_at >= since)
+    return list(db.session.scalars(sa.select(Call).where(Call.status == CallStatus.RINGING, Call.announced_at >= since)
                                    .order_by(Call.announced_at, Call.id)))
 
 
 def end_call(call: Call, user: User) -> None:
     """End a taken call with nothing filed (the caller hung up, a wrong number)."""
-    _claim(call, user, ENDED)
+    _claim(call, user, "end")
     db.session.commit()
 
 
-def _claim(call: Call, user: User, status: str) -> None:
+def _claim(call: Call, user: User, move: str) -> None:
     """Move the operator's own taken call on, once: a second Enter or a second tab finds it gone."""
     done = db.session.execute(
-        sa.update(Call).where(Call.id == call.id, Call.status == TAKEN, Call.taken_by_id == user.id)
-        .values(status=status).execution_options(synchronize_session=False))
+        CALL_STATES.update(Call, move).where(Call.id == call.id, Call.taken_by_id == user.id))
     if done.rowcount != 1:
         db.session.rollback()
         raise ActionError(_("这个来电不是您接听的，或已经处理完毕。"))
@@ -146,7 +142,7 @@ def _file(call: Call, user: User, submission: Submission, township: Division | N
     """
     submission = replace(submission, channel=Channel.HOTLINE, business_address=_with_place(
         submission.business_address, township, village))
-    _claim(call, user, FILED)
+    _claim(call, user, "file")
     case, code = submit_case(submission, actor=user, commit=False)
     # An anonymous tip stays anonymous: no row ties the caller's number to it.
     if not case.anonymous:
@@ -188,7 +184,7 @@ def call_view(call: Call, user: User | None = None, with_history: bool = False) 
     """A call as the console shows it; the caller's earlier cases only for the operator on it."""
     view = {"id": call.id, "call_id": call.call_id, "caller": call.caller,
             "caller_display": display_number(call.caller), "line": call.line,
-            "started_at": local_time(call.started_at, "%H:%M:%S"), "status": call.status}
+            "started_at": local_time(call.started_at, "%H:%M:%S"), "status": call.status.value}
     if with_history and user is not None:
         view["earlier"] = earlier_cases(user, call)
     return view

@@ -23,7 +23,7 @@ from intake.cases.services import Submission
 from intake.extensions import csrf, db
 from intake.hotline import services
 from intake.hotline.forms import CallAnnouncementForm, HotlineCaseForm
-from intake.hotline.models import Call
+from intake.hotline.models import CALL_STATES, Call
 from intake.staff.services import ActionError
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
@@ -48,7 +48,7 @@ def announce():
     call, created = services.announce_call(form.call_id.data.strip(), form.caller_e164,
                                            (form.line.data or "").strip(), form.started)
     return jsonify({"id": call.id, "call_id": call.call_id, "caller": call.caller,
-                    "status": call.status}), 201 if created else 200
+                    "status": call.status.value}), 201 if created else 200
 
 
 def _token_ok(header: str) -> bool:
@@ -147,7 +147,7 @@ def _own_call(call_id: int) -> Call:
 def file(call_id: int):
     """Submit the case told on the call, or close an inquiry answered on the spot."""
     call = _own_call(call_id)
-    if call.status != services.TAKEN:
+    if not CALL_STATES.allows(call, "file"):
         flash(_("这个来电已经处理完毕。"), "error")
         return redirect(url_for("hotline.console"))
     form = HotlineCaseForm()
@@ -163,7 +163,7 @@ def file(call_id: int):
             case, code = services.file_from_call(call, current_user, submission, *places)
     except ActionError as exc:
         db.session.refresh(call)
-        return _console(form, call if call.status == services.TAKEN else None, error=str(exc))
+        return _console(form, call if CALL_STATES.allows(call, "file") else None, error=str(exc))
     session[RECEIPT] = {"tracking_no": case.tracking_no, "lookup_code": code, "answered": answering,
                         "sms_to": services.display_number(case.complainant_phone) if case.complainant_phone else ""}
     return redirect(url_for("hotline.console"))

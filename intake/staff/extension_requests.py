@@ -4,7 +4,7 @@ import sqlalchemy.orm
 from flask_babel import gettext as _
 
 from intake.accounts.models import User
-from intake.cases.models import Case, Clock, Extension, ExtensionStatus as X
+from intake.cases.models import EXTENSION_STATES, Case, Clock, Extension, ExtensionStatus as X
 from intake.cases.workflow import CLOCK_LABELS, record
 from intake.extensions import db
 from intake.filters import deadline_text
@@ -65,7 +65,7 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
     """The supervisor's yes or no; a yes moves the deadline and the complainant hears the new date."""
     if not is_supervisor(user):
         raise ActionError(_("只有督办人员可以审批延期申请。"))
-    if ext.status is not X.PENDING:
+    if not EXTENSION_STATES.allows(ext, "approve" if approve else "refuse"):
         raise ActionError(_("这份延期申请已经审批过了。"))
     if not approve and not note.strip():
         raise ActionError(_("不予延期须写明理由。"))
@@ -73,7 +73,7 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
     ext.decided_by_id, ext.decided_at, ext.decision_note = user.id, utcnow(), note.strip()
     label = str(CLOCK_LABELS.get(clock.name, clock.name))
     if approve and clock.stopped_at is None:
-        ext.status = X.APPROVED
+        EXTENSION_STATES.move(ext, "approve")
         ext.new_due_at = extend_clock(clock, ext.amount, ext.unit)
         due = deadline_text(ext.new_due_at)
         event = record(case, "extension_approved", user, reason=_("%(clock)s延长至%(due)s", clock=label, due=due),
@@ -84,7 +84,7 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
     else:
         if approve:
             raise ActionError(_("该办理期限已经结束，无需延期。"))
-        ext.status = X.REFUSED
+        EXTENSION_STATES.move(ext, "refuse")
         event = record(case, "extension_refused", user, reason=note.strip(), public=False,
                        data={"clock": clock.name})
         tell_staff(case, "extension_refused", event, due=deadline_text(clock.due_at))

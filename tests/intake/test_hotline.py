@@ -10,7 +10,7 @@ from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseStatus, Channel, PersonalDataAccess
 from intake.extensions import db
 from intake.hotline import services
-from intake.hotline.models import Call
+from intake.hotline.models import Call, CallStatus
 from notify.backends import MemoryBackend
 from notify.models import Message
 from tests.intake.test_api import PHARMACY
@@ -98,7 +98,7 @@ def test_announcing_the_same_call_twice_stores_one_call(announce):
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.get_json()["id"] == second.get_json()["id"] and calls() == 1
     call = db.session.scalar(sa.select(Call))
-    assert call.caller == CALLER and call.status == "ringing" and call.line == "12315-3"
+    assert call.caller == CALLER and call.status is CallStatus.RINGING and call.line == "12315-3"
     assert call.started_at.isoformat() == "2026-05-06T01:30:00+00:00"
 
 
@@ -185,7 +185,7 @@ def test_filing_makes_a_hotline_case_routed_by_the_operators_township(client, on
     assert re.search(r'id="tracking-no" data-value="%s"' % case.tracking_no, page)
     assert "".join(re.findall(r"<span>(\d+)</span>", page.split('id="tracking-no"')[1].split("</p>")[0])) == case.tracking_no
     call = db.session.get(Call, on_call)
-    assert call.status == "filed" and call.case_id == case.id
+    assert call.status is CallStatus.FILED and call.case_id == case.id
 
     run_jobs()
     db.session.expire_all()
@@ -234,7 +234,7 @@ def test_only_an_inquiry_can_be_answered_on_the_spot(client, on_call):
     page = client.post(f"/hotline/calls/{on_call}/file",
                        data={**FILING, "answer": "已答复", "action": "answer"}).get_data(as_text=True)
     assert "只有咨询可以当场答复办结" in page and db.session.scalar(sa.select(Case)) is None
-    assert db.session.get(Call, on_call).status == "taken"
+    assert db.session.get(Call, on_call).status is CallStatus.TAKEN
 
 
 def test_the_caller_gets_an_sms_receipt_with_number_and_code(client, on_call, run_jobs):
@@ -258,12 +258,12 @@ def test_an_anonymous_tip_by_phone_gets_no_sms_and_no_link_to_the_number(client,
     case = db.session.scalar(sa.select(Case))
     assert case.anonymous and case.complainant_phone == "" and MemoryBackend.sent == []
     call = db.session.get(Call, on_call)
-    assert call.status == "filed" and call.case_id is None
+    assert call.status is CallStatus.FILED and call.case_id is None
 
 
 def test_a_call_can_be_ended_with_nothing_filed(client, on_call, announce):
     client.post(f"/hotline/calls/{on_call}/end")
-    assert db.session.get(Call, on_call).status == "ended"
+    assert db.session.get(Call, on_call).status is CallStatus.ENDED
     second = announce({**CALL, "call_id": "pbx-0002"}).get_json()["id"]
     assert client.post(f"/hotline/calls/{second}/take").status_code == 200
 
