@@ -41,13 +41,19 @@ def load_reference(folder: str = DEFAULT_FOLDER) -> Reference:
         routing_table={(r["county"], r["industry"]): (r["lead"], [k for k in r["co_handlers"].split("|") if k])
                        for r in read_csv("routing_table.csv", folder)},
         kind_names={r["kind"]: r["name"] for r in read_csv("department_kinds.csv", folder)},
-        industry_names={r["code"]: r["name"] for r in read_csv("industries.csv", folder)},
+        industry_names=read_industry_names(folder),
     )
+
+
+def read_industry_names(folder: str = DEFAULT_FOLDER) -> dict[str, str]:
+    """Industry code → name, from industries.csv: the one list of industries."""
+    return {r["code"]: r["name"] for r in read_csv("industries.csv", folder)}
 
 
 def build_router(reference: Reference, **options):
     """A router for the reference data; ``options`` go to ``Router`` (threshold, …)."""
     options.setdefault("kind_names", reference.kind_names)
     options.setdefault("industry_names", reference.industry_names)
-    return Router(Gazetteer.from_rows(reference.divisions), Classifier(reference.terms),
+    classifier = Classifier(reference.terms, industries=reference.industry_names or None)
+    return Router(Gazetteer.from_rows(reference.divisions), classifier,
                   reference.routing_table, **options)
