@@ -6,7 +6,7 @@ from wtforms.validators import InputRequired, Length
 
 from intake.cases.models import Case
 from intake.filters import TZ
-from intake.cases.workflow import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
+from intake.cases.labels import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
 
 PUBLIC_CLOCKS = ("sign", "decision", "resolve", "rework")
 

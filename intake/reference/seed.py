@@ -47,6 +47,7 @@ def seed_all(folder: str = HERE) -> dict[str, int]:
              "unit": TimeUnit(r["unit"]), "effective_from": POLICY_EPOCH, "note": r["note"]}
             for r in read_csv("time_limits.csv", folder)
         ])
+    retire_unused_policies()
     added["industry_term"] = _insert_missing(IndustryTerm, ["term", "industry_code"], [
         {"term": r["term"], "industry_code": r["industry"], "weight": float(r["weight"]),
          "note": r.get("note") or ""}
@@ -57,6 +58,16 @@ def seed_all(folder: str = HERE) -> dict[str, int]:
     added["message_template"] = seed_templates()
     db.session.commit()
     return added
+
+
+def retire_unused_policies() -> int:
+    """Delete the policy rows for clocks no case runs any more (tell_tipper: see intake.cases.kinds)."""
+    from intake.cases.labels import CLOCK_LABELS
+    from intake.cases.models import Clock
+
+    return db.session.execute(sa.delete(TimeLimitPolicy).where(
+        TimeLimitPolicy.clock.not_in(list(CLOCK_LABELS)),
+        ~sa.exists().where(Clock.policy_id == TimeLimitPolicy.id))).rowcount
 
 
 def seed_divisions(folder: str = HERE) -> int:
