@@ -1,7 +1,8 @@
 """Template filters and globals: local times, labels."""
 from zoneinfo import ZoneInfo
 
-from intake.cases.workflow import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
+from intake.cases.kinds import ANSWERABLE_KINDS, KIND_LABELS
+from intake.cases.labels import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -24,4 +25,5 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["deadline"] = deadline_text
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ACTION_LABELS=ACTION_LABELS,
-                                CLOCK_LABELS=CLOCK_LABELS)
+                                CLOCK_LABELS=CLOCK_LABELS, KIND_LABELS=KIND_LABELS,
+                                ANSWERABLE_KINDS=ANSWERABLE_KINDS)

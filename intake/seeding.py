@@ -1,5 +1,10 @@
 """`flask seed`: the reference tables and the message templates, in one transaction."""
+import sqlalchemy as sa
+
+from intake.cases.labels import CLOCK_LABELS
+from intake.cases.models import Clock
 from intake.extensions import db
+from intake.reference.models import TimeLimitPolicy
 from intake.reference.seed import seed_reference
 from notify.services import seed_templates
 
@@ -7,6 +12,14 @@ from notify.services import seed_templates
 def seed_all() -> dict[str, int]:
     """Load every reference file and notify/templates.csv (new rows only; edits are kept)."""
     added = seed_reference()
+    retire_unused_policies()
     added["message_template"] = seed_templates()
     db.session.commit()
     return added
+
+
+def retire_unused_policies() -> int:
+    """Delete the policy rows for clocks no case runs any more (tell_tipper: see intake.cases.kinds)."""
+    return db.session.execute(sa.delete(TimeLimitPolicy).where(
+        TimeLimitPolicy.clock.not_in(list(CLOCK_LABELS)),
+        ~sa.exists().where(Clock.policy_id == TimeLimitPolicy.id))).rowcount

@@ -8,8 +8,9 @@ from flask import current_app
 from redis.exceptions import RedisError
 import sqlalchemy.orm
 
+from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import Case, CaseEvent, CaseStatus, Clock
-from intake.cases.workflow import CLOCK_LABELS, SYSTEM
+from intake.cases.workflow import SYSTEM
 from intake.extensions import db
 from intake.filters import local_time
 from intake.jobcontext import in_app_context

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from intake.cases import kinds
+from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import Case, CaseStatus, Clock
-from intake.cases.workflow import CLOCK_LABELS
 from intake.extensions import db
 from intake.reference.models import CalendarDay, Division, DivisionLevel, TimeLimitPolicy, TimeUnit
 from intake.types import utcnow
@@ -22,16 +23,9 @@ from intake.cases.clocks import work_calendar
 
 log = logging.getLogger(__name__)
 
-# Clocks a policy may set: the case clocks, plus the extension allowed and telling a tipper.
+# Clocks a policy may set: the case clocks, plus the extension allowed.
 POLICY_CLOCK_LABELS = CLOCK_LABELS
-TIP_ONLY_CLOCKS = {"tell_tipper"}
-KIND_LABELS = {
-    "*": _l("全部"),
-    "complaint": _l("投诉"),
-    "tip": _l("举报"),
-    "inquiry": _l("咨询"),
-    "suggestion": _l("建议"),
-}
+KIND_LABELS = {"*": _l("全部"), **kinds.KIND_LABELS}
 UNIT_LABELS = {
     TimeUnit.WORKING_DAYS.value: _l("工作日"),
     TimeUnit.CALENDAR_DAYS.value: _l("自然日"),
@@ -106,8 +100,9 @@ def check_policy(jurisdiction: str, case_kind: str, urgent: bool, clock: str, am
         raise PolicyError(_("没有这种案件类型。"))
     if jurisdiction != "*" and jurisdiction not in county_names():
         raise PolicyError(_("没有这个县（市、区）。"))
-    if clock in TIP_ONLY_CLOCKS and case_kind != "tip":
-        raise PolicyError(_("“%(clock)s”只适用于举报。", clock=POLICY_CLOCK_LABELS[clock]))
+    if case_kind != "*" and clock not in kinds.clocks_of(case_kind):
+        users = "、".join(str(label) for k, label in kinds.KIND_LABELS.items() if clock in kinds.clocks_of(k))
+        raise PolicyError(_("“%(clock)s”只适用于%(kinds)s。", clock=POLICY_CLOCK_LABELS[clock], kinds=users))
     if unit not in UNIT_LABELS:
         raise PolicyError(_("请选择工作日、自然日或小时。"))
     if unit == TimeUnit.HOURS.value and not urgent:

@@ -5,16 +5,13 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from intake.cases.kinds import KINDS, CaseKind, Identity
 from intake.extensions import db
 from intake.reference.models import Industry
 from intake.phones import normalise_phone  # noqa: F401  (read from here too)
 
-KIND_CHOICES = [
-    SelectChoice("complaint", _l("投诉：我和商家有消费纠纷，要求退换、赔偿等")),
-    SelectChoice("tip", _l("举报：反映商家违法行为（可匿名）")),
-    SelectChoice("inquiry", _l("咨询")),
-    SelectChoice("suggestion", _l("建议")),
-]
+KIND_CHOICES = [SelectChoice(k.value, spec.choice) for k, spec in KINDS.items()]
+KIND_VALUES = {c.value for c in KIND_CHOICES}
 DESCRIPTION_MAX = 5000
 
 
@@ -55,13 +52,14 @@ class CaseForm(FlaskForm):
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         kind = self.kind.data
-        if kind == "complaint":
+        identity = KINDS[CaseKind(kind)].identity if kind in KIND_VALUES else None
+        if identity is Identity.REAL_NAME:
             ok &= self._require(self.complainant_name, _l("投诉需要留下真实姓名，方便调解。"))
             ok &= self._require(self.complainant_phone, _l("投诉需要留下联系电话，方便办理人员联系您。"))
             if self.anonymous.data:
                 self.anonymous.errors = [_l("投诉不能匿名；如只想反映违法行为，请选择“举报”。")]
                 ok = False
-        elif kind == "tip" and not self.anonymous.data:
+        elif identity is Identity.MAY_BE_ANONYMOUS and not self.anonymous.data:
             ok &= self._require(self.complainant_phone,
                                 _l("实名举报请留下联系电话；不想留电话可以勾选匿名举报。"))
         return ok

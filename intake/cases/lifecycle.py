@@ -9,9 +9,10 @@ from datetime import datetime
 
 from flask import current_app
 
+from intake.cases.clocks import start_clock, stop_clocks
 from intake.cases.events import record
+from intake.cases.kinds import kind_of
 from intake.cases.models import Case
-from intake.cases.clocks import find_policy, start_clock, stop_clocks
 
 EVERY = ("*",)
 
@@ -20,7 +21,8 @@ EVERY = ("*",)
 class ClockRule:
     stop: tuple[str, ...] = ()
     start: tuple[str, ...] = ()
-    # started once in a case's life, counted from its receipt ("decision … at receipt")
+    # started once in a case's life, counted from its receipt ("decision … at receipt"), for
+    # the kinds whose `receipt_clocks` (intake.cases.kinds) name them
     from_receipt: tuple[str, ...] = ()
 
 
@@ -62,11 +64,10 @@ def on_transition(case: Case, action: str, at: datetime) -> None:
 
 
 def _first_from_receipt(case: Case, name: str) -> bool:
-    if any(c.name == name for c in case.clocks):
-        return False  # a case dispatched again keeps its first deadline
-    if name == "resolve" and find_policy(case, "decision") is not None:
-        return False  # a complaint's resolve clock starts at acceptance; a tip's decision resolves it
-    return True
+    # a complaint's resolve clock starts at acceptance; a tip's decision resolves it
+    if name not in kind_of(case.kind).receipt_clocks:
+        return False
+    return not any(c.name == name for c in case.clocks)  # a case dispatched again keeps its first deadline
 
 
 def _check_problem(case: Case, at: datetime) -> None:

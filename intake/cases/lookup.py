@@ -5,8 +5,8 @@ from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
 from intake.cases.models import Case
+from intake.cases.labels import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
 from routing.calendar import TZ
-from intake.cases.workflow import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
 
 PUBLIC_CLOCKS = ("sign", "decision", "resolve", "rework")
 

@@ -5,16 +5,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from intake.cases.kinds import CaseKind, Identity, kind_of
 from intake.extensions import db
 from intake.statemachine import StateTable
 from intake.types import UTCDateTime, enum_column, utcnow
-
-
-class CaseKind(enum.Enum):
-    COMPLAINT = "complaint"
-    TIP = "tip"
-    INQUIRY = "inquiry"
-    SUGGESTION = "suggestion"
 
 
 class Channel(enum.Enum):
@@ -126,7 +120,8 @@ class Case(db.Model):
     @property
     def identity_hidden(self) -> bool:
         """A tipper's identity stays with the system unless they allowed disclosure."""
-        return self.anonymous or (self.kind is CaseKind.TIP and not self.disclose_identity)
+        confidential = kind_of(self.kind).identity is Identity.MAY_BE_ANONYMOUS
+        return self.anonymous or (confidential and not self.disclose_identity)
 
     def running_clock(self, name: str) -> "Clock | None":
         return next((c for c in self.clocks if c.name == name and c.stopped_at is None), None)

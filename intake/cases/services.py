@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from intake.cases.models import Case, CaseKind, Channel
+from intake.cases.kinds import CaseKind, Identity, kind_of
+from intake.cases.models import Case, Channel
 from intake.cases.workflow import record
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
@@ -35,7 +36,7 @@ class Submission:
 
     @classmethod
     def from_form(cls, form, channel: Channel) -> "Submission":
-        anonymous = bool(form.anonymous.data) and form.kind.data == "tip"
+        anonymous = bool(form.anonymous.data) and kind_of(form.kind.data).identity is Identity.MAY_BE_ANONYMOUS
         return cls(
             kind=CaseKind(form.kind.data),
             channel=channel,

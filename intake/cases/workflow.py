@@ -1,6 +1,4 @@
 """The one table of allowed state changes, and the one function that makes them."""
-from flask_babel import lazy_gettext as _l
-
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus as S
 from intake.extensions import db
 from intake.types import utcnow
@@ -24,54 +22,6 @@ TRANSITIONS: dict[str, tuple[frozenset[S], S]] = {
     "answer": (frozenset({S.RECEIVED, S.TRIAGE, S.DISPATCHED, S.SIGNED}), S.CLOSED),
     "merge": (OPEN, S.CLOSED),
     "transfer_out": (OPEN, S.CLOSED),
-}
-
-ACTION_LABELS = {
-    "receive": _l("受理登记"),
-    "route": _l("自动派单"),
-    "to_triage": _l("转人工分拨"),
-    "dispatch": _l("人工派单"),
-    "reroute": _l("补充信息后重新自动分派"),
-    "details_added": _l("短信补充情况"),
-    "sign": _l("签收"),
-    "return": _l("退单"),
-    "accept": _l("决定受理"),
-    "reply": _l("办结答复"),
-    "close": _l("结案"),
-    "reopen": _l("发回重办"),
-    "answer": _l("当场答复"),
-    "merge": _l("重复件合并"),
-    "transfer_out": _l("转出（非本渠道受理范围）"),
-    "flag_duplicate": _l("疑似重复件"),
-    "merged_from": _l("并入重复件"),
-    "warn_amber": _l("时限预警"),
-    "escalate": _l("超期督办"),
-    "problem_case": _l("列为问题件"),
-    "extension_requested": _l("申请延期"),
-    "extension_approved": _l("批准延期"),
-    "extension_refused": _l("不予延期"),
-}
-
-STATUS_LABELS = {
-    S.RECEIVED: _l("已受理，待分派"),
-    S.TRIAGE: _l("人工分拨中"),
-    S.DISPATCHED: _l("已派单，待签收"),
-    S.SIGNED: _l("办理中"),
-    S.REPLIED: _l("已办结答复"),
-    S.REOPENED: _l("重新办理中"),
-    S.CLOSED: _l("已结案"),
-}
-
-CLOCK_LABELS = {
-    "triage": _l("人工分拨期限"),
-    "sign": _l("签收期限"),
-    "return": _l("退单期限"),
-    "decision": _l("受理/立案决定期限"),
-    "resolve": _l("办结期限"),
-    "callback": _l("回访期限"),
-    "rework": _l("重办期限"),
-    "extension": _l("可延长期限（一次）"),
-    "tell_tipper": _l("告知实名举报人期限"),
 }
 
 

@@ -9,9 +9,11 @@ from sqlalchemy.exc import IntegrityError
 
 from intake.accounts.roles import CONSOLE_ROLES  # noqa: F401  (read from here too)
 from intake.accounts.models import Role, User
-from intake.cases.models import Case, CaseKind, Channel, PersonalDataAccess
+from intake.cases.kinds import kind_of
+from intake.cases.labels import STATUS_LABELS
+from intake.cases.models import Case, Channel, PersonalDataAccess
 from intake.cases.services import Submission, submit_case
-from intake.cases.workflow import STATUS_LABELS, transition
+from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import local_time
 from intake.hotline.models import CALL_STATES, Call, CallStatus
@@ -112,15 +114,16 @@ def file_from_call(call: Call, user: User, submission: Submission, township: Div
 def answer_on_the_spot(call: Call, user: User, submission: Submission, answer: str,
                        township: Division | None = None, village: Division | None = None) -> tuple[Case, str]:
     """Record an inquiry answered during the call and close it at once, the answer in its history."""
-    if submission.kind is not CaseKind.INQUIRY:
+    result = kind_of(submission.kind).answered_on_the_spot
+    if result is None:
         raise ActionError(_("只有咨询可以当场答复办结；投诉、举报请提交受理。"))
     if not answer.strip():
         raise ActionError(_("请写明当场答复的内容。"))
     case, code = _file(call, user, submission, township, village)
     # Stored and closed in one commit: the routing job enqueued after it finds the case closed.
-    case.result = "answered"
+    case.result = result
     case.reply_text = answer.strip()
-    event = transition(case, "answer", user, reason=answer.strip(), data={"result": "answered"})
+    event = transition(case, "answer", user, reason=answer.strip(), data={"result": result})
     _sms_receipt(case, "hotline_answered", event, code)
     db.session.commit()
     return case, code

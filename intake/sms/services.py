@@ -21,12 +21,15 @@ from sqlalchemy.exc import IntegrityError
 
 from intake.callbacks.services import answer_by_sms
 from intake.cases.forms import DESCRIPTION_MAX
+from intake.cases.kinds import kind_from_sms, kind_of
+from intake.cases.labels import STATUS_LABELS
+from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, Channel
 from intake.phones import normalise_phone
-from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseKind, CaseStatus, Channel
 from intake.cases.services import CITIZEN, Submission, submit_case
-from intake.cases.workflow import STATUS_LABELS, record, transition
+from intake.cases.workflow import record, transition
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
+from intake.reference.seed import read_csv
 from intake.sms.models import InboundSms
 from intake.types import utcnow
 from notify.services import opt_out, reply_sms, tell_citizen
@@ -42,11 +45,10 @@ MIN_TEXT = 5             # as the web form: shorter non-command texts get the he
 PART, JOINED = "part", "joined"
 PARTS_TIMEOUT = timedelta(minutes=10)  # a part still alone after this: the rest was lost in the network
 
-# The first word found decides the kind; a message saying none of them is a complaint.
-KIND_WORDS = (("举报", CaseKind.TIP), ("咨询", CaseKind.INQUIRY), ("建议", CaseKind.SUGGESTION))
-# Danger happening now: the reply says to call 110/119/120 and the case is urgent (RULES.md).
-EMERGENCY_WORDS = ("煤气泄", "燃气泄", "液化气泄", "天然气泄", "漏气", "中毒", "火灾", "着火", "起火",
-                   "失火", "爆炸")
+# The words that make a text a tip, inquiry or suggestion are each kind's `sms_words`
+# (intake.cases.kinds). Danger happening now: the reply says to call 110/119/120 and the case is
+# urgent (RULES.md); the words are data (intake/reference/emergency_words.csv).
+EMERGENCY_WORDS = tuple(r["word"].strip() for r in read_csv("emergency_words.csv") if r["word"].strip())
 # Commands, matched on the whole text after NFKC folding (full-width digits and letters count).
 COMMANDS = (
     ("query", re.compile(r"^查询[\s:：#]*(?P<number>[\d\s-]*)$")),
@@ -241,7 +243,7 @@ def too_many_cases(sender: str) -> bool:
 
 def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
     """A case on channel sms, routed like any other; the sender gets its number and code."""
-    kind = next((k for word, k in KIND_WORDS if word in text), CaseKind.COMPLAINT)
+    kind = kind_from_sms(text)
     decision = get_router().decide({"text": text, "caller_phone": sender, "kind": kind.value,
                                     "channel": Channel.SMS.value})
     urgent = mentions_emergency(text)
@@ -256,7 +258,7 @@ def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
     tell_citizen(case, "sms_receipt", event, urgent=True, secret={"lookup_code": lookup_code})
     # Complaints and tips are about a business: without a place or a trade, ask the sender.
     unclear = decision.township is None or decision.industry is None
-    if unclear and kind in (CaseKind.COMPLAINT, CaseKind.TIP):
+    if unclear and kind_of(kind).asks_details:
         case.details_requested_at = utcnow()
         tell_citizen(case, "sms_ask_details", event, urgent=True)
     return case

@@ -4,8 +4,9 @@ import sqlalchemy.orm
 from flask_babel import gettext as _
 
 from intake.accounts.models import User
+from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import EXTENSION_STATES, Case, Clock, Extension, ExtensionStatus as X
-from intake.cases.workflow import CLOCK_LABELS, record
+from intake.cases.workflow import record
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.staff.services import ActionError, is_lead_department, is_supervisor

@@ -8,31 +8,14 @@ from intake.cases.access import (  # noqa: F401  (read from here too)
     get_visible_case, log_identity_view, may_see_identity, visible_business_cases, visible_cases,
 )
 from intake.cases.errors import ActionError
-from intake.cases.models import Case, CaseKind, CaseStatus
+from intake.cases.kinds import RESULTS, kind_of
+from intake.cases.models import Case, CaseStatus
 from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.types import utcnow
 from notify.services import tell_citizen
 
-RESULTS = {
-    CaseKind.COMPLAINT: {
-        "mediated": "调解达成协议",
-        "mediation_failed": "调解终止，未达成协议",
-        "refused": "不予受理（说明理由）",
-        "withdrawn": "投诉人撤回",
-    },
-    CaseKind.TIP: {
-        "case_opened": "已立案查处",
-        "not_opened": "不予立案（说明理由）",
-        "to_police": "移送公安机关",
-        "to_other_department": "移送其他部门",
-    },
-    CaseKind.INQUIRY: {"answered": "已答复"},
-    CaseKind.SUGGESTION: {"acknowledged": "已收悉并答复"},
-}
-NEEDS_REASON = {"refused", "not_opened", "mediation_failed"}
-NEEDS_ACCEPTANCE = {"mediated", "mediation_failed"}
 
 def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
     """Open cases for this user, most urgent and newest first."""
@@ -55,7 +38,7 @@ def actions_for(user: User, case: Case) -> set[str]:
     actions = allowed_actions(case) & {"sign", "return", "accept", "reply"}
     if "return" in actions and not return_window_open(case):
         actions.discard("return")
-    if "accept" in actions and (case.kind is not CaseKind.COMPLAINT or case.accepted_at is not None):
+    if "accept" in actions and (not kind_of(case.kind).accepts or case.accepted_at is not None):
         actions.discard("accept")
     return actions
 
@@ -105,21 +88,21 @@ def accept_case(case: Case, user: User) -> None:
 def reply_case(case: Case, user: User, result: str, text: str) -> None:
     """办结: record the result and the reply the citizen will read."""
     _check(user, case, "reply")
-    choices = RESULTS[case.kind]
-    if result not in choices:
+    outcome = kind_of(case.kind).results.get(result)
+    if outcome is None:
         raise ActionError(_("请选择办理结果。"))
-    if result in NEEDS_ACCEPTANCE and case.accepted_at is None:
+    if outcome.needs_acceptance and case.accepted_at is None:
         raise ActionError(_("调解结果须在决定受理之后填写；不受理请选择“不予受理”并说明理由。"))
-    if not text.strip() or (result in NEEDS_REASON and len(text.strip()) < 5):
+    if not text.strip() or (outcome.needs_reason and len(text.strip()) < 5):
         raise ActionError(_("请写明答复内容；不予受理、不予立案或调解终止须说明理由。"))
     case.result = result
     case.reply_text = text.strip()
-    event = transition(case, "reply", user, reason=choices[result], data={"result": result})
-    if result in NEEDS_REASON:  # a refusal or an end without agreement says why, in the SMS itself
-        tell_citizen(case, "case_refused", event, result=choices[result].split("（")[0],
+    event = transition(case, "reply", user, reason=outcome.label, data={"result": result})
+    if outcome.needs_reason:  # a refusal or an end without agreement says why, in the SMS itself
+        tell_citizen(case, outcome.template, event, result=outcome.label.split("（")[0],
                      reason=case.reply_text)
     else:
-        tell_citizen(case, "case_replied", event, result=choices[result])
+        tell_citizen(case, outcome.template, event, result=outcome.label)
     schedule(case, event.at)
     db.session.commit()
 

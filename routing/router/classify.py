@@ -26,13 +26,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from routing.router.gazetteer import longest_matches, normalize
-
-INDUSTRIES = {
-    "food_processing": "食品加工小作坊", "grocery": "小食杂店", "restaurant": "小餐饮店",
-    "pharmacy": "小药店", "farm_inputs": "小农资店", "vegetable_market": "小菜场",
-    "audio_video": "小音像店", "beauty_salon": "小美容美发店", "passenger_transport": "小客运",
-    "lpg_supply": "小液化气供应点", "other": "十小以外的行业",
-}
+from routing.router.files import read_industry_names
 
 # Where a word stands says whose it is. A shop the complainant bought from, ate at or
 # names with 这家/一家 is the subject; a supplier (从作坊进的), a customer or outlet
@@ -110,7 +104,8 @@ class Classifier:
     """Scores each industry by the vocabulary words a case uses, weighed by whose they are."""
 
     def __init__(self, terms, name_factor: float = 2.0, min_score: float = 1.0,
-                 strong_score: float = 3.0):
+                 strong_score: float = 3.0, industries=None):
+        """``industries``: the codes a submitter's hint may name (default: industries.csv's)."""
         self.name_factor = name_factor
         self.min_score = min_score
         self.strong_score = strong_score
@@ -121,6 +116,9 @@ class Classifier:
             key = _fold(term.strip())
             if key:
                 table.setdefault(key, []).append((industry, float(weight)))
+        if industries is None:
+            industries = read_industry_names()
+        self.industries = frozenset(industries)
         self._automaton = ahocorasick.Automaton()
         for key, entries in table.items():
             self._automaton.add_word(key, (key, tuple(entries)))
@@ -148,7 +146,7 @@ class Classifier:
                 if role not in INCIDENTAL:
                     strong[industry] = max(strong.get(industry, 0.0), w)
                 best[key] = max(best.get(key, 0.0), w)
-        if hint in INDUSTRIES:
+        if hint in self.industries:
             best[("投诉人所选行业", hint)] = 2.0
         scores: dict[str, float] = {}
         for (_, industry), w in best.items():

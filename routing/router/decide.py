@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from routing.router.calibrate import load_calibration
-from routing.router.classify import INCIDENTAL, INDUSTRIES, Classifier
+from routing.router.classify import INCIDENTAL, Classifier
 from routing.router.gazetteer import Gazetteer
 from routing.router.locate import locate
+from routing.router.files import read_industry_names
 
 ANY_COUNTY = "*"
 SHIPPED = "shipped"  # Router(calibration=SHIPPED): the fitted model in data/calibration.json
@@ -52,7 +53,9 @@ class Router:
             threshold = self.calibration.threshold if self.calibration else FALLBACK_THRESHOLD
         self.threshold = threshold
         self.kind_names = kind_names or {}
-        self.industry_names = industry_names or INDUSTRIES
+        if not industry_names:
+            industry_names = read_industry_names()
+        self.industry_names = industry_names
 
     def lookup(self, county: str | None, industry: str | None):
         """(lead, co-handlers) for an industry in a county, or the every-county row."""

@@ -6,16 +6,13 @@ its tables, so what the evaluation measures is what the workers run.
 """
 from __future__ import annotations
 
-import csv
-import os
 from dataclasses import dataclass, field
 
 from routing.router.classify import Classifier
+from routing.router.files import DEFAULT_FOLDER, read_csv, read_industry_names  # noqa: F401  (read from here too)
 from routing.router.decide import Router
 from routing.router.gazetteer import Gazetteer
 
-DEFAULT_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                              "intake", "reference")
 
 
 @dataclass
@@ -28,11 +25,6 @@ class Reference:
     industry_names: dict[str, str] = field(default_factory=dict)
 
 
-def read_csv(name: str, folder: str = DEFAULT_FOLDER) -> list[dict]:
-    with open(os.path.join(folder, name), encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def load_reference(folder: str = DEFAULT_FOLDER) -> Reference:
     """The reference data of the CSV files in ``folder``."""
     return Reference(
@@ -41,7 +33,7 @@ def load_reference(folder: str = DEFAULT_FOLDER) -> Reference:
         routing_table={(r["county"], r["industry"]): (r["lead"], [k for k in r["co_handlers"].split("|") if k])
                        for r in read_csv("routing_table.csv", folder)},
         kind_names={r["kind"]: r["name"] for r in read_csv("department_kinds.csv", folder)},
-        industry_names={r["code"]: r["name"] for r in read_csv("industries.csv", folder)},
+        industry_names=read_industry_names(folder),
     )
 
 
@@ -49,5 +41,6 @@ def build_router(reference: Reference, **options):
     """A router for the reference data; ``options`` go to ``Router`` (threshold, …)."""
     options.setdefault("kind_names", reference.kind_names)
     options.setdefault("industry_names", reference.industry_names)
-    return Router(Gazetteer.from_rows(reference.divisions), Classifier(reference.terms),
+    classifier = Classifier(reference.terms, industries=reference.industry_names or None)
+    return Router(Gazetteer.from_rows(reference.divisions), classifier,
                   reference.routing_table, **options)

@@ -78,7 +78,7 @@ def test_policies_read_in_chinese(client, admin):
     page = client.get("/admin/policies").get_data(as_text=True)
     assert "受理/立案决定期限" in page and "举报" in page and "15 工作日" in page
     assert "60 自然日" in page and "2 小时" in page and "紧急件" in page
-    assert "告知实名举报人期限" in page and "全部辖区" in page
+    assert "可延长期限（一次）" in page and "全部辖区" in page
 
 
 def test_a_new_tip_decision_limit_applies_to_cases_received_after_the_edit(client, admin):
@@ -133,8 +133,8 @@ def test_a_county_may_get_its_own_limit(client, admin):
 
 
 @pytest.mark.parametrize("data, error", [
-    ({"jurisdiction": "*", "case_kind": "complaint", "clock": "tell_tipper", "amount": "5",
-      "unit": "working_days"}, "只适用于举报"),
+    ({"jurisdiction": "*", "case_kind": "tip", "clock": "resolve", "amount": "5",
+      "unit": "working_days"}, "只适用于投诉、咨询、建议"),
     ({"jurisdiction": "999999", "case_kind": "tip", "clock": "decision", "amount": "5",
       "unit": "working_days"}, "没有这个县（市、区）。"),
     ({"jurisdiction": "*", "case_kind": "tip", "clock": "decision", "amount": "", "unit": "working_days"},
