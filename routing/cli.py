@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from intake.extensions import db
-from intake.reference.models import Industry, IndustryTerm
+from intake.reference.models import Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule
 from routing.router.calibrate import DEFAULT_PATH
 from routing.router.fit import fit, format_fit
 from routing.router.evaluate import evaluate, load_cases, load_tags, predict_line
@@ -33,6 +33,34 @@ def routing_add_term(term, industry, weight, note):
     db.session.commit()
     invalidate_router()
     click.echo(f"'{term}' → {industry}（权重 {weight}）")
+
+
+@routing_cli.command("set-rule")
+@click.argument("county")
+@click.argument("industry")
+@click.option("--lead", required=True, help="the lead department's kind (market, agriculture …)")
+@click.option("--co", default="", help="co-handling department kinds, comma-separated")
+@with_appcontext
+def routing_set_rule(county, industry, lead, co):
+    """Set one county's lead and co-handlers for an industry; every web and worker process picks it up."""
+    division = db.session.get(Division, county)
+    if division is None or division.level is not DivisionLevel.COUNTY:
+        raise click.BadParameter(f"unknown county code {county!r}", param_hint="COUNTY")
+    if db.session.get(Industry, industry) is None or industry == "other":
+        raise click.BadParameter(f"unknown industry {industry!r}", param_hint="INDUSTRY")
+    co_kinds = [k.strip() for k in co.split(",") if k.strip()]
+    kinds = set(db.session.scalars(db.select(Department.kind).filter_by(county_code=county)))
+    for kind, hint in [(lead, "--lead")] + [(k, "--co") for k in co_kinds]:
+        if kind not in kinds:
+            raise click.BadParameter(f"{division.name} has no department of kind {kind!r}", param_hint=hint)
+    rule = db.session.scalar(db.select(RoutingRule).filter_by(county_code=county, industry_code=industry))
+    if rule is None:
+        rule = RoutingRule(county_code=county, industry_code=industry)
+        db.session.add(rule)
+    rule.lead_kind, rule.co_handler_kinds = lead, co_kinds
+    db.session.commit()
+    invalidate_router()
+    click.echo(f"{division.name}：{industry} → {lead}牵头" + (f"，{'、'.join(co_kinds)}配合" if co_kinds else ""))
 
 
 @routing_cli.command("predict")

@@ -69,3 +69,34 @@ def test_an_administrator_teaches_the_classifier_a_new_word(app):
         db.session.commit()
         from routing.services import invalidate_router
         invalidate_router()
+
+
+def test_one_countys_routing_table_changes_on_a_live_system_with_one_command(app, client, run_jobs):
+    """The next case of that county goes to the new lead department; other counties keep the table."""
+    from intake.cases.models import Case
+    from intake.reference.models import RoutingRule
+    from routing.services import invalidate_router
+
+    def file(address):
+        body = {"kind": "complaint", "business_name": "康民大药房", "business_address": address,
+                "description": "在这家药店买的感冒药过期了，店员不给退。",
+                "complainant": {"name": "王先生", "phone": "13812345678"}, "anonymous": False}
+        return client.post("/api/v1/cases", json=body).get_json()["tracking_no"]
+
+    runner = app.test_cli_runner()
+    try:
+        out = runner.invoke(args=["routing", "set-rule", "330324", "pharmacy", "--lead", "health",
+                                  "--co", "market"]).output
+        assert "永嘉县" in out
+        yongjia, haining = file("永嘉县瓯北街道"), file("海宁市硖石街道")
+        run_jobs()
+        by_no = {c.tracking_no: c for c in db.session.scalars(sa.select(Case))}
+        assert by_no[yongjia].lead_department.name == "永嘉县卫生健康局"
+        assert [d.name for d in by_no[yongjia].co_handlers] == ["永嘉县市场监督管理局"]
+        assert by_no[haining].lead_department.name == "海宁市市场监督管理局"
+        bad = runner.invoke(args=["routing", "set-rule", "330324", "pharmacy", "--lead", "nonsense"])
+        assert bad.exit_code != 0 and "nonsense" in bad.output
+    finally:
+        db.session.execute(sa.delete(RoutingRule).where(RoutingRule.county_code == "330324"))
+        db.session.commit()
+        invalidate_router()
