@@ -52,10 +52,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 
-    from intake import cli, errors, filters, jobcontext
+    from intake import cli, errors, filters, jobcontext, transaction
 
     cli.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
+    transaction.init_app(app)
     jobcontext.register_app_factory(lambda: create_app(overrides))
     return app

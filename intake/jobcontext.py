@@ -8,6 +8,7 @@ import functools
 from flask import current_app, has_app_context
 
 from intake.extensions import db
+from intake.transaction import transaction
 
 _factory: list = []
 
@@ -18,7 +19,8 @@ def register_app_factory(factory) -> None:
 
 
 def in_app_context(func):
-    """Give the job an app context (building the app if the process has none yet) and a clean session."""
+    """Give the job an app context (building the app if the process has none yet) and a clean session;
+    commit what the job added when it returns, roll it back when it raises (its body only flushes)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -34,10 +36,8 @@ def in_app_context(func):
 
 def _run(func, args, kwargs):
     try:
-        return func(*args, **kwargs)
-    except Exception:
-        db.session.rollback()
-        raise
+        with transaction():
+            return func(*args, **kwargs)
     finally:
         db.session.remove()
         current_app.logger.debug("job %s done", func.__name__)
