@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from intake.extensions import db
+from intake.transaction import transaction
 
 
 @click.command("seed")
@@ -16,7 +17,8 @@ def seed_command():
     from intake.seeding import seed_all
     from routing.services import invalidate_router
 
-    added = seed_all()
+    with transaction():
+        added = seed_all()
     invalidate_router()
     click.echo("已载入参考数据：" + "，".join(f"{k} +{v}" for k, v in added.items()))
 
@@ -54,8 +56,9 @@ def create_user_command(username, password, display_name, role, county, departme
                                                                        kind=department_kind))
         if department is None:
             raise click.BadParameter("no such department in that county", param_hint="--department-kind")
-    ensure_user(username, password, display_name, Role(role), county_code=county,
-                department_id=department.id if department else None, township_code=township)
+    with transaction():
+        ensure_user(username, password, display_name, Role(role), county_code=county,
+                    department_id=department.id if department else None, township_code=township)
     click.echo(f"用户 {username} 已创建。")
 
 
@@ -112,7 +115,8 @@ def calendar_import(path):
     with open(path, encoding="utf-8-sig", newline="") as fh:
         text = fh.read()
     try:
-        count = import_calendar(text)
+        with transaction():
+            count = import_calendar(text)
     except CalendarImportError as exc:
         raise click.ClickException(f"未录入：{exc}")
     click.echo(f"已录入 {count} 天。")
@@ -131,9 +135,9 @@ def divisions_import(path, attributes):
     from intake.reference.seed import import_divisions, seed_departments
     from routing.services import invalidate_router
 
-    added = import_divisions(path, attributes)
-    departments = seed_departments()
-    db.session.commit()
+    with transaction():
+        added = import_divisions(path, attributes)
+        departments = seed_departments()
     invalidate_router()
     click.echo(f"新增区划 {added} 个，新增部门 {departments} 个。")
 
@@ -157,8 +161,8 @@ def divisions_alias(code, name):
     if name in aliases or name == division.name:
         click.echo(f"'{name}' 已是{division.name}的名称，未改动。")
         return
-    division.aliases = aliases + [name]  # a new list, so the JSON column is seen as changed
-    db.session.commit()
+    with transaction():
+        division.aliases = aliases + [name]  # a new list, so the JSON column is seen as changed
     invalidate_router()
     click.echo(f"'{name}' → {division.name}（{code}）的别名：{'、'.join(division.aliases)}")
 
@@ -179,12 +183,12 @@ def routing_add_term(term, industry, weight, note):
 
     if db.session.get(Industry, industry) is None:
         raise click.BadParameter(f"unknown industry {industry!r}", param_hint="INDUSTRY")
-    row = db.session.scalar(db.select(IndustryTerm).filter_by(term=term, industry_code=industry))
-    if row is None:
-        row = IndustryTerm(term=term, industry_code=industry)
-        db.session.add(row)
-    row.weight, row.note = weight, note
-    db.session.commit()
+    with transaction():  # committed before every worker is told to rebuild
+        row = db.session.scalar(db.select(IndustryTerm).filter_by(term=term, industry_code=industry))
+        if row is None:
+            row = IndustryTerm(term=term, industry_code=industry)
+            db.session.add(row)
+        row.weight, row.note = weight, note
     invalidate_router()
     click.echo(f"'{term}' → {industry}（权重 {weight}）")
 

@@ -8,5 +8,5 @@ def seed_all() -> dict[str, int]:
     """Load every reference file and notify/templates.csv (new rows only; edits are kept)."""
     added = seed_reference()
     added["message_template"] = seed_templates()
-    db.session.commit()
+    db.session.flush()
     return added

@@ -45,7 +45,7 @@ def announce_call(call_id: str, caller: str, line: str, started_at: datetime) ->
     call = Call(call_id=call_id, caller=caller, line=line, started_at=started_at, status=RINGING)
     db.session.add(call)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # the same announcement raced itself in
         db.session.rollback()
         return _by_call_id(call_id), False
@@ -67,7 +67,6 @@ def take_call(call: Call, user: User) -> Call:
         sa.update(Call).where(Call.id == call.id, Call.status == RINGING)
         .values(status=TAKEN, taken_by_id=user.id, taken_at=utcnow())
         .execution_options(synchronize_session=False))
-    db.session.commit()
     db.session.refresh(call)
     if taken.rowcount != 1:
         raise ActionError(_("这个来电已被其他话务员接听。"))
@@ -90,7 +89,7 @@ def ringing_calls() -> list[Call]:
 def end_call(call: Call, user: User) -> None:
     """End a taken call with nothing filed (the caller hung up, a wrong number)."""
     _claim(call, user, ENDED)
-    db.session.commit()
+    db.session.flush()
 
 
 def _claim(call: Call, user: User, status: str) -> None:
@@ -109,7 +108,7 @@ def file_from_call(call: Call, user: User, submission: Submission, township: Div
     case, code = _file(call, user, submission, township, village)
     receipt = next(e for e in case.events if e.action == "receive")
     _sms_receipt(case, "hotline_receipt", receipt, code)
-    db.session.commit()
+    db.session.flush()
     return case, code
 
 
@@ -121,12 +120,12 @@ def answer_on_the_spot(call: Call, user: User, submission: Submission, answer: s
     if not answer.strip():
         raise ActionError(_("请写明当场答复的内容。"))
     case, code = _file(call, user, submission, township, village)
-    # Stored and closed in one commit: the routing job enqueued after it finds the case closed.
+    # Stored and closed in one transaction: the routing job enqueued after it finds the case closed.
     case.result = "answered"
     case.reply_text = answer.strip()
     event = transition(case, "answer", user, reason=answer.strip(), data={"result": "answered"})
     _sms_receipt(case, "hotline_answered", event, code)
-    db.session.commit()
+    db.session.flush()
     return case, code
 
 
@@ -138,7 +137,7 @@ def _sms_receipt(case: Case, template: str, event, code: str) -> None:
 
 def _file(call: Call, user: User, submission: Submission, township: Division | None,
           village: Division | None) -> tuple[Case, str]:
-    """Claim the call and store its case; the caller commits both with the receipt.
+    """Claim the call and store its case; the request commits both with the receipt.
 
     The router has no field for a township picked by hand, so the operator's township and
     village go at the front of the business address, which the router reads first (a place
@@ -147,7 +146,7 @@ def _file(call: Call, user: User, submission: Submission, township: Division | N
     submission = replace(submission, channel=Channel.HOTLINE, business_address=_with_place(
         submission.business_address, township, village))
     _claim(call, user, FILED)
-    case, code = submit_case(submission, actor=user, commit=False)
+    case, code = submit_case(submission, actor=user)
     # An anonymous tip stays anonymous: no row ties the caller's number to it.
     if not case.anonymous:
         call.case_id = case.id

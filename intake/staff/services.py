@@ -76,7 +76,7 @@ def may_see_identity(user: User, case: Case) -> bool:
 
 def log_identity_view(user: User, case: Case, purpose: str) -> None:
     db.session.add(PersonalDataAccess(user_id=user.id, case_id=case.id, purpose=purpose))
-    db.session.commit()
+    db.session.flush()
 
 
 def is_lead_department(user: User, case: Case) -> bool:
@@ -111,7 +111,7 @@ def sign_case(case: Case, user: User) -> None:
     """签收: the lead department takes the case on."""
     _check(user, case, "sign")
     transition(case, "sign", user)
-    db.session.commit()
+    db.session.flush()
 
 
 def return_case(case: Case, user: User, reason: str) -> None:
@@ -124,7 +124,7 @@ def return_case(case: Case, user: User, reason: str) -> None:
     case.lead_department = None
     case.co_handlers = []
     transition(case, "return", user, reason=reason.strip(), public=False)
-    db.session.commit()
+    db.session.flush()
 
 
 def accept_case(case: Case, user: User) -> None:
@@ -135,7 +135,7 @@ def accept_case(case: Case, user: User) -> None:
     resolve = case.running_clock("resolve")
     due = deadline_text(resolve.due_at) if resolve else ""
     tell_citizen(case, "case_accepted", event, due=due)
-    db.session.commit()
+    db.session.flush()
 
 
 def reply_case(case: Case, user: User, result: str, text: str) -> None:
@@ -157,7 +157,7 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     else:
         tell_citizen(case, "case_replied", event, result=choices[result])
     schedule(case, event.at)
-    db.session.commit()
+    db.session.flush()
 
 
 __all__ = ["ActionError", "PLATFORM_ROLES", "TransitionError", "RESULTS", "is_supervisor"]
