@@ -819,17 +819,20 @@ def main() -> None:
     elif reuse:
         from flask_migrate import upgrade
 
+        from intake.extensions import db
         from intake.seeding import seed_all
 
         app = make_app(url)
         with app.app_context():
             upgrade()  # the code may have moved on since the build
             seed_all()
+            db.session.commit()
         undo_sweeps(engine, meta)
         t0, t_last = datetime.fromisoformat(meta["t0"]), datetime.fromisoformat(meta["t_last"])
     else:
         from flask_migrate import upgrade
 
+        from intake.extensions import db
         from intake.seeding import seed_all
 
         t0 = bench_t0()
@@ -840,6 +843,7 @@ def main() -> None:
         with app.app_context():
             upgrade()
             seed_all()
+            db.session.commit()
         log(f"  {'migrations and seed':<28} {time.perf_counter() - started:7.1f} s")
         timings = build(engine, app, args, t0, t_last)
         with engine.connect() as conn:

@@ -35,12 +35,14 @@ def main() -> None:
     with app.app_context():
         upgrade()
         seed_all()
+        db.session.commit()
         get_queue(app).empty()
         for i in range(N):
             name, address, text = TEXTS[i % len(TEXTS)]
             submit_case(Submission(kind=CaseKind.COMPLAINT, channel=Channel.API, description=text,
                                    business_name=name, business_address=address.format(i),
                                    complainant_name="测", complainant_phone="+8613812345678"))
+        db.session.commit()  # the routing jobs are enqueued once the cases are committed
         ids = [c for c in db.session.scalars(db.select(Case.id).order_by(Case.id.desc()).limit(N))]
         queue = get_queue(app)
         started = time.perf_counter()

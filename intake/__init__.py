@@ -62,10 +62,11 @@ def create_app(overrides: dict | None = None) -> Flask:
                     routing_cli, sla_cli, calendar_cli):
         app.cli.add_command(command)
 
-    from intake import errors, filters, jobcontext, logconfig
+    from intake import errors, filters, jobcontext, logconfig, transaction
 
     errors.init_app(app)
     logconfig.init_app(app)
     filters.init_app(app)
+    transaction.init_app(app)
     jobcontext.register_app_factory(lambda: create_app(overrides))
     return app

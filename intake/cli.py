@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 
 from intake.demo import run_demo
 from intake.seeding import seed_all
+from intake.transaction import transaction
 from intake.worker import run_worker
 from routing.services import invalidate_router
 
@@ -13,7 +14,8 @@ from routing.services import invalidate_router
 @with_appcontext
 def seed_command():
     """Load divisions, industries, departments, routing table and time limits (idempotent)."""
-    added = seed_all()
+    with transaction():
+        added = seed_all()
     invalidate_router()
     click.echo("已载入参考数据：" + "，".join(f"{k} +{v}" for k, v in added.items()))
 

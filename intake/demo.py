@@ -17,6 +17,7 @@ from intake.extensions import db
 from intake.redis_conn import redis_url
 from intake.reference.models import Department
 from intake.seeding import seed_all
+from intake.transaction import transaction
 
 DEMO_PASSWORD = "demo1234"
 # username, display name, role, county, department kind, township
@@ -73,9 +74,10 @@ def run_demo(app, host: str, port: int) -> None:
     if app.config["APP_ENV"] == "production":
         raise click.ClickException("flask demo creates demo logins; it does not run with APP_ENV=production")
     upgrade()
-    seed_all()
-    create_demo_users()
-    create_demo_cases()
+    with transaction():  # the command's edge: reference data, logins and cases in one commit
+        seed_all()
+        create_demo_users()
+        create_demo_cases()
     env = dict(os.environ, REDIS_URL=redis_url(app), INSTANCE_PATH=app.instance_path)
     env.setdefault("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
     children = [

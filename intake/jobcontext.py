@@ -10,6 +10,7 @@ from flask import current_app, has_app_context
 
 from intake.extensions import db
 from intake.logconfig import case_context
+from intake.transaction import transaction
 
 _factory: list = []
 
@@ -21,7 +22,8 @@ def register_app_factory(factory) -> None:
 
 def in_app_context(func):
     """Give the job an app context (building the app if the process has none yet) and a clean session;
-    a job whose first argument is `case_id` logs with that case."""
+    a job whose first argument is `case_id` logs with that case; commit what the job added when it
+    returns, roll it back when it raises (its body only flushes)."""
     params = list(inspect.signature(func).parameters)
     about_a_case = bool(params) and params[0] == "case_id"
 
@@ -41,10 +43,8 @@ def in_app_context(func):
 
 def _run(func, args, kwargs):
     try:
-        return func(*args, **kwargs)
-    except Exception:
-        db.session.rollback()
-        raise
+        with transaction():
+            return func(*args, **kwargs)
     finally:
         db.session.remove()
         current_app.logger.debug("job %s done", func.__name__)

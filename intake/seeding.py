@@ -14,7 +14,7 @@ def seed_all() -> dict[str, int]:
     added = seed_reference()
     retire_unused_policies()
     added["message_template"] = seed_templates()
-    db.session.commit()
+    db.session.flush()
     return added
 
 

@@ -374,7 +374,7 @@ def save_template(key: str, text: str, actor=None) -> MessageTemplate:
     row.text = text.strip()
     row.updated_by_id = getattr(actor, "id", None)
     row.updated_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     log.info("message template %s changed by %s", key, getattr(actor, "username", "?"))
     return row
 

@@ -14,6 +14,7 @@ from intake.jobcontext import in_app_context
 from intake.jobs import enqueue_now
 from intake.logconfig import bind_case
 from intake.redis_conn import get_redis
+from intake.transaction import transactional
 from intake.types import utcnow
 from notify import services
 from notify.backends import backend_for
@@ -33,16 +34,22 @@ def send_message(message_id: int, secret: list | None = None, now: datetime | No
     Returns "sent" or "skipped"; a job that woke early returns RQ's Retry, which schedules
     it again for the end of the hold with the same arguments.
     """
-    now = now or utcnow()
+    outcome, error = transactional(_send_once)(message_id, secret, now or utcnow())
+    if error is not None:
+        raise error  # after the commit of the attempt and its error; RQ's Retry tries again with backoff
+    return outcome
+
+
+def _send_once(message_id: int, secret: list | None, now: datetime):
+    """The sending step: (outcome, None), or (None, the gateway's exception) with the attempt recorded."""
     message = db.session.get(Message, message_id)
     if message is not None:
         bind_case(message.case_id)
     if message is None or not MESSAGE_STATES.allows(message, "send"):
-        return "skipped"
+        return "skipped", None
     if (until := services.hold_until(message, now)) is not None:
         message.not_before = until
-        db.session.commit()
-        return Retry(max=EARLY_RUNS, interval=max(1, int((until - now).total_seconds()) + 1))
+        return Retry(max=EARLY_RUNS, interval=max(1, int((until - now).total_seconds()) + 1)), None
     # The row lock and the status check in one statement: a second worker or a retry waits here
     # until this one commits, then finds the message no longer in a state it may be sent from.
     claimed = db.session.execute(
@@ -51,7 +58,7 @@ def send_message(message_id: int, secret: list | None = None, now: datetime | No
     ).rowcount
     if not claimed:
         db.session.rollback()
-        return "skipped"
+        return "skipped", None
     db.session.refresh(message)
     try:
         gateway_id = backend_for(message.channel).send(message, services.unmask(message.body, secret))
@@ -59,14 +66,12 @@ def send_message(message_id: int, secret: list | None = None, now: datetime | No
         message.last_error = repr(exc)[:2000]
         if not _retries_left():
             MESSAGE_STATES.move(message, "fail")
-        db.session.commit()
-        raise  # RQ's Retry tries again with backoff
+        return None, exc
     message.gateway_id = gateway_id or ""
     MESSAGE_STATES.move(message, "send")
     message.sent_at = utcnow()
     message.last_error = ""
-    db.session.commit()
-    return "sent"
+    return "sent", None
 
 
 def _retries_left() -> bool:

@@ -4,6 +4,7 @@ from flask.cli import with_appcontext
 
 from intake.admin.services import CalendarImportError, deadline, import_calendar
 from routing.calendar import parse_local_time
+from intake.transaction import transaction
 
 sla_cli = click.Group("sla", help="Time limits: check a deadline as a policy would compute it.")
 calendar_cli = click.Group("calendar", help="Holidays and make-up working days for years chinesecalendar lacks.")
@@ -40,7 +41,8 @@ def calendar_import(path):
     with open(path, encoding="utf-8-sig", newline="") as fh:
         text = fh.read()
     try:
-        count = import_calendar(text)
+        with transaction():
+            count = import_calendar(text)
     except CalendarImportError as exc:
         raise click.ClickException(f"未录入：{exc}")
     click.echo(f"已录入 {count} 天。")

@@ -11,6 +11,7 @@ from routing.router.calibrate import DEFAULT_PATH
 from routing.router.fit import fit, format_fit
 from routing.router.evaluate import evaluate, load_cases, load_tags, predict_line
 from routing.services import get_router, invalidate_router
+from intake.transaction import transaction
 
 routing_cli = click.Group("routing", help="Run the router on case files.")
 
@@ -25,12 +26,12 @@ def routing_add_term(term, industry, weight, note):
     """Teach the classifier a word (or change its weight); every worker picks it up."""
     if db.session.get(Industry, industry) is None:
         raise click.BadParameter(f"unknown industry {industry!r}", param_hint="INDUSTRY")
-    row = db.session.scalar(db.select(IndustryTerm).filter_by(term=term, industry_code=industry))
-    if row is None:
-        row = IndustryTerm(term=term, industry_code=industry)
-        db.session.add(row)
-    row.weight, row.note = weight, note
-    db.session.commit()
+    with transaction():  # committed before every worker is told to rebuild
+        row = db.session.scalar(db.select(IndustryTerm).filter_by(term=term, industry_code=industry))
+        if row is None:
+            row = IndustryTerm(term=term, industry_code=industry)
+            db.session.add(row)
+        row.weight, row.note = weight, note
     invalidate_router()
     click.echo(f"'{term}' → {industry}（权重 {weight}）")
 
@@ -53,12 +54,12 @@ def routing_set_rule(county, industry, lead, co):
     for kind, hint in [(lead, "--lead")] + [(k, "--co") for k in co_kinds]:
         if kind not in kinds:
             raise click.BadParameter(f"{division.name} has no department of kind {kind!r}", param_hint=hint)
-    rule = db.session.scalar(db.select(RoutingRule).filter_by(county_code=county, industry_code=industry))
-    if rule is None:
-        rule = RoutingRule(county_code=county, industry_code=industry)
-        db.session.add(rule)
-    rule.lead_kind, rule.co_handler_kinds = lead, co_kinds
-    db.session.commit()
+    with transaction():  # committed before every worker is told to rebuild
+        rule = db.session.scalar(db.select(RoutingRule).filter_by(county_code=county, industry_code=industry))
+        if rule is None:
+            rule = RoutingRule(county_code=county, industry_code=industry)
+            db.session.add(rule)
+        rule.lead_kind, rule.co_handler_kinds = lead, co_kinds
     invalidate_router()
     click.echo(f"{division.name}：{industry} → {lead}牵头" + (f"，{'、'.join(co_kinds)}配合" if co_kinds else ""))
 

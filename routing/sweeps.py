@@ -17,6 +17,7 @@ from intake.jobcontext import in_app_context
 from intake.jobs import enqueue_after_commit
 from intake.redis_conn import get_redis
 from intake.reference.models import Department, Division
+from intake.transaction import transactional
 from intake.types import utcnow
 from notify.services import tell_staff
 from intake.cases.clocks import WINDOWS
@@ -38,9 +39,15 @@ def sweep_clocks(now: datetime | None = None) -> dict[str, int]:
     The sweep claims, records and escalates in a few set-wise statements, in one transaction, so
     its time follows the number of clocks coming due, not the number of cases; telling the staff
     (a query and messages per clock) is left to jobs enqueued after the commit, which any number
-    of workers share.
+    of workers share. The cached counts are marked stale only once that transaction is committed.
     """
-    now = now or utcnow()
+    counts, events = transactional(_sweep_clocks)(now or utcnow())
+    if events:
+        _new_generation()
+    return counts
+
+
+def _sweep_clocks(now: datetime) -> tuple[dict[str, int], list[int]]:
     closed = _close_windows(now)
     red = _claim(Clock.escalated_at, Clock.due_at <= now, now, also_warned=True)
     amber = _claim(Clock.warned_at, sa.and_(Clock.amber_at <= now, Clock.due_at > now), now)
@@ -51,10 +58,7 @@ def sweep_clocks(now: datetime | None = None) -> dict[str, int]:
             .values(escalated_at=now).execution_options(synchronize_session=False))
     for start in range(0, len(events), TELL_BATCH):
         enqueue_after_commit(tell_about_clocks, events[start:start + TELL_BATCH])
-    db.session.commit()
-    if events:
-        _new_generation()
-    return {"amber": len(amber), "red": len(red), "windows_closed": closed}
+    return {"amber": len(amber), "red": len(red), "windows_closed": closed}, events
 
 
 def _close_windows(now: datetime) -> int:
@@ -100,7 +104,6 @@ def tell_about_clocks(event_ids: list[int]) -> int:
         template = LEVELS[event.action][0]
         tell_staff(event.case, template, event, platform=name in PLATFORM_DUTIES,
                    clock=str(CLOCK_LABELS.get(name, name)), due=local_time(clock.due_at))
-    db.session.commit()
     return len(events)
 
 

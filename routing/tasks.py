@@ -24,7 +24,6 @@ def route_case(case_id: int) -> str:
         return "skipped"
     decision = get_router().decide(case_input(case))
     apply_decision(case, decision)
-    db.session.commit()
     return case.status.value
 
 

@@ -37,6 +37,7 @@ def app():
         _drop_everything(db)
         upgrade()
         seed_all()
+        db.session.commit()
     yield app
 
 
@@ -104,8 +105,10 @@ def make_user(app):
         dept = None
         if kind and role is Role.DEPARTMENT:
             dept = db.session.scalar(sa.select(Department).filter_by(county_code=county, kind=kind))
-        return ensure_user(username, "pw-" + username, username, role, county_code=county,
+        user = ensure_user(username, "pw-" + username, username, role, county_code=county,
                            department_id=dept.id if dept else None, township_code=township)
+        db.session.commit()  # the test's edge: a request in another app context sees the user
+        return user
 
     return make
 

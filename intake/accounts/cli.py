@@ -6,6 +6,7 @@ from intake.accounts.models import Role
 from intake.accounts.services import ensure_user
 from intake.extensions import db
 from intake.reference.models import Department
+from intake.transaction import transaction
 
 
 @click.command("create-user")
@@ -26,6 +27,7 @@ def create_user_command(username, password, display_name, role, county, departme
                                                                        kind=department_kind))
         if department is None:
             raise click.BadParameter("no such department in that county", param_hint="--department-kind")
-    ensure_user(username, password, display_name, Role(role), county_code=county,
-                department_id=department.id if department else None, township_code=township)
+    with transaction():
+        ensure_user(username, password, display_name, Role(role), county_code=county,
+                    department_id=department.id if department else None, township_code=township)
     click.echo(f"用户 {username} 已创建。")

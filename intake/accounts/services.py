@@ -22,5 +22,5 @@ def ensure_user(username: str, password: str, display_name: str, role: Role, cou
                     township_code=township_code)
         user.set_password(password)
         db.session.add(user)
-        db.session.commit()
+        db.session.flush()
     return user

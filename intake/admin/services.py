@@ -120,7 +120,7 @@ def add_policy(jurisdiction: str, case_kind: str, urgent: bool, clock: str, amou
                           amount=amount, unit=TimeUnit(unit), note=note.strip(),
                           effective_from=utcnow())
     db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     log.info("time limit %s set to %d %s by %s", policy_key(row), amount, unit,
              getattr(actor, "username", "?"))
     return row
@@ -216,7 +216,7 @@ def save_calendar_days(entries: list[CalendarEntry]) -> int:
         row = db.session.get(CalendarDay, entry.day) or CalendarDay(day=entry.day)
         row.working, row.note = entry.working, entry.note
         db.session.add(row)
-    db.session.commit()
+    db.session.flush()
     # No cache to clear: intake.cases.clocks.work_calendar reads CalendarDay for every clock it starts.
     return len(entries)
 
@@ -231,7 +231,7 @@ def delete_calendar_day(day: date) -> bool:
     if row is None:
         return False
     db.session.delete(row)
-    db.session.commit()
+    db.session.flush()
     return True
 
 

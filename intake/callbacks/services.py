@@ -68,7 +68,7 @@ def ask_due(now: datetime | None = None) -> int:
         if not tell_citizen(case, "survey", event):
             # nobody to ask (an anonymous tip, no phone): nothing to wait for
             _answer(callback, Answer.NO_RESPONSE, "sms", None, _("无联系方式，未回访"), now)
-    db.session.commit()
+    db.session.flush()
     return len(claimed)
 
 
@@ -81,7 +81,7 @@ def expire(now: datetime | None = None) -> int:
     for callback_id in claimed:
         callback = db.session.get(Callback, callback_id)
         _settle(callback, Answer.NO_RESPONSE, None, _("回访无应答，视为办结"))
-    db.session.commit()
+    db.session.flush()
     return len(claimed)
 
 
@@ -99,7 +99,7 @@ def answer_by_sms(phone: str, digit: str) -> Callback | None:
     if callback is None:
         return None
     _answer(callback, answer, "sms", None, "", now)
-    db.session.commit()
+    db.session.flush()
     return callback
 
 
@@ -115,7 +115,7 @@ def record_by_phone(case: Case, user: User, answer: str, note: str = "") -> Call
     if callback is None or case.status is not CaseStatus.REPLIED:
         raise ActionError(_("这件案件目前没有待回访的答复。"))
     _answer(callback, value, "phone", user, note.strip(), utcnow())
-    db.session.commit()
+    db.session.flush()
     return callback
 
 
@@ -161,14 +161,16 @@ def review(callback: Callback, user: User, reopen: bool, reason: str) -> None:
         raise ActionError(_("这件不满意件已经处理过了。"))
     if not reason.strip():
         raise ActionError(_("请写明理由。"))
-    callback.reviewed_by_id, callback.reviewed_at = user.id, utcnow()
     if reopen:
+        reopen_case(callback.case, user, reason)  # checks before it writes: a refusal changes nothing
+        callback.reviewed_by_id, callback.reviewed_at = user.id, utcnow()
         CALLBACK_REVIEWS.move(callback, "reopen")
-        reopen_case(callback.case, user, reason)  # commits
+        db.session.flush()
         return
+    callback.reviewed_by_id, callback.reviewed_at = user.id, utcnow()
     CALLBACK_REVIEWS.move(callback, "confirm")
     transition(callback.case, "close", user, reason=_("不满意件审核：维持原答复。%(r)s", r=reason.strip()))
-    db.session.commit()
+    db.session.flush()
 
 
 def may_reopen(user: User, case: Case) -> bool:
@@ -184,4 +186,4 @@ def reopen_case(case: Case, user: User, reason: str) -> None:
     event = transition(case, "reopen", user, reason=reason.strip())
     rework = case.running_clock("rework")
     tell_staff(case, "case_reopened", event, due=deadline_text(rework.due_at) if rework else "")
-    db.session.commit()
+    db.session.flush()

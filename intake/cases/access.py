@@ -42,4 +42,4 @@ def may_see_identity(user: User, case: Case) -> bool:
 
 def log_identity_view(user: User, case: Case, purpose: str) -> None:
     db.session.add(PersonalDataAccess(user_id=user.id, case_id=case.id, purpose=purpose))
-    db.session.commit()
+    db.session.flush()

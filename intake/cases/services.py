@@ -52,12 +52,11 @@ class Submission:
         )
 
 
-def submit_case(submission: Submission, actor=None, commit: bool = True,
-                receipt: str | None = None) -> tuple[Case, str]:
-    """Store a case in one transaction, enqueue routing after the commit; return it and its lookup code.
+def submit_case(submission: Submission, actor=None, receipt: str | None = None) -> tuple[Case, str]:
+    """Add a case (flushed), enqueue routing after the commit; return it and its lookup code.
 
-    With commit=False the caller commits, so what it adds (the receipt, the inbound SMS rows)
-    is stored in the same transaction as the case, or not at all. With a `receipt` template the
+    The caller's edge commits, so what the caller adds (the receipt, the inbound SMS rows) is
+    stored in the same transaction as the case, or not at all. With a `receipt` template the
     citizen also gets the tracking number and lookup code by SMS (the code is never stored).
     """
     lookup_code = f"{secrets.randbelow(10**6):06d}"
@@ -83,8 +82,6 @@ def submit_case(submission: Submission, actor=None, commit: bool = True,
         tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code})
     db.session.flush()
     enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}")
-    if commit:
-        db.session.commit()
     return case, lookup_code
 
 

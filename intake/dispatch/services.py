@@ -53,7 +53,7 @@ def dispatch_case(case: Case, user: User, township_code: str, industry_code: str
     dispatch_to(case, lead, co_kinds, action="dispatch", actor=user,
                 reason=_("人工分派：%(t)s，%(d)s牵头", t=township.name, d=lead.name),
                 data={"correction": correction})
-    db.session.commit()
+    db.session.flush()
 
 
 def transfer_out(case: Case, user: User, reason: str) -> None:
@@ -63,7 +63,7 @@ def transfer_out(case: Case, user: User, reason: str) -> None:
     if not reason.strip():
         raise ActionError(_("转出须写明应向哪里反映。"))
     transition(case, "transfer_out", user, reason=reason.strip())
-    db.session.commit()
+    db.session.flush()
 
 
 def may_merge(user: User, case: Case) -> bool:
@@ -86,6 +86,6 @@ def merge_case(case: Case, user: User) -> Case:
     tell_citizen(case, "case_merged", event, master_no=master.tracking_no)
     case.merged_into = master
     record(master, "merged_from", user, reason=case.tracking_no, public=False)
-    db.session.commit()
+    db.session.flush()
     return master
 

@@ -45,7 +45,7 @@ def announce_call(call_id: str, caller: str, line: str, started_at: datetime) ->
     call = Call(call_id=call_id, caller=caller, line=line, started_at=started_at, status=CallStatus.RINGING)
     db.session.add(call)
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:  # the same announcement raced itself in
         db.session.rollback()
         return _by_call_id(call_id), False
@@ -65,8 +65,8 @@ def take_call(call: Call, user: User) -> Call:
     # One conditional UPDATE: the database lets exactly one of two concurrent takers match.
     taken = db.session.execute(
         CALL_STATES.update(Call, "take").where(Call.id == call.id)
-        .values(taken_by_id=user.id, taken_at=utcnow()))
-    db.session.commit()
+        .values(taken_by_id=user.id, taken_at=utcnow())
+        .execution_options(synchronize_session=False))
     db.session.refresh(call)
     if taken.rowcount != 1:
         raise ActionError(_("这个来电已被其他话务员接听。"))
@@ -89,7 +89,7 @@ def ringing_calls() -> list[Call]:
 def end_call(call: Call, user: User) -> None:
     """End a taken call with nothing filed (the caller hung up, a wrong number)."""
     _claim(call, user, "end")
-    db.session.commit()
+    db.session.flush()
 
 
 def _claim(call: Call, user: User, move: str) -> None:
@@ -107,7 +107,7 @@ def file_from_call(call: Call, user: User, submission: Submission, township: Div
     case, code = _file(call, user, submission, township, village)
     receipt = next(e for e in case.events if e.action == "receive")
     _sms_receipt(case, "hotline_receipt", receipt, code)
-    db.session.commit()
+    db.session.flush()
     return case, code
 
 
@@ -120,12 +120,12 @@ def answer_on_the_spot(call: Call, user: User, submission: Submission, answer: s
     if not answer.strip():
         raise ActionError(_("请写明当场答复的内容。"))
     case, code = _file(call, user, submission, township, village)
-    # Stored and closed in one commit: the routing job enqueued after it finds the case closed.
+    # Stored and closed in one transaction: the routing job enqueued after it finds the case closed.
     case.result = result
     case.reply_text = answer.strip()
     event = transition(case, "answer", user, reason=answer.strip(), data={"result": result})
     _sms_receipt(case, "hotline_answered", event, code)
-    db.session.commit()
+    db.session.flush()
     return case, code
 
 
@@ -137,7 +137,7 @@ def _sms_receipt(case: Case, template: str, event, code: str) -> None:
 
 def _file(call: Call, user: User, submission: Submission, township: Division | None,
           village: Division | None) -> tuple[Case, str]:
-    """Claim the call and store its case; the caller commits both with the receipt.
+    """Claim the call and store its case; the request commits both with the receipt.
 
     The router has no field for a township picked by hand, so the operator's township and
     village go at the front of the business address, which the router reads first (a place
@@ -146,7 +146,7 @@ def _file(call: Call, user: User, submission: Submission, township: Division | N
     submission = replace(submission, channel=Channel.HOTLINE, business_address=_with_place(
         submission.business_address, township, village))
     _claim(call, user, "file")
-    case, code = submit_case(submission, actor=user, commit=False)
+    case, code = submit_case(submission, actor=user)
     # An anonymous tip stays anonymous: no row ties the caller's number to it.
     if not case.anonymous:
         call.case_id = case.id

@@ -25,6 +25,7 @@ from intake.hotline import services
 from intake.hotline.forms import CallAnnouncementForm, HotlineCaseForm
 from intake.hotline.models import CALL_STATES, Call
 from intake.staff.services import ActionError
+from intake.transaction import transactional
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
 RECEIPT = "hotline_receipt"
@@ -92,6 +93,7 @@ def console_required(view):
 @bp.get("/")
 @login_required
 @console_required
+@transactional  # a GET that writes on purpose: the look at the caller's earlier cases is logged
 def console():
     current = services.current_call(current_user)
     form = HotlineCaseForm(complainant_phone=services.display_number(current.caller)) if current else None
@@ -111,6 +113,7 @@ def _console(form, current: Call | None, error: str = "", status: int = 200):
 @bp.get("/feed")
 @login_required
 @console_required
+@transactional  # a GET that writes on purpose: the look at the caller's earlier cases is logged
 def feed():
     """Ringing calls and this operator's current call; 304 when nothing changed since the ETag."""
     response = jsonify(services.feed(current_user))

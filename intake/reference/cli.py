@@ -6,6 +6,7 @@ from intake.extensions import db
 from intake.reference.models import Division
 from intake.reference.seed import import_divisions, seed_departments
 from routing.services import invalidate_router
+from intake.transaction import transaction
 
 divisions_cli = click.Group("divisions", help="The gazetteer of administrative divisions.")
 
@@ -17,9 +18,9 @@ divisions_cli = click.Group("divisions", help="The gazetteer of administrative d
 @with_appcontext
 def divisions_import(path, attributes):
     """Import NBS division codes from a CSV (code,name,level,parent_code): a province or the country."""
-    added = import_divisions(path, attributes)
-    departments = seed_departments()
-    db.session.commit()
+    with transaction():
+        added = import_divisions(path, attributes)
+        departments = seed_departments()
     invalidate_router()
     click.echo(f"新增区划 {added} 个，新增部门 {departments} 个。")
 
@@ -40,7 +41,7 @@ def divisions_alias(code, name):
     if name in aliases or name == division.name:
         click.echo(f"'{name}' 已是{division.name}的名称，未改动。")
         return
-    division.aliases = aliases + [name]  # a new list, so the JSON column is seen as changed
-    db.session.commit()
+    with transaction():
+        division.aliases = aliases + [name]  # a new list, so the JSON column is seen as changed
     invalidate_router()
     click.echo(f"'{name}' → {division.name}（{code}）的别名：{'、'.join(division.aliases)}")

@@ -119,7 +119,11 @@ def parse_inbound(body: bytes) -> Inbound:
 
 
 def receive(inbound: Inbound) -> str:
-    """Do what one inbound message asks, once; returns what became of it (the webhook's status)."""
+    """Do what one inbound message asks, once; returns what became of it (the webhook's status).
+
+    A part of a long message only is stored (PART): the webhook commits it on its own and then
+    calls `receive_part`, so the last part to commit sees every part (see join_parts).
+    """
     sender = sender_e164(inbound.sender)
     row = _store(inbound, sender or inbound.sender[:20])
     if row is None:
@@ -130,19 +134,26 @@ def receive(inbound: Inbound) -> str:
             return "duplicate"
     elif sender is None:  # a service number or garbage: kept, but there is nobody to answer
         row.outcome = "ignored"
-        db.session.commit()
         return "ignored"
-    rows = [row]
     if row.part_count > 1:
         row.outcome = PART
-        db.session.commit()  # the last part to commit sees every part: see join_parts
-        rows = join_parts(row)
-        if rows is None:
-            return PART
+        return PART
+    return _handle_rows([row], sender)
+
+
+def receive_part(message_id: str) -> str:
+    """After the part with this message_id is committed: its long message, once every part is in."""
+    row = db.session.scalar(sa.select(InboundSms).filter_by(message_id=message_id, outcome=PART))
+    rows = join_parts(row) if row is not None else None
+    if rows is None:
+        return PART
+    return _handle_rows(rows, row.sender)
+
+
+def _handle_rows(rows: list[InboundSms], sender: str) -> str:
     outcome = handle(rows, sender, "".join(r.text for r in rows))
     for r in rows:
         r.outcome = outcome
-    db.session.commit()
     return outcome
 
 
@@ -183,34 +194,32 @@ def join_parts(part: InboundSms) -> list[InboundSms] | None:
     return [by_no[n] for n in sorted(by_no)]
 
 
-def handle_lost_parts(now=None) -> int:
-    """Handle long messages whose missing parts never came, with the parts that did (in order).
-
-    Each group is claimed with one UPDATE, so a part arriving at the same moment, or a second
-    sweep, cannot handle it again.
-    """
+def lost_part_groups(now=None) -> list[tuple[str, str, int]]:
+    """(sender, concat_ref, part_count) of the long messages whose missing parts never came."""
     now = now or utcnow()
-    groups = db.session.execute(
+    return [tuple(group) for group in db.session.execute(
         sa.select(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count)
         .where(InboundSms.outcome == PART, InboundSms.created_at < now - PARTS_TIMEOUT)
-        .group_by(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count)).all()
-    handled = 0
-    for sender, ref, parts in groups:
-        ids = db.session.scalars(
-            sa.update(InboundSms).where(InboundSms.sender == sender, InboundSms.concat_ref == ref,
-                                        InboundSms.part_count == parts, InboundSms.outcome == PART)
-            .values(outcome=JOINED).returning(InboundSms.id)
-            .execution_options(synchronize_session=False)).all()
-        if not ids:
-            continue
-        rows = sorted(db.session.scalars(sa.select(InboundSms).where(InboundSms.id.in_(ids))),
-                      key=lambda r: (r.part_no, r.id))
-        outcome = handle(rows, sender, "".join(r.text for r in rows))
-        for row in rows:
-            row.outcome = outcome
-        db.session.commit()
-        handled += 1
-    return handled
+        .group_by(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count))]
+
+
+def handle_lost_group(sender: str, ref: str, parts: int) -> bool:
+    """Handle one such message with the parts that did come (in order); False if it was taken.
+
+    The group is claimed with one UPDATE, so a part arriving at the same moment, or a second
+    sweep, cannot handle it again.
+    """
+    ids = db.session.scalars(
+        sa.update(InboundSms).where(InboundSms.sender == sender, InboundSms.concat_ref == ref,
+                                    InboundSms.part_count == parts, InboundSms.outcome == PART)
+        .values(outcome=JOINED).returning(InboundSms.id)
+        .execution_options(synchronize_session=False)).all()
+    if not ids:
+        return False
+    rows = sorted(db.session.scalars(sa.select(InboundSms).where(InboundSms.id.in_(ids))),
+                  key=lambda r: (r.part_no, r.id))
+    _handle_rows(rows, sender)
+    return True
 
 
 def handle(rows: list[InboundSms], sender: str, text: str) -> str:
@@ -249,7 +258,7 @@ def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
     urgent = mentions_emergency(text)
     case, lookup_code = submit_case(Submission(
         kind=kind, channel=Channel.SMS, description=text.strip()[:DESCRIPTION_MAX],
-        complainant_phone=sender, urgent=urgent), commit=False)  # receive() commits it all at once
+        complainant_phone=sender, urgent=urgent))  # committed with the inbound rows
     for row in rows:
         row.case_id = case.id
     event = next(e for e in case.events if e.action == "receive")
@@ -315,7 +324,7 @@ def answer_query(rows: list[InboundSms], sender: str, number: str) -> str:
 
 def answer_survey(rows: list[InboundSms], sender: str, digit: str) -> str:
     """1/2/3 answers the survey waiting for this number; with none waiting, the help reply."""
-    callback = answer_by_sms(sender, digit)  # commits the answer (with the inbound row)
+    callback = answer_by_sms(sender, digit)  # the answer is committed with the inbound row
     if callback is None:
         return send_help(rows, sender)
     for row in rows:

@@ -4,7 +4,8 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from intake.extensions import csrf
-from intake.sms.services import BadInbound, parse_inbound, receive, signature_ok
+from intake.sms.services import PART, BadInbound, parse_inbound, receive, receive_part, signature_ok
+from intake.transaction import transactional
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
 
@@ -27,4 +28,7 @@ def inbound():
         message = parse_inbound(body)
     except BadInbound as exc:
         return _refuse(exc.field, exc.message, 400)
-    return jsonify({"status": receive(message)})
+    status = transactional(receive)(message)
+    if status == PART:  # committed on its own first, so the last part to commit sees every part
+        status = receive_part(message.message_id)
+    return jsonify({"status": status})

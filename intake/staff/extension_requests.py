@@ -58,7 +58,7 @@ def request_extension(case: Case, user: User, reason: str) -> Extension:
     proposed = work_calendar().due(clock.due_at, policy.amount, policy.unit.value)
     record(case, "extension_requested", user, reason=reason.strip(), public=False,
            data={"clock": clock.name, "proposed_due": proposed.isoformat()})
-    db.session.commit()
+    db.session.flush()
     return ext
 
 
@@ -71,6 +71,8 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
     if not approve and not note.strip():
         raise ActionError(_("不予延期须写明理由。"))
     case, clock = ext.case, ext.clock
+    if approve and clock.stopped_at is not None:  # refused before anything is written
+        raise ActionError(_("该办理期限已经结束，无需延期。"))
     ext.decided_by_id, ext.decided_at, ext.decision_note = user.id, utcnow(), note.strip()
     label = str(CLOCK_LABELS.get(clock.name, clock.name))
     if approve and clock.stopped_at is None:
@@ -83,13 +85,11 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
         tell_citizen(case, "extension_approved", event, due=due)
         tell_staff(case, "extension_granted", event, due=due)
     else:
-        if approve:
-            raise ActionError(_("该办理期限已经结束，无需延期。"))
         EXTENSION_STATES.move(ext, "refuse")
         event = record(case, "extension_refused", user, reason=note.strip(), public=False,
                        data={"clock": clock.name})
         tell_staff(case, "extension_refused", event, due=deadline_text(clock.due_at))
-    db.session.commit()
+    db.session.flush()
     return ext
 
 

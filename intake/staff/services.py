@@ -58,7 +58,7 @@ def sign_case(case: Case, user: User) -> None:
     """签收: the lead department takes the case on."""
     _check(user, case, "sign")
     transition(case, "sign", user)
-    db.session.commit()
+    db.session.flush()
 
 
 def return_case(case: Case, user: User, reason: str) -> None:
@@ -71,7 +71,7 @@ def return_case(case: Case, user: User, reason: str) -> None:
     case.lead_department = None
     case.co_handlers = []
     transition(case, "return", user, reason=reason.strip(), public=False)
-    db.session.commit()
+    db.session.flush()
 
 
 def accept_case(case: Case, user: User) -> None:
@@ -82,7 +82,7 @@ def accept_case(case: Case, user: User) -> None:
     resolve = case.running_clock("resolve")
     due = deadline_text(resolve.due_at) if resolve else ""
     tell_citizen(case, "case_accepted", event, due=due)
-    db.session.commit()
+    db.session.flush()
 
 
 def reply_case(case: Case, user: User, result: str, text: str) -> None:
@@ -104,7 +104,7 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     else:
         tell_citizen(case, outcome.template, event, result=outcome.label)
     schedule(case, event.at)
-    db.session.commit()
+    db.session.flush()
 
 
 __all__ = ["ActionError", "PLATFORM_ROLES", "TransitionError", "RESULTS", "is_supervisor"]

@@ -17,6 +17,7 @@ from intake.callbacks.models import Callback
 from intake.cases.models import Extension
 from intake.staff import extension_requests as extensions, services
 from routing import sweeps
+from intake.transaction import transactional
 from intake.staff.forms import (
     ActionForm, CallbackForm, ExtensionDecisionForm, ExtensionForm, ReopenForm, ReplyForm, ReturnForm, errors_text,
 )
@@ -44,6 +45,7 @@ def _case_or_404(case_id: int):
 
 @bp.get("/cases/<int:case_id>")
 @login_required
+@transactional  # a GET that writes on purpose: each look at a complainant's identity is logged
 def case_detail(case_id: int):
     case = _case_or_404(case_id)
     show_identity = services.may_see_identity(current_user, case)

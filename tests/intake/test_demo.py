@@ -10,6 +10,7 @@ def test_demo_cases_are_filed_once_and_routed(client, run_jobs):
     create_demo_users()
     assert create_demo_cases() == len(DEMO_CASES)
     assert create_demo_cases() == 0
+    db.session.commit()  # flask demo's edge: the routing jobs are enqueued after the commit
     run_jobs()
     statuses = {c.business_name: c.status for c in db.session.scalars(sa.select(Case))}
     assert statuses["好日子大药房"] is CaseStatus.DISPATCHED

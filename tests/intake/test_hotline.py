@@ -11,6 +11,7 @@ from intake.cases.models import Case, CaseStatus, Channel, PersonalDataAccess
 from intake.extensions import db
 from intake.hotline import services
 from intake.hotline.models import Call, CallStatus
+from intake.transaction import transactional
 from notify.backends import MemoryBackend
 from notify.models import Message
 from tests.intake.test_api import PHARMACY
@@ -159,7 +160,7 @@ def test_two_operators_clicking_at_once_in_threads_one_gets_it(app, announce, ma
             call, user = db.session.get(Call, call_pk), db.session.get(User, user_id)
             start.wait()
             try:
-                services.take_call(call, user)
+                transactional(services.take_call)(call, user)  # as the request's edge commits it
                 results.append(user_id)
             except services.ActionError:
                 results.append(None)
@@ -187,9 +188,10 @@ def test_filing_makes_a_hotline_case_routed_by_the_operators_township(client, on
     call = db.session.get(Call, on_call)
     assert call.status is CallStatus.FILED and call.case_id == case.id
 
+    case_id = case.id  # the job's commit expires what the test holds, and its session ends
     run_jobs()
     db.session.expire_all()
-    case = db.session.get(Case, case.id)
+    case = db.session.get(Case, case_id)
     assert case.status is CaseStatus.DISPATCHED and case.township_code == "330324009"
     assert case.industry_code == "pharmacy" and case.lead_department.name == "永嘉县市场监督管理局"
 
