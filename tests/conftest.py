@@ -100,17 +100,18 @@ def run_jobs(app):
 
 @pytest.fixture
 def make_user(app):
+    """A member of staff (tests.factories.UserFactory); a department's needs its seeded department."""
     from intake.accounts.models import Role
-    from intake.accounts.services import ensure_user
     from intake.extensions import db
     from intake.reference.models import Department
+    from tests.factories import UserFactory
 
     def make(username="staff", role=Role.DEPARTMENT, county="330324", kind="market", township=None):
         dept = None
         if kind and role is Role.DEPARTMENT:
             dept = db.session.scalar(sa.select(Department).filter_by(county_code=county, kind=kind))
-        return ensure_user(username, "pw-" + username, username, role, county_code=county,
-                           department_id=dept.id if dept else None, township_code=township)
+        return UserFactory(username=username, role=role, county_code=county, department=dept,
+                           township_code=township)
 
     return make
 
