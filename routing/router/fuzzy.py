@@ -570,7 +570,7 @@ class PlaceMatcher:
                 return (20, PINYIN)
             return None
         best = None
-        for (form, how), keys in zip(p.forms, p.keys):
+        for form, how in p.forms:
             if q == form:
                 score = (0 if not how else 2, how)
             elif form.startswith(q):
@@ -582,10 +582,10 @@ class PlaceMatcher:
             best = min(best or score, score)
         if best:
             return best
-        base, suffix = q, ""
+        base = q
         for s in WRITTEN_TOWNSHIP + ("村", "社区"):
             if q.endswith(s) and len(q) - len(s) >= 2:
-                base, suffix = q[: -len(s)], s
+                base = q[: -len(s)]
                 break
         if len(base) < 2:
             return None
@@ -595,7 +595,7 @@ class PlaceMatcher:
             return (35, MISSING)
         qkeys = [{fold(r) for r in toneless(ch)} for ch in base]
         shapes = lookalikes()
-        for (form, how), keys in zip(p.forms, p.keys):
+        for (form, _how), keys in zip(p.forms, p.keys):
             if len(keys) >= len(base) and all(qk & k for qk, k in zip(qkeys, keys)):
                 return (40, SOUND)
             if len(form) >= len(base) and sum(a != b for a, b in zip(base, form)) == 1 and all(

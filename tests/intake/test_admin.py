@@ -5,13 +5,13 @@ import pytest
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
-from intake.cases.models import Case, CaseKind, Channel, Clock
 from intake.extensions import db
 from intake.reference.models import CalendarDay, TimeLimitPolicy, TimeUnit
 from intake.reference.seed import POLICY_EPOCH
 from intake.types import utcnow
 from routing.calendar import TZ
 from intake.cases.clocks import find_policy, start_clock
+from tests.factories import CaseFactory, ClockFactory
 
 
 @pytest.fixture(autouse=True)
@@ -29,13 +29,6 @@ def admin(make_user, login):
     user = make_user("admin", Role.ADMIN, kind=None)
     login(user)
     return user
-
-
-def new_case(received: datetime, kind=CaseKind.TIP) -> Case:
-    case = Case(tracking_no=f"T{received.timestamp():.0f}"[:16], lookup_code_hash="x", kind=kind,
-                channel=Channel.WEB, description="测试", received_at=received, county_code="330324")
-    db.session.add(case)
-    return case
 
 
 def tip_decision_policy() -> TimeLimitPolicy:
@@ -83,13 +76,13 @@ def test_policies_read_in_chinese(client, admin):
 
 def test_a_new_tip_decision_limit_applies_to_cases_received_after_the_edit(client, admin):
     policy = tip_decision_policy()
-    earlier = new_case(utcnow() - timedelta(hours=1))
+    earlier = CaseFactory(tip=True, received_at=utcnow() - timedelta(hours=1))
     db.session.commit()
 
     page = edit(client, policy, amount="10", unit="working_days", note="市局2026年通知").get_data(as_text=True)
 
     assert "新时限自现在起对新受理的案件生效，已受理的案件仍按原时限" in page
-    later = new_case(utcnow())
+    later = CaseFactory(tip=True)
     assert find_policy(earlier, "decision").amount == 15
     assert find_policy(later, "decision").amount == 10
     # Counted from the same moment, across National Day: 10 working days against 15.
@@ -128,7 +121,7 @@ def test_a_county_may_get_its_own_limit(client, admin):
         "jurisdiction": "330324", "case_kind": "complaint", "clock": "decision", "amount": "5",
         "unit": "working_days", "note": "永嘉县承诺时限"}, follow_redirects=True).get_data(as_text=True)
     assert "新时限自现在起对新受理的案件生效" in page and "永嘉县" in page
-    case = new_case(utcnow(), kind=CaseKind.COMPLAINT)
+    case = CaseFactory()
     assert find_policy(case, "decision").amount == 5
 
 
@@ -165,9 +158,7 @@ def test_the_deadline_check_computes_as_the_cli_does(app, client, admin):
 
 
 def running_clock_due_in_2030() -> None:
-    case = new_case(utcnow())
-    db.session.add(Clock(case=case, name="decision", started_at=utcnow(),
-                         due_at=datetime(2030, 5, 6, 23, 59, tzinfo=TZ)))
+    ClockFactory(case=CaseFactory(tip=True), name="decision", due_at=datetime(2030, 5, 6, 23, 59, tzinfo=TZ))
     db.session.commit()
 
 

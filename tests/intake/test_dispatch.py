@@ -64,7 +64,6 @@ def test_other_industry_needs_a_lead_department_chosen(client, run_jobs, make_us
 def test_department_staff_cannot_dispatch(client, run_jobs, make_user, login):
     post(client, VAGUE)
     run_jobs()
-    case = latest()
     login(make_user("yj-market"))
     assert client.get("/dispatch/").status_code == 403
 

@@ -4,68 +4,47 @@ import io
 import re
 from datetime import datetime
 from html.parser import HTMLParser
-from itertools import count
 
 import pytest
-import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from intake.accounts.models import Role
-from intake.callbacks.models import Answer, Callback
-from intake.cases.models import Case, CaseEvent, CaseKind, Channel, Clock
+from intake.callbacks.models import Answer
 from intake.extensions import db
-from intake.reference.models import Department
 from intake.reports.services import build_report, parse_period
 from routing.calendar import TZ
+from tests.factories import CallbackFactory, CaseEventFactory, CaseFactory, ClockFactory, DepartmentFactory
 
 W47 = "?period=week&date=2026-11-16"  # Monday 16 to Sunday 22 November 2026
 MARKET, CULTURE = "永嘉县市场监督管理局", "永嘉县文化和广电旅游体育局"
 OUBEI, QIAOTOU = "330324009", "330324102"  # 瓯北街道, 桥头镇
 NANHU_MARKET = "南湖区市场监督管理局"
-_numbers = count(1)
 
 
 def at(day: int, hour: int = 10, month: int = 11) -> datetime:
     return datetime(2026, month, day, hour, tzinfo=TZ)
 
 
-def department(kind: str, county: str = "330324") -> Department:
-    return db.session.scalar(sa.select(Department).filter_by(county_code=county, kind=kind))
+def clock(case, name, dept, started, due, stopped=None):
+    return ClockFactory(case=case, name=name, department=dept, started_at=started, due_at=due, stopped_at=stopped)
 
 
-def new_case(received, lead, township, county="330324") -> Case:
-    case = Case(tracking_no=f"F{next(_numbers):08d}", lookup_code_hash="x", kind=CaseKind.COMPLAINT,
-                channel=Channel.WEB, description="测试", received_at=received, county_code=county,
-                township_code=township, lead_department=lead)
-    db.session.add(case)
-    return case
-
-
-def clock(case, name, dept, started, due, stopped=None) -> Clock:
-    row = Clock(case=case, name=name, department=dept, started_at=started, due_at=due,
-                stopped_at=stopped, met=None if stopped is None else stopped <= due)
-    db.session.add(row)
-    return row
-
-
-def event(case, action, when, actor=None, to=None) -> CaseEvent:
-    row = CaseEvent(case=case, action=action, at=when, actor_id=actor.id if actor else None,
-                    actor_label=actor.display_name if actor else "系统",
-                    data={"lead_department": to.name} if to else None)
-    db.session.add(row)
-    return row
+def event(case, action, when, actor=None, to=None):
+    return CaseEventFactory(case=case, action=action, at=when, actor=actor,
+                            data={"lead_department": to.name} if to else None)
 
 
 @pytest.fixture
 def week(make_user):
     """Week 47 in 永嘉: met, missed, returned and reopened; a case the week before; one in 南湖区."""
-    market, culture = department("market"), department("culture")
+    market, culture = DepartmentFactory(kind="market"), DepartmentFactory(kind="culture")
     market_staff = make_user("yj-market")
     culture_staff = make_user("yj-culture", kind="culture")
     dispatcher = make_user("paidan", role=Role.DISPATCHER, kind=None)
     supervisor = make_user("duban", role=Role.SUPERVISOR, kind=None)
 
-    a = new_case(at(16), market, OUBEI)  # signed and decided on time, replied, reopened, rework late
+    # signed and decided on time, replied, reopened, rework late
+    a = CaseFactory(received_at=at(16), lead_department=market, township_code=OUBEI)
     event(a, "route", at(16, 11), to=market)
     clock(a, "sign", market, at(16, 11), at(17, 23), stopped=at(16, 15))
     clock(a, "decision", market, at(16), at(25, 23), stopped=at(18))
@@ -73,32 +52,33 @@ def week(make_user):
     event(a, "reopen", at(19), supervisor)
     clock(a, "rework", market, at(19), at(20, 23))  # still running, due in the week, past
 
-    b = new_case(at(17), market, QIAOTOU)  # signed late, resolved on time
+    # signed late, resolved on time
+    b = CaseFactory(received_at=at(17), lead_department=market, township_code=QIAOTOU)
     event(b, "route", at(17, 11), to=market)
     clock(b, "sign", market, at(17, 11), at(18, 23), stopped=at(19))
     clock(b, "resolve", market, at(17), at(21, 23), stopped=at(20))
     event(b, "reply", at(20), market_staff)
 
-    c = new_case(at(18), market, OUBEI)  # sent to culture, returned on time, dispatched to market
+    # sent to culture, returned on time, dispatched to market
+    c = CaseFactory(received_at=at(18), lead_department=market, township_code=OUBEI)
     event(c, "route", at(18, 11), to=culture)
     clock(c, "sign", culture, at(18, 11), at(19, 23), stopped=at(18, 16))
     event(c, "return", at(18, 16), culture_staff)
     event(c, "dispatch", at(19, 9), dispatcher, to=market)
     clock(c, "sign", market, at(19, 9), at(24, 23), stopped=at(24, 9))  # signed after the week
 
-    d = new_case(at(10), market, OUBEI)  # the week before
+    d = CaseFactory(received_at=at(10), lead_department=market, township_code=OUBEI)  # the week before
     event(d, "route", at(10, 11), to=market)
     clock(d, "sign", market, at(10, 11), at(11, 23), stopped=at(11))
 
     # 回访: a dissatisfied, b satisfied, d no answer (not counted)
-    db.session.add_all([
-        Callback(case=a, ask_at=at(19, 9), asked_at=at(19, 9), answer=Answer.DISSATISFIED, answered_at=at(19)),
-        Callback(case=b, ask_at=at(21, 9), asked_at=at(21, 9), answer=Answer.SATISFIED, answered_at=at(21)),
-        Callback(case=d, ask_at=at(12, 9), asked_at=at(12, 9), answer=Answer.NO_RESPONSE, answered_at=at(18)),
-    ])
+    CallbackFactory(case=a, ask_at=at(19, 9), answer=Answer.DISSATISFIED, answered_at=at(19))
+    CallbackFactory(case=b, ask_at=at(21, 9), answer=Answer.SATISFIED, answered_at=at(21))
+    CallbackFactory(case=d, ask_at=at(12, 9), answer=Answer.NO_RESPONSE, answered_at=at(18))
 
-    nanhu = department("market", "330402")
-    e = new_case(at(17), nanhu, "330402007", county="330402")  # 南湖区建设街道, missed
+    nanhu = DepartmentFactory(kind="market", county_code="330402")
+    # 南湖区建设街道, missed
+    e = CaseFactory(received_at=at(17), lead_department=nanhu, township_code="330402007", county_code="330402")
     event(e, "route", at(17, 11), to=nanhu)
     clock(e, "sign", nanhu, at(17, 11), at(18, 23), stopped=at(20))
     db.session.commit()
@@ -198,7 +178,7 @@ def test_periods_are_read_from_a_day_a_week_or_a_month():
 
 
 def test_a_running_clock_counts_only_once_its_time_is_up(week):
-    market = department("market")
+    market = DepartmentFactory(kind="market")
     before_due = build_report(parse_period("week", "2026-11-16"), "330324", now=at(20, 12))
     row = next(r for r in before_due.departments if r.key == market.id)
     assert (row.counts["completion_met"], row.counts["completion_due"]) == (2, 2)

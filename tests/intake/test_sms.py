@@ -18,6 +18,7 @@ from intake.sms.services import join_parts
 from intake.types import utcnow
 from notify.backends import MemoryBackend
 from notify.models import Message, MessageStatus, SmsOptOut
+from tests.factories import CallbackFactory
 
 SECRET = "test-sms-secret"
 PHONE = "+8613812345678"
@@ -276,8 +277,7 @@ def test_a_digit_answers_the_waiting_survey(client):
     sms(client, PHARMACY)
     case = the_case()
     case.status = CaseStatus.REPLIED
-    now = utcnow()
-    db.session.add(Callback(case=case, ask_at=now, asked_at=now, answer_due_at=now + timedelta(days=3)))
+    CallbackFactory(case=case)
     db.session.commit()
     assert sms(client, "１") == "survey"  # a full-width digit counts too
     assert db.session.scalar(sa.select(Callback.answer)) is Answer.SATISFIED

@@ -1,18 +1,16 @@
 """Fixtures for messages out: a case to write about, a worker that drains retries and scheduled
 jobs, and template rows put back as shipped after each test."""
-import secrets
 import time
 
 import pytest
 import sqlalchemy as sa
 
-from intake.cases.models import Case, CaseKind, Channel
 from intake.cases.workflow import record
 from intake.extensions import db
-from intake.types import utcnow
 from notify.backends import MemoryBackend
 from notify.models import MessageTemplate
 from notify.services import seed_templates
+from tests.factories import CaseFactory
 
 CITIZEN = "+8613900001111"
 
@@ -29,12 +27,7 @@ def _fresh_backends_and_templates(app):
 
 @pytest.fixture
 def case():
-    row = Case(tracking_no="26" + f"{secrets.randbelow(10**11):011d}", lookup_code_hash="x",
-               kind=CaseKind.COMPLAINT, channel=Channel.WEB, description="买到过期牛奶，商家不肯退。",
-               received_at=utcnow(), county_code="330324", complainant_phone=CITIZEN)
-    db.session.add(row)
-    db.session.flush()
-    return row
+    return CaseFactory(description="买到过期牛奶，商家不肯退。", complainant_phone=CITIZEN)
 
 
 @pytest.fixture

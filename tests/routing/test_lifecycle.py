@@ -4,15 +4,15 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
-from intake.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Extension, ExtensionStatus
+from intake.cases.models import Case, CaseEvent, CaseStatus, Extension, ExtensionStatus
 from intake.extensions import db
 from intake.types import utcnow
 from notify.backends import MemoryBackend
 from routing.calendar import TZ, WorkCalendar
 from intake.cases.clocks import extend_clock, start_clock
 from routing.sweeps import sweep_clocks
+from tests.factories import CaseFactory
 from tests.intake.test_api import PHARMACY
-from tests.routing.test_clocks import new_case
 
 TIP = {**PHARMACY, "kind": "tip", "description": "这家药店长期销售过期药品，柜台里有很多过期的感冒药。"}
 URGENT = {**PHARMACY, "urgent": True, "description": "药店卖的药吃了以后全家腹泻，店里还在卖同一批药。"}
@@ -94,7 +94,7 @@ def test_an_urgent_case_must_be_signed_within_two_hours(client, run_jobs):
 
 
 def test_tip_fifteen_plus_fifteen_working_days_over_national_day():
-    tip = new_case(datetime(2026, 9, 21, 10, 0, tzinfo=TZ), kind=CaseKind.TIP)
+    tip = CaseFactory(received_at=datetime(2026, 9, 21, 10, 0, tzinfo=TZ), tip=True)
     clock = start_clock(tip, "decision", tip.received_at)
     # 15 working days after 2026-09-21, Mid-Autumn (25 Sep) and National Day (1–7 Oct) off, the
     # make-up Saturday 10 Oct worked: 22–24, 28–30 Sep (6), 8–10 Oct (3), 12–16 Oct (5), 19 Oct
@@ -104,7 +104,7 @@ def test_tip_fifteen_plus_fifteen_working_days_over_national_day():
 
 
 def test_sixty_calendar_days_of_mediation_ending_on_a_holiday_move_to_the_next_working_day():
-    complaint = new_case(datetime(2026, 8, 2, 15, 0, tzinfo=TZ))
+    complaint = CaseFactory(received_at=datetime(2026, 8, 2, 15, 0, tzinfo=TZ))
     clock = start_clock(complaint, "resolve", complaint.received_at)
     # 2026-08-02 + 60 days = 2026-10-01, National Day; the holiday runs to 10-07 and 10-08 is a working day
     assert clock.due_at.date() == date(2026, 10, 8)
