@@ -1,7 +1,8 @@
 """Router speed on one core: build time, then cases/second over the dev set repeated.
 
-    python benchmarks/bench_router.py [/work/shared/eval/dev_cases.jsonl] [--cases 10000]
+python benchmarks/bench_router.py [/work/shared/eval/dev_cases.jsonl] [--cases 10000]
 """
+
 import argparse
 import os
 import sys
@@ -18,6 +19,7 @@ DEV = "/work/shared/eval/dev_cases.jsonl"
 def _cold_caches() -> None:
     """Start each timing with empty caches, so repeats do not flatter the figure."""
     from routing.router.gazetteer import normalize
+
     normalize.cache_clear()
     locate_module.phone_region.cache_clear()
 
@@ -35,10 +37,9 @@ def main() -> None:
     build = time.perf_counter() - start
 
     cases = load_cases(args.path)
-    batch = (cases * (args.cases // len(cases) + 1))[:args.cases]
+    batch = (cases * (args.cases // len(cases) + 1))[: args.cases]
     # Vary the texts so the normalize/phone caches cannot answer from memory.
-    batch = [{**c, "text": f"{c['text']}（{i}）", "caller_phone": c["caller_phone"]}
-             for i, c in enumerate(batch)]
+    batch = [{**c, "text": f"{c['text']}（{i}）", "caller_phone": c["caller_phone"]} for i, c in enumerate(batch)]
     _cold_caches()
     start = time.perf_counter()
     for case in batch:

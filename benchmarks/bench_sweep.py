@@ -20,6 +20,7 @@ run left. For measuring the proposals in RESULTS.md, without touching the applic
 --extra-index creates the proposed indexes by hand in the bench database; --try-fixes patches in the
 proposed query changes (with --list-limit N rows in the list, --cache-summary a 60 s summary cache).
 """
+
 import argparse
 import json
 import os
@@ -39,6 +40,7 @@ import sqlalchemy.orm  # noqa: E402,F401
 TZ = ZoneInfo("Asia/Shanghai")
 REDIS_URL = "redis://127.0.0.1:6379/12"
 
+
 def db_session():
     from intake.extensions import db
 
@@ -57,6 +59,7 @@ def sql_url(url: str) -> str:
 # The database
 # ---------------------------------------------------------------------------------------------
 
+
 def ensure_database(url: str) -> None:
     target = sa.engine.make_url(sql_url(url))
     admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -69,8 +72,9 @@ def ensure_database(url: str) -> None:
 
 def read_meta(engine) -> dict | None:
     with engine.connect() as conn:
-        comment = conn.scalar(sa.text("SELECT shobj_description(oid, 'pg_database') FROM pg_database "
-                                      "WHERE datname = current_database()"))
+        comment = conn.scalar(
+            sa.text("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = current_database()")
+        )
     try:
         return json.loads(comment) if comment else None
     except ValueError:
@@ -87,19 +91,21 @@ def write_meta(engine, meta: dict) -> None:
 def make_app(url: str):
     from intake import create_app
 
-    return create_app({
-        "TESTING": True,
-        "WTF_CSRF_ENABLED": False,
-        "SECRET_KEY": "bench",
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2},
-        "REDIS_URL": REDIS_URL,
-        "RQ_QUEUE": "intake-bench",
-        "NOTIFY_SMS_BACKEND": "log",
-        "NOTIFY_MAIL_BACKEND": "log",
-        # no quiet hours: every staff SMS is enqueued at once, whatever the wall clock says
-        "NOTIFY_QUIET_HOURS": "",
-    })
+    return create_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 2},
+            "REDIS_URL": REDIS_URL,
+            "RQ_QUEUE": "intake-bench",
+            "NOTIFY_SMS_BACKEND": "log",
+            "NOTIFY_MAIL_BACKEND": "log",
+            # no quiet hours: every staff SMS is enqueued at once, whatever the wall clock says
+            "NOTIFY_QUIET_HOURS": "",
+        }
+    )
 
 
 def bench_t0() -> datetime:
@@ -434,8 +440,14 @@ def build(engine, app, args, t0: datetime, t_last: datetime) -> dict:
     from werkzeug.security import generate_password_hash
 
     timings = {}
-    fmt = {"cases": args.cases, "open": args.open, "t0": t0.isoformat(), "t_last": t_last.isoformat(),
-           "gap_h": args.gap / 60, "pending": max(5, args.open // 1000)}
+    fmt = {
+        "cases": args.cases,
+        "open": args.open,
+        "t0": t0.isoformat(),
+        "t_last": t_last.isoformat(),
+        "gap_h": args.gap / 60,
+        "pending": max(5, args.open // 1000),
+    }
 
     def run(label, sql, conn):
         started = time.perf_counter()
@@ -454,10 +466,14 @@ def build(engine, app, args, t0: datetime, t_last: datetime) -> dict:
         conn.exec_driver_sql("SET max_parallel_maintenance_workers = 2")
         conn.exec_driver_sql("SET session_replication_role = replica")  # no FK triggers while loading
         # secondary indexes are built once after the load
-        dropped = conn.execute(sa.text(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
-            "AND i.tablename = ANY(:t) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
-            "WHERE c.conname = i.indexname)"), {"t": list(BIG_TABLES)}).all()
+        dropped = conn.execute(
+            sa.text(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' "
+                "AND i.tablename = ANY(:t) AND NOT EXISTS (SELECT 1 FROM pg_constraint c "
+                "WHERE c.conname = i.indexname)"
+            ),
+            {"t": list(BIG_TABLES)},
+        ).all()
         for name, _ in dropped:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
         conn.exec_driver_sql("SELECT setseed(0.42)")
@@ -474,25 +490,30 @@ def build(engine, app, args, t0: datetime, t_last: datetime) -> dict:
         timings["indexes"] = time.perf_counter() - started
         log(f"  {'indexes':<28} {timings['indexes']:7.1f} s")
         for table in ("case", "clock", "case_event", "message", "extension", "user"):
-            conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
-                                 f"(SELECT coalesce(max(id), 0) + 1 FROM \"{table}\"), false)")
+            conn.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                f'(SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)'
+            )
         # staff on duty, told by the sweep: 2 per department, 1 per township, and per county
         # a dispatcher and an operator (the platform's duties: triage, callback)
         pw = generate_password_hash("pw-duty")
-        conn.execute(sa.text(
-            "INSERT INTO \"user\" (username, display_name, password_hash, role, county_code, department_id, "
-            "township_code, phone, email, active, created_at) "
-            "SELECT 'dept' || d.id || '_' || k, d.name || '承办人' || k, :pw, 'department', d.county_code, d.id, "
-            "NULL, '+86139' || lpad((d.id * 10 + k)::text, 8, '0'), 'dept' || d.id || '_' || k || '@example.cn', "
-            "true, now() FROM department d CROSS JOIN generate_series(1, 2) k "
-            "UNION ALL SELECT 'town' || t.code, t.name || '工作人员', :pw, 'township', t.parent_code, NULL, t.code, "
-            "'+86137' || right(t.code, 8), 'town' || t.code || '@example.cn', true, now() "
-            "FROM division t WHERE t.level = 'township' "
-            "UNION ALL SELECT r || c.code, c.name || r, :pw, r, c.code, NULL, NULL, "
-            "'+86136' || right(c.code, 6) || CASE r WHEN 'dispatcher' THEN '01' ELSE '02' END, "
-            "r || c.code || '@example.cn', true, now() "
-            "FROM division c CROSS JOIN (VALUES ('dispatcher'), ('operator')) v(r) WHERE c.level = 'county'"),
-            {"pw": pw})
+        conn.execute(
+            sa.text(
+                'INSERT INTO "user" (username, display_name, password_hash, role, county_code, department_id, '
+                "township_code, phone, email, active, created_at) "
+                "SELECT 'dept' || d.id || '_' || k, d.name || '承办人' || k, :pw, 'department', d.county_code, d.id, "
+                "NULL, '+86139' || lpad((d.id * 10 + k)::text, 8, '0'), 'dept' || d.id || '_' || k || '@example.cn', "
+                "true, now() FROM department d CROSS JOIN generate_series(1, 2) k "
+                "UNION ALL SELECT 'town' || t.code, t.name || '工作人员', :pw, 'township', t.parent_code, NULL, t.code, "
+                "'+86137' || right(t.code, 8), 'town' || t.code || '@example.cn', true, now() "
+                "FROM division t WHERE t.level = 'township' "
+                "UNION ALL SELECT r || c.code, c.name || r, :pw, r, c.code, NULL, NULL, "
+                "'+86136' || right(c.code, 6) || CASE r WHEN 'dispatcher' THEN '01' ELSE '02' END, "
+                "r || c.code || '@example.cn', true, now() "
+                "FROM division c CROSS JOIN (VALUES ('dispatcher'), ('operator')) v(r) WHERE c.level = 'county'"
+            ),
+            {"pw": pw},
+        )
         conn.exec_driver_sql("SET session_replication_role = origin")
         conn.commit()
         conn.exec_driver_sql("DISCARD TEMP")  # the plan tables, before the connection goes back to the pool
@@ -513,21 +534,30 @@ def reset_schema(engine) -> None:
 
 def sizes(engine) -> dict:
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' "
-            "AND c.relname = ANY(:t)"), {"t": list(BIG_TABLES) + ["user"]}).all()
+        rows = conn.execute(
+            sa.text(
+                "SELECT c.relname, c.reltuples::bigint, pg_total_relation_size(c.oid) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r' "
+                "AND c.relname = ANY(:t)"
+            ),
+            {"t": list(BIG_TABLES) + ["user"]},
+        ).all()
         db_size = conn.scalar(sa.text("SELECT pg_database_size(current_database())"))
-        counts = dict(conn.execute(sa.text(
-            "SELECT 'open cases', count(*) FROM \"case\" WHERE status <> 'closed' "
-            "UNION ALL SELECT 'running clocks', count(*) FROM clock WHERE stopped_at IS NULL "
-            "UNION ALL SELECT 'red (escalated, running)', count(*) FROM clock WHERE stopped_at IS NULL AND escalated_at IS NOT NULL "
-            "UNION ALL SELECT 'amber (warned only, running)', count(*) FROM clock WHERE stopped_at IS NULL "
-            "  AND warned_at IS NOT NULL AND escalated_at IS NULL "
-            "UNION ALL SELECT 'in ix_clock_to_warn', count(*) FROM clock WHERE stopped_at IS NULL AND warned_at IS NULL "
-            "UNION ALL SELECT 'in ix_clock_to_escalate', count(*) FROM clock WHERE stopped_at IS NULL AND escalated_at IS NULL "
-            "UNION ALL SELECT 'open problem cases', count(*) FROM \"case\" WHERE problem_at IS NOT NULL AND status <> 'closed' "
-            "UNION ALL SELECT 'pending extensions', count(*) FROM extension WHERE status = 'pending'")).all())
+        counts = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT 'open cases', count(*) FROM \"case\" WHERE status <> 'closed' "
+                    "UNION ALL SELECT 'running clocks', count(*) FROM clock WHERE stopped_at IS NULL "
+                    "UNION ALL SELECT 'red (escalated, running)', count(*) FROM clock WHERE stopped_at IS NULL AND escalated_at IS NOT NULL "
+                    "UNION ALL SELECT 'amber (warned only, running)', count(*) FROM clock WHERE stopped_at IS NULL "
+                    "  AND warned_at IS NOT NULL AND escalated_at IS NULL "
+                    "UNION ALL SELECT 'in ix_clock_to_warn', count(*) FROM clock WHERE stopped_at IS NULL AND warned_at IS NULL "
+                    "UNION ALL SELECT 'in ix_clock_to_escalate', count(*) FROM clock WHERE stopped_at IS NULL AND escalated_at IS NULL "
+                    "UNION ALL SELECT 'open problem cases', count(*) FROM \"case\" WHERE problem_at IS NOT NULL AND status <> 'closed' "
+                    "UNION ALL SELECT 'pending extensions', count(*) FROM extension WHERE status = 'pending'"
+                )
+            ).all()
+        )
     return {"tables": {name: (rows_, size) for name, rows_, size in rows}, "db": db_size, "counts": counts}
 
 
@@ -540,8 +570,13 @@ def undo_sweeps(engine, meta: dict) -> None:
         n_ev = conn.execute(sa.text("DELETE FROM case_event WHERE id > :ev"), p).rowcount
         n_w = conn.execute(sa.text("UPDATE clock SET warned_at = NULL WHERE warned_at > :t"), p).rowcount
         n_e = conn.execute(sa.text("UPDATE clock SET escalated_at = NULL WHERE escalated_at > :t"), p).rowcount
-        n_r = conn.execute(sa.text("UPDATE clock SET stopped_at = NULL, met = NULL WHERE name = 'return' "
-                                   "AND stopped_at > :t AND stopped_at = due_at"), p).rowcount
+        n_r = conn.execute(
+            sa.text(
+                "UPDATE clock SET stopped_at = NULL, met = NULL WHERE name = 'return' "
+                "AND stopped_at > :t AND stopped_at = due_at"
+            ),
+            p,
+        ).rowcount
         conn.execute(sa.text('UPDATE "case" SET escalated_at = NULL WHERE escalated_at > :t'), p)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         for table in ("clock", "case", "case_event", "message"):
@@ -552,6 +587,7 @@ def undo_sweeps(engine, meta: dict) -> None:
 # ---------------------------------------------------------------------------------------------
 # Measuring
 # ---------------------------------------------------------------------------------------------
+
 
 class Capture:
     """Record the SQL the app sends (statement, parameters, time) while active."""
@@ -629,10 +665,12 @@ def explain(engine, statements: list[tuple[str, dict]], rollback: bool = True) -
     return plans
 
 
-COMING = ("SELECT amber_at AS t FROM clock WHERE stopped_at IS NULL AND warned_at IS NULL "
-          "AND name <> 'return' AND amber_at > :a "
-          "UNION ALL SELECT due_at FROM clock WHERE stopped_at IS NULL AND escalated_at IS NULL "
-          "AND name <> 'return' AND due_at > :a")
+COMING = (
+    "SELECT amber_at AS t FROM clock WHERE stopped_at IS NULL AND warned_at IS NULL "
+    "AND name <> 'return' AND amber_at > :a "
+    "UNION ALL SELECT due_at FROM clock WHERE stopped_at IS NULL AND escalated_at IS NULL "
+    "AND name <> 'return' AND due_at > :a"
+)
 
 
 def next_moment(engine, after: datetime, k: int) -> datetime:
@@ -641,24 +679,23 @@ def next_moment(engine, after: datetime, k: int) -> datetime:
     Deadlines fall at the end of a day, many at the same instant; when the k-th lands in such a
     crowd that would bring far more than k, stop just before it."""
     with engine.connect() as conn:
-        moment = conn.scalar(sa.text(f"SELECT t FROM ({COMING}) x ORDER BY t OFFSET :k LIMIT 1"),
-                             {"a": after, "k": k - 1})
+        moment = conn.scalar(
+            sa.text(f"SELECT t FROM ({COMING}) x ORDER BY t OFFSET :k LIMIT 1"), {"a": after, "k": k - 1}
+        )
         if moment is None:
             return after + timedelta(hours=1)
         count = conn.scalar(sa.text(f"SELECT count(*) FROM ({COMING}) x WHERE t <= :m"), {"a": after, "m": moment})
         if count > 1.5 * k:
             earlier = moment - timedelta(microseconds=1)
-            if conn.scalar(sa.text(f"SELECT count(*) FROM ({COMING}) x WHERE t <= :m"),
-                           {"a": after, "m": earlier}) > 0:
+            if conn.scalar(sa.text(f"SELECT count(*) FROM ({COMING}) x WHERE t <= :m"), {"a": after, "m": earlier}) > 0:
                 moment = earlier
     return moment
 
 
 def run_sweeps(app, engine, t0: datetime) -> list[dict]:
+    import intake.jobs
     from intake.redis_conn import get_redis
     from routing.sweeps import sweep_clocks
-
-    import intake.jobs
 
     results = []
     capture = Capture(app_engine(app))
@@ -685,15 +722,25 @@ def run_sweeps(app, engine, t0: datetime) -> list[dict]:
             rows = capture.stop()
         sql_time = sum(r[2] for r in rows)
         claims = [r for r in rows if r[0].lstrip().upper().startswith("UPDATE CLOCK")]
-        row = {"label": label, "now": now, **out, "seconds": wall, "queries": len(rows),
-               "sql_seconds": sql_time, "update_ms": [round(r[2] * 1000, 2) for r in claims],
-               "jobs": len(enqueued), "enqueue_seconds": sum(enqueued)}
+        row = {
+            "label": label,
+            "now": now,
+            **out,
+            "seconds": wall,
+            "queries": len(rows),
+            "sql_seconds": sql_time,
+            "update_ms": [round(r[2] * 1000, 2) for r in claims],
+            "jobs": len(enqueued),
+            "enqueue_seconds": sum(enqueued),
+        }
         n = out["amber"] + out["red"]
         per = f"  {wall / n * 1000:5.1f} ms/clock" if n else ""
         row["load"] = os.getloadavg()[0]
-        log(f"  {label:<32} amber {out['amber']:5d} red {out['red']:5d} windows {out['windows_closed']:4d} "
+        log(
+            f"  {label:<32} amber {out['amber']:5d} red {out['red']:5d} windows {out['windows_closed']:4d} "
             f"{wall * 1000:9.1f} ms{per}  {len(rows):6d} queries ({sql_time * 1000:.0f} ms in SQL)  "
-            f"{len(enqueued):6d} jobs ({sum(enqueued) * 1000:.0f} ms)  UPDATEs {row['update_ms']} ms  load {row['load']:.1f}")
+            f"{len(enqueued):6d} jobs ({sum(enqueued) * 1000:.0f} ms)  UPDATEs {row['update_ms']} ms  load {row['load']:.1f}"
+        )
         results.append(row)
 
     get_redis(app).flushdb()
@@ -717,8 +764,9 @@ def make_supervisors(app):
     from intake.extensions import db
 
     with app.app_context():
-        county = db.session.scalar(sa.text(
-            "SELECT county_code FROM \"case\" GROUP BY county_code ORDER BY count(*) DESC LIMIT 1"))
+        county = db.session.scalar(
+            sa.text('SELECT county_code FROM "case" GROUP BY county_code ORDER BY count(*) DESC LIMIT 1')
+        )
         ensure_user("bench_sup_all", "pw-bench_sup_all", "督办（全市）", Role.SUPERVISOR)
         ensure_user("bench_sup_county", "pw-bench_sup_county", "督办（县）", Role.SUPERVISOR, county_code=county)
     return county
@@ -745,10 +793,19 @@ def time_page(app, engine, username: str, path: str = "/staff/overdue", n: int =
     body = resp.get_data(as_text=True)
     times.sort()
     load = os.getloadavg()[0]
-    return {"user": username, "path": path, "median": statistics.median(times),
-            "p95": times[max(0, int(round(0.95 * len(times))) - 1)], "max": times[-1],
-            "queries": statistics.median(queries), "sql_ms": statistics.median(sql_times),
-            "rows": body.count("<tr>"), "bytes": len(body), "statements": rows, "load": load}
+    return {
+        "user": username,
+        "path": path,
+        "median": statistics.median(times),
+        "p95": times[max(0, int(round(0.95 * len(times))) - 1)],
+        "max": times[-1],
+        "queries": statistics.median(queries),
+        "sql_ms": statistics.median(sql_times),
+        "rows": body.count("<tr>"),
+        "bytes": len(body),
+        "statements": rows,
+        "load": load,
+    }
 
 
 def page_parts(app, username: str, n: int = 10) -> dict:
@@ -761,8 +818,17 @@ def page_parts(app, username: str, n: int = 10) -> dict:
     from intake.staff import extension_requests as extensions
     from routing import sweeps
 
-    times = {k: [] for k in ("overdue_clocks", "overdue_summary (uncached)", "problem_cases", "pending_extensions",
-                             "render", "render without pending")}
+    times = {
+        k: []
+        for k in (
+            "overdue_clocks",
+            "overdue_summary (uncached)",
+            "problem_cases",
+            "pending_extensions",
+            "render",
+            "render without pending",
+        )
+    }
     for _ in range(n + 2):
         with app.test_request_context("/staff/overdue"):
             user = db.session.scalar(sa.select(User).filter_by(username=username))
@@ -778,8 +844,13 @@ def page_parts(app, username: str, n: int = 10) -> dict:
             summary = timed("overdue_summary (uncached)", sweeps.overdue_summary, user.county_code)
             problems = timed("problem_cases", sweeps.problem_cases, user.county_code)
             pending = timed("pending_extensions", extensions.pending_extensions, user, limit=50)
-            kw = {"clocks": clocks, "summary": summary, "problems": problems, "filtered": False,
-                  "pending_total": len(pending)}
+            kw = {
+                "clocks": clocks,
+                "summary": summary,
+                "problems": problems,
+                "filtered": False,
+                "pending_total": len(pending),
+            }
             timed("render", render_template, "staff/overdue.html", pending=pending, **kw)
             timed("render without pending", render_template, "staff/overdue.html", pending=[], **kw)
             db.session.remove()
@@ -809,8 +880,13 @@ def main() -> None:
     ensure_database(url)
     engine = sa.create_engine(url)
     meta = read_meta(engine)
-    reuse = bool(args.reuse and meta and meta.get("cases") == args.cases and meta.get("open") == args.open
-                 and meta.get("gap") == args.gap)
+    reuse = bool(
+        args.reuse
+        and meta
+        and meta.get("cases") == args.cases
+        and meta.get("open") == args.open
+        and meta.get("gap") == args.gap
+    )
     log(f"{args.cases:,} cases, {args.open:,} open; database {engine.url.render_as_string(hide_password=True)}")
     total_started = time.perf_counter()
     if args.skip_sweeps and meta:
@@ -849,10 +925,17 @@ def main() -> None:
         with engine.connect() as conn:
             max_event = conn.scalar(sa.text("SELECT max(id) FROM case_event"))
             max_message = conn.scalar(sa.text("SELECT max(id) FROM message"))
-        meta = {"cases": args.cases, "open": args.open, "gap": args.gap, "t0": t0.isoformat(),
-                "t_last": t_last.isoformat(), "max_event": max_event, "max_message": max_message,
-                "build_seconds": round(time.perf_counter() - total_started, 1),
-                "timings": {k: round(v, 1) for k, v in timings.items()}}
+        meta = {
+            "cases": args.cases,
+            "open": args.open,
+            "gap": args.gap,
+            "t0": t0.isoformat(),
+            "t_last": t_last.isoformat(),
+            "max_event": max_event,
+            "max_message": max_message,
+            "build_seconds": round(time.perf_counter() - total_started, 1),
+            "timings": {k: round(v, 1) for k, v in timings.items()},
+        }
         write_meta(engine, meta)
         log(f"build: {meta['build_seconds']:.1f} s in all")
     s = sizes(engine)
@@ -890,23 +973,33 @@ def sweep_part(app, engine, t0):
 def page_part(app, engine, args):
     county = make_supervisors(app)
     with engine.connect() as conn:
-        flagged = conn.execute(sa.text(
-            "SELECT count(*), count(*) FILTER (WHERE c.county_code = :c) FROM clock k JOIN \"case\" c "
-            "ON c.id = k.case_id WHERE k.stopped_at IS NULL AND k.warned_at IS NOT NULL AND k.name <> 'return'"),
-            {"c": county}).one()
-    log(f"\n== GET /staff/overdue ({args.requests} requests after 2 warm-ups); flagged clocks: "
-        f"{flagged[0]:,} in all, {flagged[1]:,} in county {county}")
+        flagged = conn.execute(
+            sa.text(
+                'SELECT count(*), count(*) FILTER (WHERE c.county_code = :c) FROM clock k JOIN "case" c '
+                "ON c.id = k.case_id WHERE k.stopped_at IS NULL AND k.warned_at IS NOT NULL AND k.name <> 'return'"
+            ),
+            {"c": county},
+        ).one()
+    log(
+        f"\n== GET /staff/overdue ({args.requests} requests after 2 warm-ups); flagged clocks: "
+        f"{flagged[0]:,} in all, {flagged[1]:,} in county {county}"
+    )
     pages = []
     for user in ("bench_sup_all", "bench_sup_county"):
         page = time_page(app, engine, user, n=args.requests)
         pages.append(page)
-        log(f"  {user:<18} median {page['median']:7.1f} ms  p95 {page['p95']:7.1f} ms  max {page['max']:7.1f} ms  "
+        log(
+            f"  {user:<18} median {page['median']:7.1f} ms  p95 {page['p95']:7.1f} ms  max {page['max']:7.1f} ms  "
             f"{page['queries']:.0f} queries, {page['sql_ms']:.1f} ms in SQL, {page['rows']} table rows, "
-            f"{page['bytes'] / 1024:.0f} KiB, load average {page['load']:.1f}")
+            f"{page['bytes'] / 1024:.0f} KiB, load average {page['load']:.1f}"
+        )
         log("\n".join(slowest(page["statements"])))
         parts = page_parts(app, user)
-        log("    parts (median of 10, each alone): " + ", ".join(f"{k} {v:.1f} ms" for k, v in parts["ms"].items())
-            + f"; rows {parts['counts']}")
+        log(
+            "    parts (median of 10, each alone): "
+            + ", ".join(f"{k} {v:.1f} ms" for k, v in parts["ms"].items())
+            + f"; rows {parts['counts']}"
+        )
 
     # the page's queries, explained
     for page in pages:

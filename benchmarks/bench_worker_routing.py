@@ -3,6 +3,7 @@
 Run: INSTANCE_PATH=/tmp/bench-inst .venv/bin/python benchmarks/bench_worker_routing.py [N]
 (uses DATABASE_URL / REDIS_URL when set; else a fresh SQLite and the embedded Redis).
 """
+
 import os
 import statistics
 import sys
@@ -39,9 +40,17 @@ def main() -> None:
         get_queue(app).empty()
         for i in range(N):
             name, address, text = TEXTS[i % len(TEXTS)]
-            submit_case(Submission(kind=CaseKind.COMPLAINT, channel=Channel.API, description=text,
-                                   business_name=name, business_address=address.format(i),
-                                   complainant_name="测", complainant_phone="+8613812345678"))
+            submit_case(
+                Submission(
+                    kind=CaseKind.COMPLAINT,
+                    channel=Channel.API,
+                    description=text,
+                    business_name=name,
+                    business_address=address.format(i),
+                    complainant_name="测",
+                    complainant_phone="+8613812345678",
+                )
+            )
         db.session.commit()  # the routing jobs are enqueued once the cases are committed
         ids = [c for c in db.session.scalars(db.select(Case.id).order_by(Case.id.desc()).limit(N))]
         queue = get_queue(app)
@@ -54,8 +63,10 @@ def main() -> None:
             if job and job.started_at and job.ended_at:
                 job_times.append((job.ended_at - job.started_at).total_seconds() * 1000)
     print(f"{N} cases routed by a forking worker in {wall:.2f} s ({N / wall:.0f} cases/s, fork per job)")
-    print(f"route_case inside the work horse: median {statistics.median(job_times):.1f} ms, "
-          f"p95 {sorted(job_times)[int(len(job_times) * 0.95) - 1]:.1f} ms")
+    print(
+        f"route_case inside the work horse: median {statistics.median(job_times):.1f} ms, "
+        f"p95 {sorted(job_times)[int(len(job_times) * 0.95) - 1]:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

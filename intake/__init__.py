@@ -1,4 +1,5 @@
 """The Flask application: one create_app wires every extension and blueprint."""
+
 import os
 
 from flask import Flask
@@ -47,8 +48,20 @@ def create_app(overrides: dict | None = None) -> Flask:
     from intake.sms.views import bp as sms_bp
     from intake.staff.views import bp as staff_bp
 
-    for blueprint in (public_bp, api_bp, accounts_bp, staff_bp, dispatch_bp, admin_bp, reports_bp, hotline_bp, places_bp, sms_bp,
-                      businesses_bp, callbacks_bp):
+    for blueprint in (
+        public_bp,
+        api_bp,
+        accounts_bp,
+        staff_bp,
+        dispatch_bp,
+        admin_bp,
+        reports_bp,
+        hotline_bp,
+        places_bp,
+        sms_bp,
+        businesses_bp,
+        callbacks_bp,
+    ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
 
@@ -58,8 +71,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     from routing.calendar_cli import calendar_cli, sla_cli
     from routing.cli import routing_cli
 
-    for command in (seed_command, worker_command, create_user_command, demo_command, divisions_cli,
-                    routing_cli, sla_cli, calendar_cli):
+    for command in (
+        seed_command,
+        worker_command,
+        create_user_command,
+        demo_command,
+        divisions_cli,
+        routing_cli,
+        sla_cli,
+        calendar_cli,
+    ):
         app.cli.add_command(command)
 
     from intake import errors, filters, jobcontext, logconfig, transaction

@@ -1,4 +1,5 @@
 """The app shell's commands: `flask seed`, `flask worker` and `flask demo`; each area's commands live with the area."""
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext

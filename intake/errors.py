@@ -1,4 +1,5 @@
 """Error pages in the user's language (JSON under /api/ and /places/)."""
+
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError

@@ -1,4 +1,5 @@
 """Template filters and globals: local times, labels."""
+
 from zoneinfo import ZoneInfo
 
 from intake.cases.kinds import ANSWERABLE_KINDS, KIND_LABELS
@@ -24,6 +25,10 @@ def deadline_text(dt) -> str:
 def init_app(app) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["deadline"] = deadline_text
-    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS, ACTION_LABELS=ACTION_LABELS,
-                                CLOCK_LABELS=CLOCK_LABELS, KIND_LABELS=KIND_LABELS,
-                                ANSWERABLE_KINDS=ANSWERABLE_KINDS)
+    app.jinja_env.globals.update(
+        STATUS_LABELS=STATUS_LABELS,
+        ACTION_LABELS=ACTION_LABELS,
+        CLOCK_LABELS=CLOCK_LABELS,
+        KIND_LABELS=KIND_LABELS,
+        ANSWERABLE_KINDS=ANSWERABLE_KINDS,
+    )

@@ -1,4 +1,5 @@
 """What every area's forms share."""
+
 from flask_wtf import FlaskForm
 
 

@@ -3,6 +3,7 @@
 The app factory registers itself here (``create_app`` does), so a worker process started by
 ``flask worker`` builds the app when a job needs one, without this module importing the app.
 """
+
 import functools
 import inspect
 

@@ -1,4 +1,5 @@
 """Background jobs: enqueued only after the transaction that made their rows commits."""
+
 import logging
 
 from flask import current_app
@@ -37,8 +38,12 @@ def enqueue_now(func, *args, job_id: str | None = None, at=None, **kwargs) -> bo
             get_queue().enqueue(func, *args, job_id=job_id, **kwargs)
         return True
     except Exception:  # redis down or unreachable: the case is stored, the sweep will retry
-        log.warning("could not enqueue %s%r; the periodic sweep will retry", getattr(func, "__name__", func), args,
-                    exc_info=True)
+        log.warning(
+            "could not enqueue %s%r; the periodic sweep will retry",
+            getattr(func, "__name__", func),
+            args,
+            exc_info=True,
+        )
         return False
 
 

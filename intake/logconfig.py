@@ -2,6 +2,7 @@
 
 Named logconfig, not logging, so that `import logging` next to it keeps meaning the standard library.
 """
+
 import logging
 import logging.config
 import re
@@ -29,14 +30,16 @@ def configure_logging(level: str | None = None) -> None:
     global _configured
     if _configured:
         return
-    logging.config.dictConfig({
-        "version": 1,
-        "disable_existing_loggers": False,  # modules' loggers made at import time keep working
-        "filters": {"context": {"()": ContextFilter}},
-        "formatters": {"line": {"format": FORMAT}},
-        "handlers": {"stderr": {"()": StderrHandler, "filters": ["context"], "formatter": "line"}},
-        "root": {"level": level or log_level(), "handlers": ["stderr"]},
-    })
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,  # modules' loggers made at import time keep working
+            "filters": {"context": {"()": ContextFilter}},
+            "formatters": {"line": {"format": FORMAT}},
+            "handlers": {"stderr": {"()": StderrHandler, "filters": ["context"], "formatter": "line"}},
+            "root": {"level": level or log_level(), "handlers": ["stderr"]},
+        }
+    )
     _configured = True
 
 

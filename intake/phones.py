@@ -1,4 +1,5 @@
 """Phone numbers as the system stores them."""
+
 import phonenumbers
 
 

@@ -1,4 +1,5 @@
 """The Redis connection and the RQ queue: a real server from REDIS_URL, else an embedded one."""
+
 import atexit
 import logging
 import os

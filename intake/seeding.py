@@ -1,4 +1,5 @@
 """`flask seed`: the reference tables and the message templates, in one transaction."""
+
 import sqlalchemy as sa
 
 from intake.cases.labels import CLOCK_LABELS
@@ -20,6 +21,8 @@ def seed_all() -> dict[str, int]:
 
 def retire_unused_policies() -> int:
     """Delete the policy rows for clocks no case runs any more (tell_tipper: see intake.cases.kinds)."""
-    return db.session.execute(sa.delete(TimeLimitPolicy).where(
-        TimeLimitPolicy.clock.not_in(list(CLOCK_LABELS)),
-        ~sa.exists().where(Clock.policy_id == TimeLimitPolicy.id))).rowcount
+    return db.session.execute(
+        sa.delete(TimeLimitPolicy).where(
+            TimeLimitPolicy.clock.not_in(list(CLOCK_LABELS)), ~sa.exists().where(Clock.policy_id == TimeLimitPolicy.id)
+        )
+    ).rowcount

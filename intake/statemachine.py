@@ -9,6 +9,7 @@ Each model with states keeps its table next to it, e.g.::
 A claim that must not lose a race is one conditional UPDATE: `update()` matches only rows in a
 state the move starts from, so of two workers or two clicks exactly one changes the row.
 """
+
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -75,9 +76,12 @@ class StateTable:
         `rowcount` (or RETURNING) then says which rows moved.
         """
         column = getattr(model, self.attribute)
-        return (sa.update(model).where(self.where(column, name))
-                .values({self.attribute: self.target(name)})
-                .execution_options(synchronize_session=False))
+        return (
+            sa.update(model)
+            .where(self.where(column, name))
+            .values({self.attribute: self.target(name)})
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _show(state) -> str:

@@ -14,6 +14,7 @@ Three edges, one rule (commit when the work ends normally, roll back when it rai
 
 Nothing else calls `db.session.commit()` (tests/intake/test_transactions.py checks).
 """
+
 import functools
 from contextlib import contextmanager
 

@@ -1,4 +1,5 @@
 """Column types shared by all models."""
+
 import enum
 from datetime import datetime, timezone
 

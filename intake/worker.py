@@ -1,4 +1,5 @@
 """The worker process: an RQ worker with its scheduler, and a cron process for the sweeps."""
+
 import logging
 import multiprocessing
 
@@ -6,10 +7,10 @@ from redis import Redis
 from rq import Worker
 from rq.cron import CronScheduler
 
+from intake.callbacks.tasks import sweep_callbacks
 from intake.extensions import db
 from intake.logconfig import configure_logging
 from intake.redis_conn import get_queue, get_redis, redis_url
-from intake.callbacks.tasks import sweep_callbacks
 from intake.sms.tasks import sweep_lost_parts
 from notify.tasks import sweep_unsent
 from routing.services import refresh_router
@@ -21,11 +22,13 @@ log = logging.getLogger(__name__)
 
 def periodic_jobs(app) -> list[tuple]:
     """(function, interval in seconds) for every sweep the platform runs."""
-    return [(sweep_unrouted, app.config["ROUTING_SWEEP_INTERVAL"]),
-            (sweep_clocks, app.config["CLOCK_SWEEP_INTERVAL"]),
-            (sweep_callbacks, app.config["CLOCK_SWEEP_INTERVAL"]),
-            (sweep_unsent, app.config["NOTIFY_SWEEP_INTERVAL"]),
-            (sweep_lost_parts, app.config["NOTIFY_SWEEP_INTERVAL"])]
+    return [
+        (sweep_unrouted, app.config["ROUTING_SWEEP_INTERVAL"]),
+        (sweep_clocks, app.config["CLOCK_SWEEP_INTERVAL"]),
+        (sweep_callbacks, app.config["CLOCK_SWEEP_INTERVAL"]),
+        (sweep_unsent, app.config["NOTIFY_SWEEP_INTERVAL"]),
+        (sweep_lost_parts, app.config["NOTIFY_SWEEP_INTERVAL"]),
+    ]
 
 
 def run_cron(url: str, queue_name: str, jobs: list[tuple]) -> None:
@@ -60,7 +63,8 @@ def run_worker(app, burst: bool = False, cron: bool = True) -> None:
     cron_process = None
     if cron:
         cron_process = multiprocessing.get_context("fork").Process(
-            target=run_cron, args=(redis_url(app), queue.name, periodic_jobs(app)), daemon=True)
+            target=run_cron, args=(redis_url(app), queue.name, periodic_jobs(app)), daemon=True
+        )
         cron_process.start()
     try:
         worker = IntakeWorker([queue], connection=get_redis(app))

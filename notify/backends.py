@@ -4,6 +4,7 @@ A backend's `send(message, text)` delivers `text` (the message body, with any se
 to `message.recipient` and returns the gateway's id for it. It raises when the gateway did not
 take the message, so that RQ retries the job; once the gateway has taken it, it must not raise.
 """
+
 import base64
 import json
 import logging
@@ -56,14 +57,25 @@ class HttpSmsBackend:
 
     def send(self, message, text: str) -> str:
         cfg = current_app.config
-        values = {"recipient": message.recipient, "body": text, "idempotency_key": message.idempotency_key,
-                  "message_id": str(message.id), "template": message.template}
+        values = {
+            "recipient": message.recipient,
+            "body": text,
+            "idempotency_key": message.idempotency_key,
+            "message_id": str(message.id),
+            "template": message.template,
+        }
         payload = fill_payload(json.loads(cfg["NOTIFY_SMS_HTTP_PAYLOAD"]), values)
         request = urllib.request.Request(
-            cfg["NOTIFY_SMS_HTTP_URL"], method="POST",
+            cfg["NOTIFY_SMS_HTTP_URL"],
+            method="POST",
             data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
-            headers={"Content-Type": "application/json; charset=utf-8", "Accept": "application/json",
-                     "Idempotency-Key": message.idempotency_key, **auth_header(cfg)})
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "Accept": "application/json",
+                "Idempotency-Key": message.idempotency_key,
+                **auth_header(cfg),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=cfg["NOTIFY_SMS_HTTP_TIMEOUT"]) as response:
                 status, answer = response.status, response.read()
@@ -76,8 +88,12 @@ class HttpSmsBackend:
         # Taken: from here on nothing may raise, or the retry would send the message again.
         gateway_id = dig(answer, cfg["NOTIFY_SMS_HTTP_ID_PATH"])
         if not gateway_id:
-            log.warning("SMS gateway took message %s but gave no id at %r: %s", message.id,
-                        cfg["NOTIFY_SMS_HTTP_ID_PATH"], _excerpt(answer))
+            log.warning(
+                "SMS gateway took message %s but gave no id at %r: %s",
+                message.id,
+                cfg["NOTIFY_SMS_HTTP_ID_PATH"],
+                _excerpt(answer),
+            )
         return gateway_id
 
 
@@ -154,9 +170,9 @@ def split_subject(text: str, limit: int = 60) -> tuple[str, str]:
     first, _, rest = text.partition("\n")
     for prefix in SUBJECT_PREFIXES:
         if first.startswith(prefix):
-            return first[len(prefix):].strip(), rest.lstrip("\n")
+            return first[len(prefix) :].strip(), rest.lstrip("\n")
     first = first.strip()
-    return (first if len(first) <= limit else first[:limit - 1] + "…"), text
+    return (first if len(first) <= limit else first[: limit - 1] + "…"), text
 
 
 BACKENDS = {"log": LogBackend, "memory": MemoryBackend, "http": HttpSmsBackend, "smtp": SmtpBackend}

@@ -1,4 +1,5 @@
 """Every outbound message is a row: what, to whom, and what became of it."""
+
 import enum
 from datetime import datetime
 
@@ -11,18 +12,20 @@ from intake.types import UTCDateTime, enum_column, utcnow
 
 
 class MessageStatus(enum.Enum):
-    QUEUED = "queued"          # waiting for its job (held for quiet hours: not_before); retries stay here
+    QUEUED = "queued"  # waiting for its job (held for quiet hours: not_before); retries stay here
     SENT = "sent"
-    FAILED = "failed"          # the gateway refused it and the retries ran out
+    FAILED = "failed"  # the gateway refused it and the retries ran out
     SUPPRESSED = "suppressed"  # not sent: the number opted out (TD) or reached its daily cap
 
 
 # move: (statuses it may start from, status it leads to); only a queued message goes anywhere
-MESSAGE_STATES = StateTable({
-    "suppress": ({MessageStatus.QUEUED}, MessageStatus.SUPPRESSED),
-    "send": ({MessageStatus.QUEUED}, MessageStatus.SENT),
-    "fail": ({MessageStatus.QUEUED}, MessageStatus.FAILED),
-})
+MESSAGE_STATES = StateTable(
+    {
+        "suppress": ({MessageStatus.QUEUED}, MessageStatus.SUPPRESSED),
+        "send": ({MessageStatus.QUEUED}, MessageStatus.SENT),
+        "fail": ({MessageStatus.QUEUED}, MessageStatus.FAILED),
+    }
+)
 
 
 class Message(db.Model):
@@ -30,8 +33,12 @@ class Message(db.Model):
 
     __table_args__ = (
         # the sweep for lost send jobs reads only what is still queued
-        sa.Index("ix_message_queued", "created_at", postgresql_where=sa.text("status = 'queued'"),
-                 sqlite_where=sa.text("status = 'queued'")),
+        sa.Index(
+            "ix_message_queued",
+            "created_at",
+            postgresql_where=sa.text("status = 'queued'"),
+            sqlite_where=sa.text("status = 'queued'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -41,18 +48,20 @@ class Message(db.Model):
     template: Mapped[str] = mapped_column(sa.String(64))
     body: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[MessageStatus] = mapped_column(
-        enum_column(MessageStatus), default=MessageStatus.QUEUED,
-        comment="queued, sent, failed, suppressed: see MESSAGE_STATES")
+        enum_column(MessageStatus),
+        default=MessageStatus.QUEUED,
+        comment="queued, sent, failed, suppressed: see MESSAGE_STATES",
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     gateway_id: Mapped[str] = mapped_column(sa.String(200), default="")
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    urgent: Mapped[bool] = mapped_column(default=False, server_default=sa.false(),
-                                         comment="sent even in quiet hours")
-    essential: Mapped[bool] = mapped_column(default=True, server_default=sa.true(),
-                                            comment="sent even to a number that replied TD")
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=sa.false(), comment="sent even in quiet hours")
+    essential: Mapped[bool] = mapped_column(
+        default=True, server_default=sa.true(), comment="sent even to a number that replied TD"
+    )
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="held for quiet hours")
 
 

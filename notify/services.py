@@ -10,6 +10,7 @@ Secrets (a receipt's lookup code) are never stored: the row's body shows ****** 
 and the values travel to the send job as job arguments only. A message whose job was lost and
 is re-enqueued by the sweep therefore goes out with the mask in place of the secret.
 """
+
 import csv
 import logging
 import os
@@ -35,26 +36,40 @@ log = logging.getLogger(__name__)
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates.csv")
 MASK = "******"
 TRUE_WORDS = {"true", "1", "yes", "是"}
-STATUS_LABELS = {MessageStatus.QUEUED.value: _l("待发送"), MessageStatus.SENT.value: _l("已发送"),
-                 MessageStatus.FAILED.value: _l("发送失败"), MessageStatus.SUPPRESSED.value: _l("未发送")}
+STATUS_LABELS = {
+    MessageStatus.QUEUED.value: _l("待发送"),
+    MessageStatus.SENT.value: _l("已发送"),
+    MessageStatus.FAILED.value: _l("发送失败"),
+    MessageStatus.SUPPRESSED.value: _l("未发送"),
+}
 CHANNEL_LABELS = {"sms": _l("短信"), "mail": _l("邮件")}
 
 
 # --- templates -----------------------------------------------------------------------------------
 
+
 def templates(path: str = TEMPLATES) -> dict[str, dict]:
     """The shipped templates by key: channel, text, essential (a missing flag means essential)."""
     with open(path, encoding="utf-8", newline="") as fh:
-        return {row["key"]: {"key": row["key"], "channel": row.get("channel") or "sms", "text": row["text"],
-                             "essential": (row.get("essential") or "true").strip().lower() in TRUE_WORDS}
-                for row in csv.DictReader(fh)}
+        return {
+            row["key"]: {
+                "key": row["key"],
+                "channel": row.get("channel") or "sms",
+                "text": row["text"],
+                "essential": (row.get("essential") or "true").strip().lower() in TRUE_WORDS,
+            }
+            for row in csv.DictReader(fh)
+        }
 
 
 def seed_templates(path: str = TEMPLATES) -> int:
     """Add the shipped templates whose key is not in the table; an administrator's wording stays."""
     have = set(db.session.scalars(sa.select(MessageTemplate.key)))
-    new = [MessageTemplate(key=row["key"], channel=row["channel"], text=row["text"], essential=row["essential"])
-           for key, row in templates(path).items() if key not in have]
+    new = [
+        MessageTemplate(key=row["key"], channel=row["channel"], text=row["text"], essential=row["essential"])
+        for key, row in templates(path).items()
+        if key not in have
+    ]
     db.session.add_all(new)
     db.session.flush()
     return len(new)
@@ -91,14 +106,15 @@ def render(text: str, context: dict, secret: dict | None = None) -> Rendered:
 def unmask(body: str, secret: list | None) -> str:
     """The body with its masks replaced by the secrets the job was given."""
     for offset, value in sorted(secret or [], reverse=True):
-        if body[offset:offset + len(MASK)] != MASK:
+        if body[offset : offset + len(MASK)] != MASK:
             log.warning("a secret's place in a message body moved; sending it masked")
             continue
-        body = body[:offset] + value + body[offset + len(MASK):]
+        body = body[:offset] + value + body[offset + len(MASK) :]
     return body
 
 
 # --- the sending rules ---------------------------------------------------------------------------
+
 
 def quiet_hours(spec: str | None = None) -> tuple[time, time] | None:
     """(start, end) of NOTIFY_QUIET_HOURS ("21:00-08:00"), or None when there are none."""
@@ -139,9 +155,13 @@ def sms_today(recipient: str, moment: datetime) -> int:
     when = sa.func.coalesce(Message.sent_at, Message.not_before, Message.created_at)
     return db.session.scalar(
         sa.select(sa.func.count(Message.id)).where(
-            Message.channel == "sms", Message.recipient == recipient,
+            Message.channel == "sms",
+            Message.recipient == recipient,
             Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENT]),
-            when >= start, when < start + timedelta(days=1)))
+            when >= start,
+            when < start + timedelta(days=1),
+        )
+    )
 
 
 def normalise(phone: str) -> str:
@@ -188,54 +208,73 @@ def suppression(channel: str, recipient: str, essential: bool, send_day: datetim
 
 # --- queueing ------------------------------------------------------------------------------------
 
-def tell_citizen(case: Case, template: str, event: CaseEvent, urgent: bool = False,
-                 secret: dict | None = None, **context) -> Message | None:
+
+def tell_citizen(
+    case: Case, template: str, event: CaseEvent, urgent: bool = False, secret: dict | None = None, **context
+) -> Message | None:
     """Queue an SMS to the complainant about this event; nothing for an anonymous tipper."""
     if case.anonymous or not case.complainant_phone:
         return None
-    return queue_message(case, "sms", case.complainant_phone, template, event, urgent=urgent,
-                         secret=secret, **context)
+    return queue_message(case, "sms", case.complainant_phone, template, event, urgent=urgent, secret=secret, **context)
 
 
-def tell_staff(case: Case, template: str, event: CaseEvent, platform: bool = False,
-               urgent: bool = False, **context) -> list[Message]:
+def tell_staff(
+    case: Case, template: str, event: CaseEvent, platform: bool = False, urgent: bool = False, **context
+) -> list[Message]:
     """Queue SMS and mail to the staff on duty for the case: its department and township, or,
     for the platform's own duties (triage, the callback) and cases with no department yet, the
     county's dispatchers and operators."""
     if platform or not case.lead_department_id:
-        county = sa.or_(User.county_code.is_(None), User.county_code == case.county_code) \
-            if case.county_code else sa.true()
+        county = (
+            sa.or_(User.county_code.is_(None), User.county_code == case.county_code) if case.county_code else sa.true()
+        )
         duty = sa.and_(User.role.in_([Role.DISPATCHER, Role.OPERATOR]), county)
     else:
         duty = sa.or_(
             sa.and_(User.role == Role.DEPARTMENT, User.department_id == case.lead_department_id),
             sa.and_(User.role == Role.TOWNSHIP, User.township_code == case.township_code)
-            if case.township_code else sa.false(),
+            if case.township_code
+            else sa.false(),
         )
     messages = []
     for user in db.session.scalars(sa.select(User).where(User.active.is_(True), duty)):
         for channel, address in (("sms", user.phone), ("mail", user.email)):
             if address:
-                messages.append(queue_message(case, channel, address, template, event, urgent=urgent,
-                                              **context))
+                messages.append(queue_message(case, channel, address, template, event, urgent=urgent, **context))
     return messages
 
 
-def queue_message(case: Case, channel: str, recipient: str, template: str, event: CaseEvent,
-                  urgent: bool = False, secret: dict | None = None, now: datetime | None = None,
-                  **context) -> Message:
+def queue_message(
+    case: Case,
+    channel: str,
+    recipient: str,
+    template: str,
+    event: CaseEvent,
+    urgent: bool = False,
+    secret: dict | None = None,
+    now: datetime | None = None,
+    **context,
+) -> Message:
     """One message per case, event, recipient and template, sent by a job after the commit.
 
     `secret` values (e.g. {"lookup_code": "123456"}) reach the gateway but not the database;
     `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
     """
     db.session.flush()  # the event needs its id for the idempotency key
-    return _queue(f"{case.id}:{event.id}:{recipient}:{template}", case, channel, recipient, template,
-                  urgent, secret, now, context)
+    return _queue(
+        f"{case.id}:{event.id}:{recipient}:{template}", case, channel, recipient, template, urgent, secret, now, context
+    )
 
 
-def reply_sms(recipient: str, template: str, key: str, case: Case | None = None,
-              urgent: bool = False, secret: dict | None = None, **context) -> Message:
+def reply_sms(
+    recipient: str,
+    template: str,
+    key: str,
+    case: Case | None = None,
+    urgent: bool = False,
+    secret: dict | None = None,
+    **context,
+) -> Message:
     """An SMS answering an inbound SMS, with or without a case (查询, TD, help).
 
     `key` names the inbound message and the reply, so a replayed SMS queues nothing new;
@@ -244,8 +283,17 @@ def reply_sms(recipient: str, template: str, key: str, case: Case | None = None,
     return _queue(key, case, "sms", recipient, template, urgent, secret, None, context)
 
 
-def _queue(key: str, case: Case | None, channel: str, recipient: str, template: str, urgent: bool,
-           secret: dict | None, now: datetime | None, context: dict) -> Message:
+def _queue(
+    key: str,
+    case: Case | None,
+    channel: str,
+    recipient: str,
+    template: str,
+    urgent: bool,
+    secret: dict | None,
+    now: datetime | None,
+    context: dict,
+) -> Message:
     """Store the message once per idempotency key, held or suppressed by the rules, sent after commit."""
     existing = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
     if existing is not None:
@@ -253,9 +301,18 @@ def _queue(key: str, case: Case | None, channel: str, recipient: str, template: 
     now = now or utcnow()
     wording = template_for(template)
     rendered = render(wording["text"], {"tracking_no": getattr(case, "tracking_no", ""), **context}, secret)
-    message = Message(case_id=getattr(case, "id", None), channel=channel, recipient=recipient,
-                      template=template, body=rendered.body, idempotency_key=key, urgent=urgent,
-                      essential=wording["essential"], created_at=now, status=MessageStatus.QUEUED)
+    message = Message(
+        case_id=getattr(case, "id", None),
+        channel=channel,
+        recipient=recipient,
+        template=template,
+        body=rendered.body,
+        idempotency_key=key,
+        urgent=urgent,
+        essential=wording["essential"],
+        created_at=now,
+        status=MessageStatus.QUEUED,
+    )
     message.not_before = hold_until(message, now)
     why = suppression(channel, recipient, message.essential, message.not_before or now)
     if why:
@@ -280,11 +337,18 @@ def retry_policy() -> Retry:
 def enqueue_send(message: Message, secret: list | None = None, job_id: str | None = None) -> None:
     """Enqueue the send job after the commit: at once, or for not_before with RQ's scheduler."""
     kwargs = {"secret": secret} if secret else {}
-    enqueue_after_commit(SEND_MESSAGE, message.id, job_id=job_id or send_job_id(message.id),
-                         retry=retry_policy(), at=message.not_before, **kwargs)
+    enqueue_after_commit(
+        SEND_MESSAGE,
+        message.id,
+        job_id=job_id or send_job_id(message.id),
+        retry=retry_policy(),
+        at=message.not_before,
+        **kwargs,
+    )
 
 
 # --- what administrators read and edit -----------------------------------------------------------
+
 
 def message_log(status: str = "", channel: str = "", recipient: str = "", limit: int = 200) -> list[Message]:
     """The newest outbound messages first, filtered by status, channel and (part of a) recipient."""
@@ -300,8 +364,14 @@ def message_log(status: str = "", channel: str = "", recipient: str = "", limit:
 
 SMS_SEGMENT = 70  # Chinese characters in one SMS
 SMS_PART = 67  # in each part of a longer one (the rest of the part holds the joining header)
-SAMPLE_VALUES = {"tracking_no": "2611230123457", "master_no": "2611220765432", "lookup_code": "123456",
-                 "due": "2026-12-07 23:59", "clock": "签收", "result": "情况属实，已责令商家整改并退款"}
+SAMPLE_VALUES = {
+    "tracking_no": "2611230123457",
+    "master_no": "2611220765432",
+    "lookup_code": "123456",
+    "due": "2026-12-07 23:59",
+    "clock": "签收",
+    "result": "情况属实，已责令商家整改并退款",
+}
 GENERIC_SAMPLE = "示例内容"
 
 
@@ -352,9 +422,13 @@ def check_template(key: str, text: str) -> Preview:
     allowed = allowed_placeholders(key)
     unknown = [name for name in dict.fromkeys(placeholders(text)) if name not in allowed]
     if unknown:
-        raise TemplateError(_("不认识的占位符：%(unknown)s。这条通知可用的占位符：%(allowed)s。",
-                              unknown="、".join("{%s}" % n for n in unknown),
-                              allowed="、".join("{%s}" % n for n in allowed)))
+        raise TemplateError(
+            _(
+                "不认识的占位符：%(unknown)s。这条通知可用的占位符：%(allowed)s。",
+                unknown="、".join("{%s}" % n for n in unknown),
+                allowed="、".join("{%s}" % n for n in allowed),
+            )
+        )
     try:
         sample = text.format(**{n: SAMPLE_VALUES.get(n, GENERIC_SAMPLE) for n in allowed})
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
@@ -390,8 +464,11 @@ class TemplateView:
 
 def template_overview() -> list[TemplateView]:
     """Every template with its sample rendering, length and SMS parts (or what is wrong with it)."""
-    editors = dict(db.session.execute(sa.select(User.id, User.display_name).where(
-        User.id.in_(sa.select(MessageTemplate.updated_by_id)))).all())
+    editors = dict(
+        db.session.execute(
+            sa.select(User.id, User.display_name).where(User.id.in_(sa.select(MessageTemplate.updated_by_id)))
+        ).all()
+    )
     views = []
     for row in db.session.scalars(sa.select(MessageTemplate).order_by(MessageTemplate.key)):
         preview, problem = None, ""
@@ -399,6 +476,7 @@ def template_overview() -> list[TemplateView]:
             preview = check_template(row.key, row.text)
         except TemplateError as exc:
             problem = str(exc)
-        views.append(TemplateView(row, preview, problem, allowed_placeholders(row.key),
-                                  editors.get(row.updated_by_id, "")))
+        views.append(
+            TemplateView(row, preview, problem, allowed_placeholders(row.key), editors.get(row.updated_by_id, ""))
+        )
     return views

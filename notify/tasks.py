@@ -1,5 +1,6 @@
 """The sending job: reload, skip what was sent, wait out quiet hours, send once, record the outcome;
 and the sweep that re-enqueues messages whose job was lost."""
+
 import logging
 from datetime import datetime, timedelta
 
@@ -22,8 +23,14 @@ from notify.models import MESSAGE_STATES, Message, MessageStatus
 
 log = logging.getLogger(__name__)
 EARLY_RUNS = 50  # a job that keeps waking early (clock skew) gives up after this many holds
-ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED,
-         JobStatus.RATE_LIMITED, JobStatus.READY_TO_ENQUEUE}
+ALIVE = {
+    JobStatus.QUEUED,
+    JobStatus.SCHEDULED,
+    JobStatus.STARTED,
+    JobStatus.DEFERRED,
+    JobStatus.RATE_LIMITED,
+    JobStatus.READY_TO_ENQUEUE,
+}
 
 
 @in_app_context
@@ -53,8 +60,10 @@ def _send_once(message_id: int, secret: list | None, now: datetime):
     # The row lock and the status check in one statement: a second worker or a retry waits here
     # until this one commits, then finds the message no longer in a state it may be sent from.
     claimed = db.session.execute(
-        sa.update(Message).where(Message.id == message_id, MESSAGE_STATES.where(Message.status, "send"))
-        .values(attempts=Message.attempts + 1).execution_options(synchronize_session=False)
+        sa.update(Message)
+        .where(Message.id == message_id, MESSAGE_STATES.where(Message.status, "send"))
+        .values(attempts=Message.attempts + 1)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
         db.session.rollback()
@@ -90,10 +99,14 @@ def sweep_unsent(now: datetime | None = None) -> int:
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["NOTIFY_SWEEP_GRACE"])
     ids = db.session.scalars(
-        sa.select(Message.id).where(
-            Message.status == MessageStatus.QUEUED, Message.created_at < cutoff,
-            sa.or_(Message.not_before.is_(None), Message.not_before < cutoff))
-        .order_by(Message.created_at).limit(1000)
+        sa.select(Message.id)
+        .where(
+            Message.status == MessageStatus.QUEUED,
+            Message.created_at < cutoff,
+            sa.or_(Message.not_before.is_(None), Message.not_before < cutoff),
+        )
+        .order_by(Message.created_at)
+        .limit(1000)
     ).all()
     db.session.rollback()
     revived = sum(_revive(message_id, get_redis()) for message_id in ids)

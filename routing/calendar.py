@@ -1,4 +1,5 @@
 """Deadline arithmetic on the Chinese working-day calendar (Asia/Shanghai)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

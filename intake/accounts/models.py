@@ -1,4 +1,5 @@
 """Staff users."""
+
 import enum
 from datetime import datetime
 
@@ -12,11 +13,11 @@ from intake.types import UTCDateTime, enum_column, utcnow
 
 
 class Role(enum.Enum):
-    DEPARTMENT = "department"   # 承办人: works a department's queue
-    TOWNSHIP = "township"       # 乡镇/街道 staff
-    DISPATCHER = "dispatcher"   # 派单员
-    OPERATOR = "operator"       # 话务员
-    SUPERVISOR = "supervisor"   # 十小办/质安办
+    DEPARTMENT = "department"  # 承办人: works a department's queue
+    TOWNSHIP = "township"  # 乡镇/街道 staff
+    DISPATCHER = "dispatcher"  # 派单员
+    OPERATOR = "operator"  # 话务员
+    SUPERVISOR = "supervisor"  # 十小办/质安办
     ADMIN = "admin"
 
 

@@ -1,4 +1,5 @@
 """Who a role is: the predicates every area asks."""
+
 from intake.accounts.models import Role, User
 
 PLATFORM_ROLES = {Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN, Role.OPERATOR}

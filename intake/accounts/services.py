@@ -1,4 +1,5 @@
 """Creating and authenticating staff users."""
+
 import sqlalchemy as sa
 
 from intake.accounts.models import Role, User
@@ -12,14 +13,26 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def ensure_user(username: str, password: str, display_name: str, role: Role, county_code=None,
-                department_id=None, township_code=None) -> User:
+def ensure_user(
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    county_code=None,
+    department_id=None,
+    township_code=None,
+) -> User:
     """Create the user if missing (idempotent); an existing user keeps their password."""
     user = db.session.scalar(sa.select(User).filter_by(username=username))
     if user is None:
-        user = User(username=username, display_name=display_name, role=role,
-                    county_code=county_code, department_id=department_id,
-                    township_code=township_code)
+        user = User(
+            username=username,
+            display_name=display_name,
+            role=role,
+            county_code=county_code,
+            department_id=department_id,
+            township_code=township_code,
+        )
         user.set_password(password)
         db.session.add(user)
         db.session.flush()

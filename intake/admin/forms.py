@@ -1,8 +1,18 @@
 """Forms for the administrator's pages; domain rules come from intake.admin.services."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, DateTimeLocalField, IntegerField, RadioField,
-                     SelectChoice, SelectField, StringField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from intake.admin import services
@@ -47,11 +57,16 @@ AMOUNT_MESSAGE = _l("时限须为 %(min)s 到 %(max)s 之间的整数。")  # Nu
 class _PolicyLength(FlaskForm):
     """How long a policy's clock runs, and on what authority."""
 
-    amount = ChineseIntegerField(_l("时长"), [InputRequired(_l("请填写时长。")),
-                                            NumberRange(services.AMOUNT_MIN, services.AMOUNT_MAX,
-                                                        AMOUNT_MESSAGE)])
-    unit = SelectField(_l("单位"), choices=_choices(services.UNIT_LABELS),
-                       validate_choice=False, validators=[InputRequired(_l("请选择单位。"))])
+    amount = ChineseIntegerField(
+        _l("时长"),
+        [InputRequired(_l("请填写时长。")), NumberRange(services.AMOUNT_MIN, services.AMOUNT_MAX, AMOUNT_MESSAGE)],
+    )
+    unit = SelectField(
+        _l("单位"),
+        choices=_choices(services.UNIT_LABELS),
+        validate_choice=False,
+        validators=[InputRequired(_l("请选择单位。"))],
+    )
     note = StringField(_l("说明（依据、文号）"), [Length(max=200, message=_l("说明不能超过 200 个字。"))])
 
 
@@ -72,11 +87,19 @@ class PolicyAddForm(_PolicyLength):
     """A time limit for a county, case kind, urgency and clock."""
 
     jurisdiction = SelectField(_l("辖区"), validate_choice=False, validators=[InputRequired(_l("请选择辖区。"))])
-    case_kind = SelectField(_l("案件类型"), choices=_choices(services.KIND_LABELS),
-                            validate_choice=False, validators=[InputRequired(_l("请选择案件类型。"))])
+    case_kind = SelectField(
+        _l("案件类型"),
+        choices=_choices(services.KIND_LABELS),
+        validate_choice=False,
+        validators=[InputRequired(_l("请选择案件类型。"))],
+    )
     urgent = BooleanField(_l("紧急件"))
-    clock = SelectField(_l("时限"), choices=_choices(services.POLICY_CLOCK_LABELS),
-                        validate_choice=False, validators=[InputRequired(_l("请选择时限。"))])
+    clock = SelectField(
+        _l("时限"),
+        choices=_choices(services.POLICY_CLOCK_LABELS),
+        validate_choice=False,
+        validators=[InputRequired(_l("请选择时限。"))],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -102,36 +125,48 @@ class DeadlineForm(FlaskForm):
         csrf = False
 
     start = ChineseDateTimeLocalField(
-        _l("起算时间（北京时间）"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        _l("起算时间（北京时间）"),
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
         validators=[InputRequired(_l("请填写起算时间。"))],
-        parse_error=_l("起算时间应写成 2026-09-28 10:00 这样的格式。"))
-    amount = ChineseIntegerField(_l("时长"), [InputRequired(_l("请填写时长。")),
-                                            NumberRange(0, 3650, _l("时长须为 %(min)s 到 %(max)s 之间的整数。"))])
-    unit = SelectField(_l("单位"), choices=_choices(services.UNIT_LABELS),
-                       validators=[InputRequired(_l("请选择单位。"))])
+        parse_error=_l("起算时间应写成 2026-09-28 10:00 这样的格式。"),
+    )
+    amount = ChineseIntegerField(
+        _l("时长"),
+        [InputRequired(_l("请填写时长。")), NumberRange(0, 3650, _l("时长须为 %(min)s 到 %(max)s 之间的整数。"))],
+    )
+    unit = SelectField(
+        _l("单位"), choices=_choices(services.UNIT_LABELS), validators=[InputRequired(_l("请选择单位。"))]
+    )
 
 
 class CalendarDayForm(FlaskForm):
-    day = ChineseDateField(_l("日期"), validators=[InputRequired(_l("请填写日期，例如 2027-02-06。"))],
-                           parse_error=_l("日期应写成 2027-02-06 这样的格式。"))
-    kind = RadioField(_l("类别"), choices=[SelectChoice("holiday", _l("放假")),
-                                          SelectChoice("workday", _l("调休上班"))],
-                      default="holiday", validators=[InputRequired(_l("请选择放假或调休上班。"))])
+    day = ChineseDateField(
+        _l("日期"),
+        validators=[InputRequired(_l("请填写日期，例如 2027-02-06。"))],
+        parse_error=_l("日期应写成 2027-02-06 这样的格式。"),
+    )
+    kind = RadioField(
+        _l("类别"),
+        choices=[SelectChoice("holiday", _l("放假")), SelectChoice("workday", _l("调休上班"))],
+        default="holiday",
+        validators=[InputRequired(_l("请选择放假或调休上班。"))],
+    )
     note = StringField(_l("说明（如：春节）"), [Length(max=64, message=_l("说明不能超过 64 个字。"))])
 
     def validate_kind(self, field):
         if self.day.data is None:
             return
         try:
-            self.entry = services.calendar_entry(self.day.data, field.data == "workday",
-                                                 self.note.data or "")
+            self.entry = services.calendar_entry(self.day.data, field.data == "workday", self.note.data or "")
         except services.CalendarImportError as exc:
             raise ValidationError(str(exc)) from None
 
 
 class CalendarImportForm(FlaskForm):
-    text = TextAreaField(_l("粘贴一年的安排（每行：日期,1 或 0,说明；1 为调休上班，0 为放假）"),
-                         [InputRequired(_l("请粘贴要录入的日期。")), Length(max=20000)])
+    text = TextAreaField(
+        _l("粘贴一年的安排（每行：日期,1 或 0,说明；1 为调休上班，0 为放假）"),
+        [InputRequired(_l("请粘贴要录入的日期。")), Length(max=20000)],
+    )
 
     def validate_text(self, field):
         try:
@@ -147,8 +182,12 @@ class MessageFilterForm(FlaskForm):
         csrf = False
 
     status = SelectField(_l("状态"), validate_choice=False, default="")
-    channel = SelectField(_l("渠道"), validate_choice=False, default="",
-                          choices=[SelectChoice("", _l("全部"))] + _choices(notify_services.CHANNEL_LABELS))
+    channel = SelectField(
+        _l("渠道"),
+        validate_choice=False,
+        default="",
+        choices=[SelectChoice("", _l("全部"))] + _choices(notify_services.CHANNEL_LABELS),
+    )
     recipient = StringField(_l("收件人（号码或邮箱，可只填一部分）"), [Length(max=200)])
 
     def __init__(self, *args, **kwargs):
@@ -167,8 +206,10 @@ class MessageFilterForm(FlaskForm):
 class MessageTemplateForm(FlaskForm):
     """New wording for one message template, checked by rendering it with sample values."""
 
-    text = TextAreaField(_l("模板内容"), [InputRequired(_l("请填写模板内容。")),
-                                      Length(max=1000, message=_l("模板不能超过 1000 个字。"))])
+    text = TextAreaField(
+        _l("模板内容"),
+        [InputRequired(_l("请填写模板内容。")), Length(max=1000, message=_l("模板不能超过 1000 个字。"))],
+    )
 
     def __init__(self, key: str, *args, **kwargs):
         kwargs.setdefault("prefix", f"template-{key}")

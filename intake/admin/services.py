@@ -2,6 +2,7 @@
 
 The `flask sla due` and `flask calendar import` commands use the same functions as the pages.
 """
+
 import csv
 import logging
 from dataclasses import dataclass, field
@@ -13,13 +14,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from intake.cases import kinds
+from intake.cases.clocks import work_calendar
 from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import Case, CaseStatus, Clock
 from intake.extensions import db
 from intake.reference.models import CalendarDay, Division, DivisionLevel, TimeLimitPolicy, TimeUnit
 from intake.types import utcnow
 from routing.calendar import TZ, to_local
-from intake.cases.clocks import work_calendar
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class CalendarImportError(Exception):
 
 
 # --- time-limit policies -----------------------------------------------------------------------
+
 
 @dataclass
 class PolicyHistory:
@@ -76,8 +78,13 @@ def policies_in_force(at: datetime | None = None) -> list[PolicyHistory]:
 
     def order(h: PolicyHistory):
         p = h.current
-        return (clocks.index(p.clock) if p.clock in clocks else len(clocks), p.jurisdiction != "*",
-                p.jurisdiction, kinds.index(p.case_kind) if p.case_kind in kinds else len(kinds), p.urgent)
+        return (
+            clocks.index(p.clock) if p.clock in clocks else len(clocks),
+            p.jurisdiction != "*",
+            p.jurisdiction,
+            kinds.index(p.case_kind) if p.case_kind in kinds else len(kinds),
+            p.urgent,
+        )
 
     return sorted(by_key.values(), key=order)
 
@@ -85,14 +92,12 @@ def policies_in_force(at: datetime | None = None) -> list[PolicyHistory]:
 def county_names() -> dict[str, str]:
     """County code → name, for the jurisdiction of a policy."""
     rows = db.session.execute(
-        sa.select(Division.code, Division.name).where(Division.level == DivisionLevel.COUNTY)
-        .order_by(Division.code)
+        sa.select(Division.code, Division.name).where(Division.level == DivisionLevel.COUNTY).order_by(Division.code)
     ).all()
     return dict(rows)
 
 
-def check_policy(jurisdiction: str, case_kind: str, urgent: bool, clock: str, amount: int,
-                 unit: str) -> None:
+def check_policy(jurisdiction: str, case_kind: str, urgent: bool, clock: str, amount: int, unit: str) -> None:
     """Raise PolicyError, in words for the administrator, if the time limit makes no sense."""
     if clock not in POLICY_CLOCK_LABELS:
         raise PolicyError(_("没有这种时限。"))
@@ -111,26 +116,31 @@ def check_policy(jurisdiction: str, case_kind: str, urgent: bool, clock: str, am
         raise PolicyError(_("时限须为 %(min)s 到 %(max)s 之间的整数。", min=AMOUNT_MIN, max=AMOUNT_MAX))
 
 
-def add_policy(jurisdiction: str, case_kind: str, urgent: bool, clock: str, amount: int,
-               unit: str, note: str = "", actor=None) -> TimeLimitPolicy:
+def add_policy(
+    jurisdiction: str, case_kind: str, urgent: bool, clock: str, amount: int, unit: str, note: str = "", actor=None
+) -> TimeLimitPolicy:
     """Put a time limit in force from now on; cases received earlier keep the one they had."""
     check_policy(jurisdiction, case_kind, urgent, clock, amount, unit)
     # A new row, never an update: find_policy picks by received_at, so earlier cases keep theirs.
-    row = TimeLimitPolicy(jurisdiction=jurisdiction, case_kind=case_kind, urgent=urgent, clock=clock,
-                          amount=amount, unit=TimeUnit(unit), note=note.strip(),
-                          effective_from=utcnow())
+    row = TimeLimitPolicy(
+        jurisdiction=jurisdiction,
+        case_kind=case_kind,
+        urgent=urgent,
+        clock=clock,
+        amount=amount,
+        unit=TimeUnit(unit),
+        note=note.strip(),
+        effective_from=utcnow(),
+    )
     db.session.add(row)
     db.session.flush()
-    log.info("time limit %s set to %d %s by %s", policy_key(row), amount, unit,
-             getattr(actor, "username", "?"))
+    log.info("time limit %s set to %d %s by %s", policy_key(row), amount, unit, getattr(actor, "username", "?"))
     return row
 
 
-def revise_policy(policy: TimeLimitPolicy, amount: int, unit: str, note: str = "",
-                  actor=None) -> TimeLimitPolicy:
+def revise_policy(policy: TimeLimitPolicy, amount: int, unit: str, note: str = "", actor=None) -> TimeLimitPolicy:
     """Change a policy's length from now on, by adding a row for the same key."""
-    return add_policy(policy.jurisdiction, policy.case_kind, policy.urgent, policy.clock, amount, unit,
-                      note, actor)
+    return add_policy(policy.jurisdiction, policy.case_kind, policy.urgent, policy.clock, amount, unit, note, actor)
 
 
 def count_policies_in_force() -> int:
@@ -138,6 +148,7 @@ def count_policies_in_force() -> int:
 
 
 # --- deadlines ---------------------------------------------------------------------------------
+
 
 @dataclass
 class Deadline:
@@ -153,6 +164,7 @@ def deadline(start: datetime, amount: int, unit: str) -> Deadline:
 
 
 # --- the holiday calendar ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CalendarEntry:
@@ -257,7 +269,7 @@ def package_covers(year: int) -> bool:
 class YearStatus:
     year: int
     covered: bool  # by chinesecalendar
-    entered: int   # days administrators entered
+    entered: int  # days administrators entered
 
     @property
     def missing(self) -> bool:
@@ -265,15 +277,19 @@ class YearStatus:
 
 
 def year_statuses(years) -> list[YearStatus]:
-    counts = dict(db.session.execute(
-        sa.select(sa.extract("year", CalendarDay.day), sa.func.count()).group_by(
-            sa.extract("year", CalendarDay.day))
-    ).all())
+    counts = dict(
+        db.session.execute(
+            sa.select(sa.extract("year", CalendarDay.day), sa.func.count()).group_by(
+                sa.extract("year", CalendarDay.day)
+            )
+        ).all()
+    )
     counts = {int(y): n for y, n in counts.items()}
     return [YearStatus(y, package_covers(y), counts.get(y, 0)) for y in sorted(set(years))]
 
 
 # --- the dashboard -----------------------------------------------------------------------------
+
 
 def years_to_check(now: datetime | None = None) -> list[int]:
     """This year, next year, and every year up to the latest due date of a running clock."""
@@ -292,7 +308,8 @@ def dashboard_counts() -> dict[str, int]:
     running = sa.select(sa.func.count()).select_from(Clock).where(Clock.stopped_at.is_(None))
     return {
         "open_cases": db.session.scalar(
-            sa.select(sa.func.count()).select_from(Case).where(Case.status != CaseStatus.CLOSED)),
+            sa.select(sa.func.count()).select_from(Case).where(Case.status != CaseStatus.CLOSED)
+        ),
         "overdue_clocks": db.session.scalar(running.where(Clock.due_at < utcnow())),
         "weekend_only_clocks": db.session.scalar(running.where(Clock.calendar_warning != "")),
         "policies_in_force": count_policies_in_force(),

@@ -1,4 +1,5 @@
 """The administrator's pages: validate a form, call one service, redirect."""
+
 from datetime import date
 from functools import wraps
 
@@ -8,8 +9,15 @@ from flask_login import current_user, login_required
 
 from intake.accounts.models import Role
 from intake.admin import services
-from intake.admin.forms import (CalendarDayForm, CalendarImportForm, DeadlineForm, MessageFilterForm,
-                                MessageTemplateForm, PolicyAddForm, PolicyEditForm)
+from intake.admin.forms import (
+    CalendarDayForm,
+    CalendarImportForm,
+    DeadlineForm,
+    MessageFilterForm,
+    MessageTemplateForm,
+    PolicyAddForm,
+    PolicyEditForm,
+)
 from intake.extensions import db
 from intake.reference.models import TimeLimitPolicy
 from intake.reference.seed import POLICY_EPOCH
@@ -25,42 +33,60 @@ YEARS_AHEAD = 4
 
 def admin_required(view):
     """403 for anyone but an administrator; stack under login_required."""
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         if current_user.role is not Role.ADMIN:
             abort(403)
         return view(*args, **kwargs)
+
     return wrapped
 
 
 def _labels() -> dict:
-    return {"clock_labels": services.POLICY_CLOCK_LABELS, "kind_labels": services.KIND_LABELS,
-            "unit_labels": services.UNIT_LABELS, "counties": services.county_names(),
-            "policy_epoch": POLICY_EPOCH}
+    return {
+        "clock_labels": services.POLICY_CLOCK_LABELS,
+        "kind_labels": services.KIND_LABELS,
+        "unit_labels": services.UNIT_LABELS,
+        "counties": services.county_names(),
+        "policy_epoch": POLICY_EPOCH,
+    }
 
 
 @bp.get("/")
 @login_required
 @admin_required
 def dashboard():
-    return render_template("admin/dashboard.html", missing_years=services.missing_years(),
-                           counts=services.dashboard_counts())
+    return render_template(
+        "admin/dashboard.html", missing_years=services.missing_years(), counts=services.dashboard_counts()
+    )
 
 
 # --- time limits -------------------------------------------------------------------------------
 
+
 def _policies_page(add_form: PolicyAddForm | None = None, status: int = 200):
     histories = services.policies_in_force()
-    edit_forms = {h.current.id: PolicyEditForm(h.current, formdata=None, amount=h.current.amount,
-                                               unit=h.current.unit.value, note=h.current.note)
-                  for h in histories}
+    edit_forms = {
+        h.current.id: PolicyEditForm(
+            h.current, formdata=None, amount=h.current.amount, unit=h.current.unit.value, note=h.current.note
+        )
+        for h in histories
+    }
     check_form, result = DeadlineForm(request.args), None
     if "start" in request.args and check_form.validate():
-        result = services.deadline(check_form.start.data.replace(tzinfo=TZ),
-                                   check_form.amount.data, check_form.unit.data)
-    return render_template("admin/policies.html", histories=histories, edit_forms=edit_forms,
-                           add_form=add_form or PolicyAddForm(formdata=None),
-                           check_form=check_form, result=result, **_labels()), status
+        result = services.deadline(
+            check_form.start.data.replace(tzinfo=TZ), check_form.amount.data, check_form.unit.data
+        )
+    return render_template(
+        "admin/policies.html",
+        histories=histories,
+        edit_forms=edit_forms,
+        add_form=add_form or PolicyAddForm(formdata=None),
+        check_form=check_form,
+        result=result,
+        **_labels(),
+    ), status
 
 
 @bp.get("/policies")
@@ -78,9 +104,16 @@ def add_policy():
     if not form.validate_on_submit():
         flash(_("未保存：") + errors_text(form), "error")
         return _policies_page(form, 400)
-    row = services.add_policy(form.jurisdiction.data, form.case_kind.data, form.urgent.data,
-                              form.clock.data, form.amount.data, form.unit.data, form.note.data or "",
-                              actor=current_user)
+    row = services.add_policy(
+        form.jurisdiction.data,
+        form.case_kind.data,
+        form.urgent.data,
+        form.clock.data,
+        form.amount.data,
+        form.unit.data,
+        form.note.data or "",
+        actor=current_user,
+    )
     flash(_("新时限自现在起对新受理的案件生效，已受理的案件仍按原时限。"), "success")
     return redirect(url_for("admin.policies", _anchor=f"policy-{row.id}"))
 
@@ -94,21 +127,23 @@ def revise_policy(policy_id: int):
     if not form.validate_on_submit():
         flash(_("未保存：") + errors_text(form), "error")
         return redirect(url_for("admin.policies", _anchor=f"policy-{policy_id}"))
-    row = services.revise_policy(policy, form.amount.data, form.unit.data, form.note.data or "",
-                                 actor=current_user)
+    row = services.revise_policy(policy, form.amount.data, form.unit.data, form.note.data or "", actor=current_user)
     flash(_("新时限自现在起对新受理的案件生效，已受理的案件仍按原时限。"), "success")
     return redirect(url_for("admin.policies", _anchor=f"policy-{row.id}"))
 
 
 # --- the holiday calendar ----------------------------------------------------------------------
 
+
 def _calendar_page(day_form=None, import_form=None, status: int = 200):
     this_year = to_local(utcnow()).year
     return render_template(
-        "admin/calendar.html", days_by_year=services.calendar_days_by_year(),
+        "admin/calendar.html",
+        days_by_year=services.calendar_days_by_year(),
         years=services.year_statuses(range(this_year, this_year + YEARS_AHEAD + 1)),
         day_form=day_form or CalendarDayForm(formdata=None),
-        import_form=import_form or CalendarImportForm(formdata=None), action_form=ActionForm(),
+        import_form=import_form or CalendarImportForm(formdata=None),
+        action_form=ActionForm(),
     ), status
 
 
@@ -162,16 +197,24 @@ def import_calendar():
 
 # --- messages out --------------------------------------------------------------------------------
 
+
 @bp.get("/messages")
 @login_required
 @admin_required
 def messages():
     form = MessageFilterForm(request.args)
-    rows = notify_services.message_log(form.status.data or "", form.channel.data or "",
-                                       form.recipient.data or "") if form.validate() else []
-    return render_template("admin/messages.html", form=form, messages=rows,
-                           status_labels=notify_services.STATUS_LABELS,
-                           channel_labels=notify_services.CHANNEL_LABELS)
+    rows = (
+        notify_services.message_log(form.status.data or "", form.channel.data or "", form.recipient.data or "")
+        if form.validate()
+        else []
+    )
+    return render_template(
+        "admin/messages.html",
+        form=form,
+        messages=rows,
+        status_labels=notify_services.STATUS_LABELS,
+        channel_labels=notify_services.CHANNEL_LABELS,
+    )
 
 
 def _templates_page(failed: MessageTemplateForm | None = None, status: int = 200):
@@ -179,9 +222,13 @@ def _templates_page(failed: MessageTemplateForm | None = None, status: int = 200
     forms = {v.row.key: MessageTemplateForm(v.row.key, formdata=None, text=v.row.text) for v in views}
     if failed is not None:
         forms[failed.key] = failed
-    return render_template("admin/templates.html", views=views, forms=forms,
-                           channel_labels=notify_services.CHANNEL_LABELS,
-                           segment=notify_services.SMS_SEGMENT), status
+    return render_template(
+        "admin/templates.html",
+        views=views,
+        forms=forms,
+        channel_labels=notify_services.CHANNEL_LABELS,
+        segment=notify_services.SMS_SEGMENT,
+    ), status
 
 
 @bp.get("/templates")
@@ -202,8 +249,14 @@ def edit_template(key: str):
         return _templates_page(form, 400)
     notify_services.save_template(key, form.text.data, actor=current_user)
     if form.preview.segments > 1:
-        flash(_("已保存。按示例内容共 %(n)d 字，将分 %(parts)d 条短信发送。", n=form.preview.length,
-                parts=form.preview.segments), "notice")
+        flash(
+            _(
+                "已保存。按示例内容共 %(n)d 字，将分 %(parts)d 条短信发送。",
+                n=form.preview.length,
+                parts=form.preview.segments,
+            ),
+            "notice",
+        )
     else:
         flash(_("已保存，此后发出的通知使用新内容。"), "success")
     return redirect(url_for("admin.templates", _anchor=f"template-{key}"))

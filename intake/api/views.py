@@ -1,4 +1,5 @@
 """POST a case, GET its public view: the same form rules as the web, JSON in and out."""
+
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
@@ -12,10 +13,16 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # JSON field -> form field; errors are reported under the JSON names.
 FIELDS = {
-    "kind": "kind", "business_name": "business_name", "business_address": "business_address",
-    "description": "description", "industry": "industry", "anonymous": "anonymous",
-    "urgent": "urgent", "disclose_identity": "disclose_identity",
-    "complainant.name": "complainant_name", "complainant.phone": "complainant_phone",
+    "kind": "kind",
+    "business_name": "business_name",
+    "business_address": "business_address",
+    "description": "description",
+    "industry": "industry",
+    "anonymous": "anonymous",
+    "urgent": "urgent",
+    "disclose_identity": "disclose_identity",
+    "complainant.name": "complainant_name",
+    "complainant.phone": "complainant_phone",
 }
 BOOLEANS = {"anonymous", "urgent", "disclose_identity"}
 
@@ -37,8 +44,7 @@ def create_case():
         reverse = {v: k for k, v in FIELDS.items()}
         return _errors({reverse.get(f, f): [str(m) for m in msgs] for f, msgs in form.errors.items()})
     case, code = submit_case(Submission.from_form(form, Channel.API), receipt="web_receipt")
-    return jsonify({"tracking_no": case.tracking_no, "lookup_code": code,
-                    "status": case.status.value}), 201
+    return jsonify({"tracking_no": case.tracking_no, "lookup_code": code, "status": case.status.value}), 201
 
 
 @bp.get("/cases/<tracking_no>")

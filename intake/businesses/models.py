@@ -1,4 +1,5 @@
 """A business that cases are about."""
+
 from datetime import datetime
 
 import sqlalchemy as sa

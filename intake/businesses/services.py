@@ -1,4 +1,5 @@
 """Matching a case to its business record, and the businesses supervisors should look at."""
+
 import re
 import unicodedata
 
@@ -35,9 +36,14 @@ def link_business(case: Case) -> Business | None:
         key, name = "@" + address_key, case.business_address
     business = _match(case.township_code, key)
     if business is None:
-        business = Business(name=name, name_key=key, address=case.business_address,
-                            county_code=case.county_code, township_code=case.township_code,
-                            industry_code=case.industry_code)
+        business = Business(
+            name=name,
+            name_key=key,
+            address=case.business_address,
+            county_code=case.county_code,
+            township_code=case.township_code,
+            industry_code=case.industry_code,
+        )
         db.session.add(business)
     elif not business.address and case.business_address:
         business.address = case.business_address
@@ -46,15 +52,16 @@ def link_business(case: Case) -> Business | None:
 
 
 def _match(township_code: str, key: str) -> Business | None:
-    candidates = db.session.scalars(
-        sa.select(Business).where(Business.township_code == township_code)
-    ).all() if len(key) >= 3 else []
+    candidates = (
+        db.session.scalars(sa.select(Business).where(Business.township_code == township_code)).all()
+        if len(key) >= 3
+        else []
+    )
     exact = [b for b in candidates if b.name_key == key]
     if exact:
         return exact[0]
     # 好日子大药房 and 好日子大药房罗浮店 are the same shop; a 3-character stem is the least we trust.
-    near = [b for b in candidates if min(len(b.name_key), len(key)) >= 3
-            and (b.name_key in key or key in b.name_key)]
+    near = [b for b in candidates if min(len(b.name_key), len(key)) >= 3 and (b.name_key in key or key in b.name_key)]
     return near[0] if len(near) == 1 else None
 
 

@@ -1,4 +1,5 @@
 """Business files (监管档案): one business and its cases; repeat offenders for supervisors."""
+
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 

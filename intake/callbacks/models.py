@@ -1,4 +1,5 @@
 """One satisfaction callback per reply: asked by SMS or by an operator on the phone."""
+
 import enum
 from datetime import datetime
 
@@ -11,15 +12,15 @@ from intake.types import UTCDateTime, enum_column, utcnow
 
 
 class Answer(enum.Enum):
-    SATISFIED = "satisfied"          # 满意
-    BASIC = "basic"                  # 基本满意
-    DISSATISFIED = "dissatisfied"    # 不满意
-    NO_RESPONSE = "no_response"      # no answer within the time allowed
+    SATISFIED = "satisfied"  # 满意
+    BASIC = "basic"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+    NO_RESPONSE = "no_response"  # no answer within the time allowed
 
 
 class Review(enum.Enum):
-    PENDING = "pending"      # 不满意: waiting for a supervisor
-    REOPENED = "reopened"    # sent back for rework
+    PENDING = "pending"  # 不满意: waiting for a supervisor
+    REOPENED = "reopened"  # sent back for rework
     CONFIRMED = "confirmed"  # the reply stands; the case closes
 
 
@@ -27,11 +28,14 @@ class Review(enum.Enum):
 # running out), the move named by the answer: {"satisfied": (None, SATISFIED), …}.
 CALLBACK_ANSWERS = StateTable({a.value: ({None}, a) for a in Answer}, attribute="answer")
 # A 不满意 answer waits for a supervisor, who decides once.
-CALLBACK_REVIEWS = StateTable({
-    "await_review": ({None}, Review.PENDING),
-    "reopen": ({Review.PENDING}, Review.REOPENED),
-    "confirm": ({Review.PENDING}, Review.CONFIRMED),
-}, attribute="review")
+CALLBACK_REVIEWS = StateTable(
+    {
+        "await_review": ({None}, Review.PENDING),
+        "reopen": ({Review.PENDING}, Review.REOPENED),
+        "confirm": ({Review.PENDING}, Review.CONFIRMED),
+    },
+    attribute="review",
+)
 
 
 class Callback(db.Model):
@@ -48,8 +52,7 @@ class Callback(db.Model):
     channel: Mapped[str] = mapped_column(sa.String(8), default="sms", comment="sms or phone")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     note: Mapped[str] = mapped_column(sa.Text, default="")
-    review: Mapped[Review | None] = mapped_column(enum_column(Review), index=True,
-                                                  comment="see CALLBACK_REVIEWS")
+    review: Mapped[Review | None] = mapped_column(enum_column(Review), index=True, comment="see CALLBACK_REVIEWS")
     reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

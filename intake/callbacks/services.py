@@ -5,6 +5,7 @@ or an operator's call → satisfied: the case closes; dissatisfied: a supervisor
 rework clock starts) or confirms the reply; no answer within CALLBACK_ANSWER_DAYS working days:
 the case closes as no response.
 """
+
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -46,18 +47,24 @@ def schedule(case: Case, at: datetime) -> Callback:
 
 def open_callback(case: Case) -> Callback | None:
     """The callback of the latest reply still waiting for an answer."""
-    return db.session.scalar(sa.select(Callback).where(
-        Callback.case_id == case.id, Callback.answer.is_(None)).order_by(Callback.id.desc()).limit(1))
+    return db.session.scalar(
+        sa.select(Callback)
+        .where(Callback.case_id == case.id, Callback.answer.is_(None))
+        .order_by(Callback.id.desc())
+        .limit(1)
+    )
 
 
 def ask_due(now: datetime | None = None) -> int:
     """Send the surveys that are due; each is claimed once, whatever the number of sweeps."""
     now = now or utcnow()
     claimed = db.session.scalars(
-        sa.update(Callback).where(Callback.asked_at.is_(None), Callback.answer.is_(None),
-                                  Callback.ask_at <= now)
-        .values(asked_at=now, channel="sms").returning(Callback.id)
-        .execution_options(synchronize_session=False)).all()
+        sa.update(Callback)
+        .where(Callback.asked_at.is_(None), Callback.answer.is_(None), Callback.ask_at <= now)
+        .values(asked_at=now, channel="sms")
+        .returning(Callback.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     answer_due = work_calendar().add_working_days(now, current_app.config["CALLBACK_ANSWER_DAYS"])
     for callback_id in claimed:
         callback = db.session.get(Callback, callback_id)
@@ -76,8 +83,11 @@ def expire(now: datetime | None = None) -> int:
     """Surveys not answered in time: the case closes as no response."""
     now = now or utcnow()
     claimed = db.session.scalars(
-        CALLBACK_ANSWERS.update(Callback, Answer.NO_RESPONSE.value).where(Callback.answer_due_at <= now)
-        .values(answered_at=now).returning(Callback.id)).all()
+        CALLBACK_ANSWERS.update(Callback, Answer.NO_RESPONSE.value)
+        .where(Callback.answer_due_at <= now)
+        .values(answered_at=now)
+        .returning(Callback.id)
+    ).all()
     for callback_id in claimed:
         callback = db.session.get(Callback, callback_id)
         _settle(callback, Answer.NO_RESPONSE, None, _("回访无应答，视为办结"))
@@ -92,10 +102,18 @@ def answer_by_sms(phone: str, digit: str) -> Callback | None:
         return None
     now = utcnow()
     callback = db.session.scalar(
-        sa.select(Callback).join(Case)
-        .where(Case.complainant_phone == phone, Callback.asked_at.is_not(None),
-               Callback.answer.is_(None), Callback.answer_due_at > now)
-        .order_by(Callback.asked_at.desc()).limit(1).with_for_update(of=Callback))
+        sa.select(Callback)
+        .join(Case)
+        .where(
+            Case.complainant_phone == phone,
+            Callback.asked_at.is_not(None),
+            Callback.answer.is_(None),
+            Callback.answer_due_at > now,
+        )
+        .order_by(Callback.asked_at.desc())
+        .limit(1)
+        .with_for_update(of=Callback)
+    )
     if callback is None:
         return None
     _answer(callback, answer, "sms", None, "", now)
@@ -119,8 +137,7 @@ def record_by_phone(case: Case, user: User, answer: str, note: str = "") -> Call
     return callback
 
 
-def _answer(callback: Callback, answer: Answer, channel: str, user: User | None, note: str,
-            now: datetime) -> None:
+def _answer(callback: Callback, answer: Answer, channel: str, user: User | None, note: str, now: datetime) -> None:
     CALLBACK_ANSWERS.move(callback, answer.value)
     callback.answered_at, callback.channel = now, channel
     callback.recorded_by_id = getattr(user, "id", None)
@@ -136,8 +153,7 @@ def _settle(callback: Callback, answer: Answer, user: User | None, note: str) ->
     reason = _("回访结果：%(a)s", a=label) + (f"（{note}）" if note else "")
     if answer is Answer.DISSATISFIED:
         CALLBACK_REVIEWS.move(callback, "await_review")
-        record(case, "callback_dissatisfied", user, reason=reason, public=True,
-               data={"callback_id": callback.id})
+        record(case, "callback_dissatisfied", user, reason=reason, public=True, data={"callback_id": callback.id})
     elif case.status is CaseStatus.REPLIED:
         transition(case, "close", user, reason=reason, data={"callback": answer.value})
     else:
@@ -146,8 +162,7 @@ def _settle(callback: Callback, answer: Answer, user: User | None, note: str) ->
 
 def review_list(user: User) -> list[Callback]:
     """不满意 callbacks waiting for this supervisor, oldest first."""
-    query = (sa.select(Callback).join(Case).where(Callback.review == Review.PENDING)
-             .order_by(Callback.answered_at))
+    query = sa.select(Callback).join(Case).where(Callback.review == Review.PENDING).order_by(Callback.answered_at)
     if user.county_code:
         query = query.where(Case.county_code == user.county_code)
     return list(db.session.scalars(query))

@@ -1,4 +1,5 @@
 """The periodic callback job: send the surveys that are due, close what went unanswered."""
+
 from datetime import datetime
 
 from intake.callbacks import services

@@ -1,15 +1,16 @@
 """不满意件: the dissatisfied callbacks a supervisor reopens or confirms."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from intake.accounts.roles import is_supervisor
 from intake.callbacks import services as callbacks
 from intake.callbacks.forms import CallbackReviewForm
 from intake.callbacks.models import Callback
-from intake.extensions import db
-from intake.accounts.roles import is_supervisor
 from intake.cases.access import get_visible_case
 from intake.cases.errors import ActionError
+from intake.extensions import db
 from intake.forms import errors_text
 
 bp = Blueprint("callbacks", __name__, url_prefix="/staff")
@@ -21,8 +22,12 @@ def callback_reviews():
     """不满意件: dissatisfied callbacks a supervisor reopens or confirms."""
     if not is_supervisor(current_user):
         abort(403)
-    return render_template("staff/callbacks.html", items=callbacks.review_list(current_user),
-                           form=CallbackReviewForm(), ANSWER_LABELS=callbacks.ANSWER_LABELS)
+    return render_template(
+        "staff/callbacks.html",
+        items=callbacks.review_list(current_user),
+        form=CallbackReviewForm(),
+        ANSWER_LABELS=callbacks.ANSWER_LABELS,
+    )
 
 
 @bp.post("/callbacks/<int:callback_id>")
@@ -40,6 +45,8 @@ def review_callback(callback_id: int):
         except ActionError as exc:
             flash(str(exc), "error")
         else:
-            flash(_("已发回重办，重办期限开始计算。") if form.decision.data == "reopen"
-                  else _("已维持原答复并结案。"), "success")
+            flash(
+                _("已发回重办，重办期限开始计算。") if form.decision.data == "reopen" else _("已维持原答复并结案。"),
+                "success",
+            )
     return redirect(url_for("callbacks.callback_reviews"))

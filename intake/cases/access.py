@@ -1,4 +1,5 @@
 """Need to know: which cases a user may see, and whose identity; every look at it is logged."""
+
 import sqlalchemy as sa
 
 from intake.accounts.models import Role, User
@@ -11,8 +12,7 @@ def visible_cases(user: User) -> sa.Select:
     """The cases this user may see: their department's or township's, or their county's."""
     query = sa.select(Case)
     if user.role is Role.DEPARTMENT:
-        co = sa.select(case_co_handler.c.case_id).where(
-            case_co_handler.c.department_id == user.department_id)
+        co = sa.select(case_co_handler.c.case_id).where(case_co_handler.c.department_id == user.department_id)
         return query.where(sa.or_(Case.lead_department_id == user.department_id, Case.id.in_(co)))
     if user.role is Role.TOWNSHIP:
         return query.where(Case.township_code == user.township_code)

@@ -1,4 +1,5 @@
 """Starting and stopping a case's clocks from the time-limit policies."""
+
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -9,7 +10,6 @@ from intake.reference.models import CalendarDay, TimeLimitPolicy
 from intake.types import utcnow
 from routing.calendar import Overrides, WorkCalendar, end_of_day, to_local
 
-
 # Clocks that only bound what staff may do (send a case back); they never warn or escalate.
 WINDOWS = ("return",)
 
@@ -17,10 +17,12 @@ WINDOWS = ("return",)
 def work_calendar() -> WorkCalendar:
     """The working-day calendar with the days administrators entered."""
     days = db.session.execute(sa.select(CalendarDay.day, CalendarDay.working)).all()
-    return WorkCalendar(Overrides(
-        holidays=[d for d, working in days if not working],
-        workdays=[d for d, working in days if working],
-    ))
+    return WorkCalendar(
+        Overrides(
+            holidays=[d for d, working in days if not working],
+            workdays=[d for d, working in days if working],
+        )
+    )
 
 
 def find_policy(case: Case, clock: str) -> TimeLimitPolicy | None:
@@ -49,10 +51,16 @@ def start_clock(case: Case, name: str, start: datetime | None = None) -> Clock |
     start = start or utcnow()
     calendar = work_calendar()
     due = calendar.due(start, policy.amount, policy.unit.value)
-    clock = Clock(case=case, name=name, started_at=start, due_at=due, policy_id=policy.id,
-                  department_id=None if name == "triage" else getattr(case.lead_department, "id", None),
-                  amber_at=None if name in WINDOWS else amber_time(calendar, start, due, policy.unit.value),
-                  calendar_warning=calendar_warning(calendar))
+    clock = Clock(
+        case=case,
+        name=name,
+        started_at=start,
+        due_at=due,
+        policy_id=policy.id,
+        department_id=None if name == "triage" else getattr(case.lead_department, "id", None),
+        amber_at=None if name in WINDOWS else amber_time(calendar, start, due, policy.unit.value),
+        calendar_warning=calendar_warning(calendar),
+    )
     db.session.add(clock)
     return clock
 

@@ -1,4 +1,5 @@
 """The case form: one set of rules for the web form and the JSON API."""
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -7,8 +8,8 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.cases.kinds import KINDS, CaseKind, Identity
 from intake.extensions import db
-from intake.reference.models import Industry
 from intake.phones import normalise_phone  # noqa: F401  (read from here too)
+from intake.reference.models import Industry
 
 KIND_CHOICES = [SelectChoice(k.value, spec.choice) for k, spec in KINDS.items()]
 KIND_VALUES = {c.value for c in KIND_CHOICES}
@@ -18,20 +19,27 @@ DESCRIPTION_MAX = 5000
 class CaseForm(FlaskForm):
     """What a citizen (or an operator for them) tells us about a business."""
 
-    kind = RadioField(_l("类型"), choices=KIND_CHOICES,
-                      validators=[InputRequired(_l("请选择投诉、举报、咨询或建议。"))])
-    business_name = StringField(_l("商家名称（店名）"), [Optional(), Length(max=200, message=_l("商家名称不能超过 %(max)d 个字。"))])
+    kind = RadioField(
+        _l("类型"), choices=KIND_CHOICES, validators=[InputRequired(_l("请选择投诉、举报、咨询或建议。"))]
+    )
+    business_name = StringField(
+        _l("商家名称（店名）"), [Optional(), Length(max=200, message=_l("商家名称不能超过 %(max)d 个字。"))]
+    )
     business_address = StringField(
         _l("商家地址（县、乡镇或街道、村或社区、路名门牌）"),
         [Optional(), Length(max=300, message=_l("地址不能超过 %(max)d 个字。"))],
     )
-    description = TextAreaField(_l("发生了什么"), [
-        InputRequired(_l("请写明发生了什么。")),
-        Length(min=5, max=DESCRIPTION_MAX,
-               message=_l("请用 %(min)d 到 %(max)d 个字写明发生了什么。")),
-    ])
+    description = TextAreaField(
+        _l("发生了什么"),
+        [
+            InputRequired(_l("请写明发生了什么。")),
+            Length(min=5, max=DESCRIPTION_MAX, message=_l("请用 %(min)d 到 %(max)d 个字写明发生了什么。")),
+        ],
+    )
     industry = SelectField(_l("商家类型（不清楚可不选）"), choices=[], validators=[Optional()])
-    complainant_name = StringField(_l("您的姓名"), [Optional(), Length(max=64, message=_l("姓名不能超过 %(max)d 个字。"))])
+    complainant_name = StringField(
+        _l("您的姓名"), [Optional(), Length(max=64, message=_l("姓名不能超过 %(max)d 个字。"))]
+    )
     complainant_phone = StringField(_l("您的手机或电话"), [Optional(), Length(max=32, message=_l("电话号码太长。"))])
     anonymous = BooleanField(_l("匿名举报（不留姓名和电话）"))
     disclose_identity = BooleanField(_l("同意承办部门知道我的身份"))
@@ -60,8 +68,7 @@ class CaseForm(FlaskForm):
                 self.anonymous.errors = [_l("投诉不能匿名；如只想反映违法行为，请选择“举报”。")]
                 ok = False
         elif identity is Identity.MAY_BE_ANONYMOUS and not self.anonymous.data:
-            ok &= self._require(self.complainant_phone,
-                                _l("实名举报请留下联系电话；不想留电话可以勾选匿名举报。"))
+            ok &= self._require(self.complainant_phone, _l("实名举报请留下联系电话；不想留电话可以勾选匿名举报。"))
         return ok
 
     @staticmethod

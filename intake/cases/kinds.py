@@ -9,6 +9,7 @@ own: the reply that records a tip's decision sends the tipper an essential SMS a
 (`case_replied` or `case_refused`), which quiet hours delay at most to the next morning and
 neither the daily cap nor TD suppresses, so the limit is met by construction.
 """
+
 import enum
 from dataclasses import dataclass
 
@@ -25,9 +26,9 @@ class CaseKind(enum.Enum):
 class Identity(enum.Enum):
     """What a kind asks of the person: RULES.md, "identity"."""
 
-    REAL_NAME = "real_name"            # name and phone required, never anonymous (complaint)
+    REAL_NAME = "real_name"  # name and phone required, never anonymous (complaint)
     MAY_BE_ANONYMOUS = "anonymous_ok"  # anonymous, or a phone; a named person stays confidential (tip)
-    OPTIONAL = "optional"              # whatever they leave (inquiry, suggestion)
+    OPTIONAL = "optional"  # whatever they leave (inquiry, suggestion)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Result:
     """What a reply may record (办结) for a kind, and how the citizen is told."""
 
     label: str
-    needs_reason: bool = False      # the reply must say why, and the SMS carries it (case_refused)
+    needs_reason: bool = False  # the reply must say why, and the SMS carries it (case_refused)
     needs_acceptance: bool = False  # only after the complaint was accepted for mediation (受理)
 
     @property
@@ -46,15 +47,15 @@ class Result:
 @dataclass(frozen=True)
 class Kind:
     label: str
-    choice: str                       # the citizen form's wording
+    choice: str  # the citizen form's wording
     identity: Identity
     results: dict[str, Result]
-    receipt_clocks: tuple[str, ...]   # started at dispatch, counted from receipt (RULES.md)
-    clocks: tuple[str, ...] = ()      # its other clocks of its own (a complaint's resolve at acceptance)
-    accepts: bool = False             # the department decides to accept it (决定受理)
+    receipt_clocks: tuple[str, ...]  # started at dispatch, counted from receipt (RULES.md)
+    clocks: tuple[str, ...] = ()  # its other clocks of its own (a complaint's resolve at acceptance)
+    accepts: bool = False  # the department decides to accept it (决定受理)
     answered_on_the_spot: str | None = None  # the result an operator records answering it on a call
-    asks_details: bool = False        # an SMS naming no place or trade gets a question back
-    sms_words: tuple[str, ...] = ()   # a text with one of these is of this kind
+    asks_details: bool = False  # an SMS naming no place or trade gets a question back
+    sms_words: tuple[str, ...] = ()  # a text with one of these is of this kind
 
     @property
     def own_clocks(self) -> tuple[str, ...]:
@@ -63,7 +64,8 @@ class Kind:
 
 KINDS: dict[CaseKind, Kind] = {
     CaseKind.COMPLAINT: Kind(
-        label=_l("投诉"), choice=_l("投诉：我和商家有消费纠纷，要求退换、赔偿等"),
+        label=_l("投诉"),
+        choice=_l("投诉：我和商家有消费纠纷，要求退换、赔偿等"),
         identity=Identity.REAL_NAME,
         results={
             "mediated": Result("调解达成协议", needs_acceptance=True),
@@ -71,10 +73,14 @@ KINDS: dict[CaseKind, Kind] = {
             "refused": Result("不予受理（说明理由）", needs_reason=True),
             "withdrawn": Result("投诉人撤回"),
         },
-        receipt_clocks=("decision",), clocks=("resolve",), accepts=True, asks_details=True,
+        receipt_clocks=("decision",),
+        clocks=("resolve",),
+        accepts=True,
+        asks_details=True,
     ),
     CaseKind.TIP: Kind(
-        label=_l("举报"), choice=_l("举报：反映商家违法行为（可匿名）"),
+        label=_l("举报"),
+        choice=_l("举报：反映商家违法行为（可匿名）"),
         identity=Identity.MAY_BE_ANONYMOUS,
         results={
             "case_opened": Result("已立案查处"),
@@ -82,17 +88,26 @@ KINDS: dict[CaseKind, Kind] = {
             "to_police": Result("移送公安机关"),
             "to_other_department": Result("移送其他部门"),
         },
-        receipt_clocks=("decision",), asks_details=True, sms_words=("举报",),
+        receipt_clocks=("decision",),
+        asks_details=True,
+        sms_words=("举报",),
     ),
     CaseKind.INQUIRY: Kind(
-        label=_l("咨询"), choice=_l("咨询"), identity=Identity.OPTIONAL,
+        label=_l("咨询"),
+        choice=_l("咨询"),
+        identity=Identity.OPTIONAL,
         results={"answered": Result("已答复")},
-        receipt_clocks=("resolve",), answered_on_the_spot="answered", sms_words=("咨询",),
+        receipt_clocks=("resolve",),
+        answered_on_the_spot="answered",
+        sms_words=("咨询",),
     ),
     CaseKind.SUGGESTION: Kind(
-        label=_l("建议"), choice=_l("建议"), identity=Identity.OPTIONAL,
+        label=_l("建议"),
+        choice=_l("建议"),
+        identity=Identity.OPTIONAL,
         results={"acknowledged": Result("已收悉并答复")},
-        receipt_clocks=("resolve",), sms_words=("建议",),
+        receipt_clocks=("resolve",),
+        sms_words=("建议",),
     ),
 }
 
@@ -121,5 +136,4 @@ def clocks_of(kind: "CaseKind | str") -> tuple[str, ...]:
 
 def kind_from_sms(text: str) -> CaseKind:
     """The first kind, in this table's order, whose word the text has; else a complaint."""
-    return next((k for k, spec in KINDS.items() for word in spec.sms_words if word in text),
-                CaseKind.COMPLAINT)
+    return next((k for k, spec in KINDS.items() for word in spec.sms_words if word in text), CaseKind.COMPLAINT)

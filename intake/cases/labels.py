@@ -3,6 +3,7 @@
 Every event the code writes (`transition()` and `record()` in intake.cases.workflow) must have a
 label here, and every clock a case runs; `tests/intake/test_registries.py` checks both.
 """
+
 from flask_babel import lazy_gettext as _l
 
 from intake.cases.models import CaseStatus as S

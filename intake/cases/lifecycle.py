@@ -4,6 +4,7 @@ The workflow's one table of moves (intake.cases.workflow.TRANSITIONS) says where
 the table here says which time limits each move stops and starts (RULES.md, "Clocks every
 dispatched case runs"). `transition()` applies it, so no service starts or stops a clock by hand.
 """
+
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,8 +27,7 @@ class ClockRule:
     from_receipt: tuple[str, ...] = ()
 
 
-_GIVE_TO_DEPARTMENT = ClockRule(stop=("triage",), start=("sign", "return"),
-                                from_receipt=("decision", "resolve"))
+_GIVE_TO_DEPARTMENT = ClockRule(stop=("triage",), start=("sign", "return"), from_receipt=("decision", "resolve"))
 
 CLOCK_RULES: dict[str, ClockRule] = {
     "to_triage": ClockRule(start=("triage",)),
@@ -76,5 +76,10 @@ def _check_problem(case: Case, at: datetime) -> None:
     if case.problem_at is None and bounces >= limit:
         case.problem_at = at
         case.escalated_at = case.escalated_at or at
-        record(case, "problem_case", reason=f"已退单或发回重办{bounces}次，列为问题件督办", public=False,
-               data={"bounces": bounces})
+        record(
+            case,
+            "problem_case",
+            reason=f"已退单或发回重办{bounces}次，列为问题件督办",
+            public=False,
+            data={"bounces": bounces},
+        )

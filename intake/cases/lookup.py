@@ -1,11 +1,12 @@
 """What a citizen with the number and code may see of a case (no staff names, no other people)."""
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from intake.cases.models import Case
 from intake.cases.labels import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
+from intake.cases.models import Case
 from routing.calendar import TZ
 
 PUBLIC_CLOCKS = ("sign", "decision", "resolve", "rework")
@@ -27,20 +28,29 @@ def public_view(case: Case) -> dict:
         "industry": {"code": case.industry.code, "name": case.industry.name} if case.industry else None,
         "township": {"code": case.township.code, "name": case.township.name} if case.township else None,
         "lead_department": (
-            {"kind": case.lead_department.kind, "name": case.lead_department.name}
-            if case.lead_department else None
+            {"kind": case.lead_department.kind, "name": case.lead_department.name} if case.lead_department else None
         ),
         "deadlines": [
-            {"clock": c.name, "label": str(CLOCK_LABELS[c.name]), "due_at": _iso(c.due_at),
-             "running": c.stopped_at is None, "met": c.met}
-            for c in case.clocks if c.name in PUBLIC_CLOCKS
+            {
+                "clock": c.name,
+                "label": str(CLOCK_LABELS[c.name]),
+                "due_at": _iso(c.due_at),
+                "running": c.stopped_at is None,
+                "met": c.met,
+            }
+            for c in case.clocks
+            if c.name in PUBLIC_CLOCKS
         ],
         "result": case.reply_text if case.status.value in ("replied", "closed") else None,
         "history": [
-            {"at": _iso(e.at), "action": e.action,
-             "label": str(ACTION_LABELS.get(e.action, e.action)),
-             "note": e.reason if e.public else ""}
-            for e in case.events if e.public or e.to_status
+            {
+                "at": _iso(e.at),
+                "action": e.action,
+                "label": str(ACTION_LABELS.get(e.action, e.action)),
+                "note": e.reason if e.public else "",
+            }
+            for e in case.events
+            if e.public or e.to_status
         ],
     }
 

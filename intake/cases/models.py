@@ -1,4 +1,5 @@
 """A case, its events, its clocks and the log of looks at personal data."""
+
 import enum
 from datetime import datetime
 
@@ -19,12 +20,12 @@ class Channel(enum.Enum):
 
 
 class CaseStatus(enum.Enum):
-    RECEIVED = "received"       # stored, waiting for the router
-    TRIAGE = "triage"           # waiting for a dispatcher
-    DISPATCHED = "dispatched"   # sent to the lead department and township
-    SIGNED = "signed"           # the department signed for it (签收)
-    REPLIED = "replied"         # result recorded (办结)
-    REOPENED = "reopened"       # sent back for rework (重办)
+    RECEIVED = "received"  # stored, waiting for the router
+    TRIAGE = "triage"  # waiting for a dispatcher
+    DISPATCHED = "dispatched"  # sent to the lead department and township
+    SIGNED = "signed"  # the department signed for it (签收)
+    REPLIED = "replied"  # result recorded (办结)
+    REOPENED = "reopened"  # sent back for rework (重办)
     CLOSED = "closed"
 
 
@@ -43,8 +44,12 @@ class Case(db.Model):
 
     __table_args__ = (
         sa.Index("ix_case_queue", "lead_department_id", "status"),
-        sa.Index("ix_case_problem", "problem_at", postgresql_where=sa.text("problem_at IS NOT NULL"),
-                 sqlite_where=sa.text("problem_at IS NOT NULL")),
+        sa.Index(
+            "ix_case_problem",
+            "problem_at",
+            postgresql_where=sa.text("problem_at IS NOT NULL"),
+            sqlite_where=sa.text("problem_at IS NOT NULL"),
+        ),
         sa.Index("ix_case_township_queue", "township_code", "status"),
         sa.Index("ix_case_status_received", "status", "received_at"),
     )
@@ -63,9 +68,7 @@ class Case(db.Model):
     business_address: Mapped[str] = mapped_column(sa.String(300), default="")
     description: Mapped[str] = mapped_column(sa.Text)
     industry_code: Mapped[str | None] = mapped_column(sa.ForeignKey("industry.code"))
-    industry_hint: Mapped[str | None] = mapped_column(
-        sa.String(32), comment="industry the submitter chose, if any"
-    )
+    industry_hint: Mapped[str | None] = mapped_column(sa.String(32), comment="industry the submitter chose, if any")
 
     complainant_name: Mapped[str] = mapped_column(sa.String(64), default="")
     complainant_phone: Mapped[str] = mapped_column(sa.String(20), default="", comment="E.164")
@@ -94,13 +97,17 @@ class Case(db.Model):
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, comment="a complaint accepted for mediation (受理)")
+        UTCDateTime, comment="a complaint accepted for mediation (受理)"
+    )
     escalated_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, comment="first put on the supervisor's list (督办)")
+        UTCDateTime, comment="first put on the supervisor's list (督办)"
+    )
     details_requested_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, comment="an SMS case asked for where or what; the next SMS within 24 h is added")
+        UTCDateTime, comment="an SMS case asked for where or what; the next SMS within 24 h is added"
+    )
     problem_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, comment="escalated as a problem case: returned or reopened three times")
+        UTCDateTime, comment="escalated as a problem case: returned or reopened three times"
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     industry = relationship("Industry")
@@ -112,9 +119,7 @@ class Case(db.Model):
     duplicate_of = relationship("Case", remote_side=[id], foreign_keys=[duplicate_of_id])
     merged_into = relationship("Case", remote_side=[id], foreign_keys=[merged_into_id])
     co_handlers = relationship("Department", secondary=case_co_handler)
-    events = relationship(
-        "CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
-    )
+    events = relationship("CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan")
     clocks = relationship("Clock", back_populates="case", order_by="Clock.id")
 
     @property
@@ -152,16 +157,26 @@ class Clock(db.Model):
     __table_args__ = (
         # The sweep reads only clocks still to warn or escalate: partial indexes keep its cost
         # proportional to the clocks coming due, not to every clock ever run.
-        sa.Index("ix_clock_to_escalate", "due_at",
-                 postgresql_where=sa.text("stopped_at IS NULL AND escalated_at IS NULL"),
-                 sqlite_where=sa.text("stopped_at IS NULL AND escalated_at IS NULL")),
-        sa.Index("ix_clock_to_warn", "amber_at",
-                 postgresql_where=sa.text("stopped_at IS NULL AND warned_at IS NULL"),
-                 sqlite_where=sa.text("stopped_at IS NULL AND warned_at IS NULL")),
+        sa.Index(
+            "ix_clock_to_escalate",
+            "due_at",
+            postgresql_where=sa.text("stopped_at IS NULL AND escalated_at IS NULL"),
+            sqlite_where=sa.text("stopped_at IS NULL AND escalated_at IS NULL"),
+        ),
+        sa.Index(
+            "ix_clock_to_warn",
+            "amber_at",
+            postgresql_where=sa.text("stopped_at IS NULL AND warned_at IS NULL"),
+            sqlite_where=sa.text("stopped_at IS NULL AND warned_at IS NULL"),
+        ),
         # the supervisor's overdue list, in its own order (red first, then by due time)
-        sa.Index("ix_clock_flagged", sa.text("(escalated_at IS NULL)"), "due_at",
-                 postgresql_where=sa.text("stopped_at IS NULL AND warned_at IS NOT NULL"),
-                 sqlite_where=sa.text("stopped_at IS NULL AND warned_at IS NOT NULL")),
+        sa.Index(
+            "ix_clock_flagged",
+            sa.text("(escalated_at IS NULL)"),
+            "due_at",
+            postgresql_where=sa.text("stopped_at IS NULL AND warned_at IS NOT NULL"),
+            sqlite_where=sa.text("stopped_at IS NULL AND warned_at IS NOT NULL"),
+        ),
         sa.Index("ix_clock_running_due", "stopped_at", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -171,13 +186,15 @@ class Clock(db.Model):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     amber_at: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, comment="a quarter of the time or one working day left, whichever is later")
+        UTCDateTime, comment="a quarter of the time or one working day left, whichever is later"
+    )
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="amber warning sent")
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="red: put on 督办")
     met: Mapped[bool | None] = mapped_column(comment="stopped by the due time; null while running")
     policy_id: Mapped[int | None] = mapped_column(sa.ForeignKey("time_limit_policy.id"))
     department_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("department.id"), comment="who held the clock when it started; null for dispatchers")
+        sa.ForeignKey("department.id"), comment="who held the clock when it started; null for dispatchers"
+    )
     calendar_warning: Mapped[str] = mapped_column(
         sa.String(200), default="", comment="set when a year's holiday schedule was missing"
     )
@@ -188,16 +205,18 @@ class Clock(db.Model):
 
 
 class ExtensionStatus(enum.Enum):
-    PENDING = "pending"    # waiting for a supervisor
+    PENDING = "pending"  # waiting for a supervisor
     APPROVED = "approved"  # the deadline moved
     REFUSED = "refused"
 
 
 # move: (statuses it may start from, status it leads to); a decision is final
-EXTENSION_STATES = StateTable({
-    "approve": ({ExtensionStatus.PENDING}, ExtensionStatus.APPROVED),
-    "refuse": ({ExtensionStatus.PENDING}, ExtensionStatus.REFUSED),
-})
+EXTENSION_STATES = StateTable(
+    {
+        "approve": ({ExtensionStatus.PENDING}, ExtensionStatus.APPROVED),
+        "refuse": ({ExtensionStatus.PENDING}, ExtensionStatus.REFUSED),
+    }
+)
 
 
 class Extension(db.Model):
@@ -212,8 +231,11 @@ class Extension(db.Model):
     amount: Mapped[int]
     unit: Mapped[str] = mapped_column(sa.String(16), comment="working_days, calendar_days or hours")
     status: Mapped[ExtensionStatus] = mapped_column(
-        enum_column(ExtensionStatus), default=ExtensionStatus.PENDING, index=True,
-        comment="pending, approved, refused: see EXTENSION_STATES")
+        enum_column(ExtensionStatus),
+        default=ExtensionStatus.PENDING,
+        index=True,
+        comment="pending, approved, refused: see EXTENSION_STATES",
+    )
     decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(sa.Text, default="")

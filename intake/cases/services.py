@@ -1,4 +1,5 @@
 """Taking a case in on any channel, and finding it again by number and code."""
+
 import secrets
 from dataclasses import dataclass
 from datetime import datetime

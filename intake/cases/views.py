@@ -1,4 +1,5 @@
 """The citizen's pages: file a case, see the receipt, look a case up."""
+
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 

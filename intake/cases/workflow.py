@@ -1,9 +1,11 @@
 """The one table of allowed state changes, and the one function that makes them."""
-from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus as S
-from intake.extensions import db
-from intake.types import utcnow
+
 from intake.cases.events import SYSTEM, actor_label, record  # noqa: F401  (SYSTEM, record: read from here too)
 from intake.cases.lifecycle import on_transition
+from intake.cases.models import OPEN_STATUSES, Case, CaseEvent
+from intake.cases.models import CaseStatus as S
+from intake.extensions import db
+from intake.types import utcnow
 
 OPEN = frozenset(OPEN_STATUSES)
 
@@ -25,7 +27,6 @@ TRANSITIONS: dict[str, tuple[frozenset[S], S]] = {
 }
 
 
-
 class TransitionError(Exception):
     """The move is not in the table for the case's current status."""
 
@@ -34,8 +35,9 @@ def allowed_actions(case: Case) -> set[str]:
     return {a for a, (sources, _to) in TRANSITIONS.items() if case.status in sources}
 
 
-def transition(case: Case, action: str, actor=None, reason: str = "", data: dict | None = None,
-               public: bool = True) -> CaseEvent:
+def transition(
+    case: Case, action: str, actor=None, reason: str = "", data: dict | None = None, public: bool = True
+) -> CaseEvent:
     """Move a case by one allowed action and record who, when, from, to and why."""
     if action not in TRANSITIONS:
         raise TransitionError(f"unknown action {action!r}")

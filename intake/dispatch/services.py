@@ -1,17 +1,17 @@
 """Dispatcher actions: route by hand, transfer out, merge a duplicate."""
+
 from flask_babel import gettext as _
 
-from intake.accounts.roles import DISPATCH_ROLES  # noqa: F401  (read from here too)
 from intake.accounts.models import Role, User
+from intake.accounts.roles import DISPATCH_ROLES  # noqa: F401  (read from here too)
+from intake.cases.access import visible_cases
+from intake.cases.errors import ActionError
 from intake.cases.models import OPEN_STATUSES, Case, CaseStatus
 from intake.cases.workflow import record, transition
 from intake.extensions import db
 from intake.reference.models import Division, DivisionLevel, Industry
-from intake.cases.access import visible_cases
-from intake.cases.errors import ActionError
 from notify.services import tell_citizen
 from routing.services import department, dispatch_to, get_router
-
 
 
 def can_dispatch(user: User) -> bool:
@@ -24,8 +24,7 @@ def triage_queue(user: User) -> list[Case]:
     return list(db.session.scalars(query.order_by(Case.urgent.desc(), Case.received_at)))
 
 
-def dispatch_case(case: Case, user: User, township_code: str, industry_code: str,
-                  lead_kind: str = "") -> None:
+def dispatch_case(case: Case, user: User, township_code: str, industry_code: str, lead_kind: str = "") -> None:
     """Route a triage case by hand; the dispatcher's choice and the machine's guess are both kept."""
     if not can_dispatch(user) or case.status is not CaseStatus.TRIAGE:
         raise ActionError(_("您不能分派这件案件，或它已被分派，请刷新后再试。"))
@@ -47,12 +46,22 @@ def dispatch_case(case: Case, user: User, township_code: str, industry_code: str
     case.township_code = township.code
     case.routing = {**machine, "by": "dispatcher", "dispatcher": user.display_name}
     co_kinds = default_co if lead_kind == default_lead else []
-    correction = {"machine_industry": machine.get("industry"),
-                  "machine_township": machine.get("township"), "industry": industry_code,
-                  "township": township.code, "lead_department": lead_kind}
-    dispatch_to(case, lead, co_kinds, action="dispatch", actor=user,
-                reason=_("人工分派：%(t)s，%(d)s牵头", t=township.name, d=lead.name),
-                data={"correction": correction})
+    correction = {
+        "machine_industry": machine.get("industry"),
+        "machine_township": machine.get("township"),
+        "industry": industry_code,
+        "township": township.code,
+        "lead_department": lead_kind,
+    }
+    dispatch_to(
+        case,
+        lead,
+        co_kinds,
+        action="dispatch",
+        actor=user,
+        reason=_("人工分派：%(t)s，%(d)s牵头", t=township.name, d=lead.name),
+        data={"correction": correction},
+    )
     db.session.flush()
 
 
@@ -72,8 +81,11 @@ def may_merge(user: User, case: Case) -> bool:
         return False
     if can_dispatch(user):
         return True
-    return (user.role is Role.DEPARTMENT and case.lead_department_id == user.department_id
-            and master.lead_department_id == user.department_id)
+    return (
+        user.role is Role.DEPARTMENT
+        and case.lead_department_id == user.department_id
+        and master.lead_department_id == user.department_id
+    )
 
 
 def merge_case(case: Case, user: User) -> Case:
@@ -81,11 +93,11 @@ def merge_case(case: Case, user: User) -> Case:
     if not may_merge(user, case):
         raise ActionError(_("这件案件不能合并，或您无权合并。"))
     master = case.duplicate_of
-    event = transition(case, "merge", user, reason=_("与 %(no)s 号案件反映同一问题，并入该案件一并办理。",
-                                                      no=master.tracking_no))
+    event = transition(
+        case, "merge", user, reason=_("与 %(no)s 号案件反映同一问题，并入该案件一并办理。", no=master.tracking_no)
+    )
     tell_citizen(case, "case_merged", event, master_no=master.tracking_no)
     case.merged_into = master
     record(master, "merged_from", user, reason=case.tracking_no, public=False)
     db.session.flush()
     return master
-

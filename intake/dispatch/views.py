@@ -1,12 +1,13 @@
 """The triage queue and the dispatcher's actions."""
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from intake.dispatch import services
-from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.cases.access import get_visible_case
 from intake.cases.errors import ActionError
+from intake.dispatch import services
+from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.forms import ActionForm, errors_text
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
@@ -40,8 +41,9 @@ def route(case_id: int):
         flash(errors_text(form), "error")
         return _back(case_id)
     try:
-        services.dispatch_case(case, current_user, form.chosen_township(), form.industry.data,
-                               form.lead_kind.data or "")
+        services.dispatch_case(
+            case, current_user, form.chosen_township(), form.industry.data, form.lead_kind.data or ""
+        )
     except ActionError as exc:
         flash(str(exc), "error")
         return _back(case_id)

@@ -1,4 +1,5 @@
 """The phone system's call announcement, and the case form as the operator fills it in."""
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -6,8 +7,8 @@ from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.cases.forms import CaseForm
-from intake.phones import normalise_phone
 from intake.extensions import db
+from intake.phones import normalise_phone
 from intake.places.services import resolve_place
 from intake.reference.models import Division, DivisionLevel
 from routing.calendar import parse_local_time
@@ -19,10 +20,20 @@ class CallAnnouncementForm(FlaskForm):
     class Meta:
         csrf = False
 
-    call_id = StringField("call_id", [InputRequired(_l("缺少来电编号 call_id。")),
-                                      Length(max=100, message=_l("来电编号 call_id 不能超过 %(max)d 个字符。"))])
-    caller = StringField("caller", [InputRequired(_l("缺少来电号码 caller。")),
-                                    Length(max=20, message=_l("来电号码 caller 不能超过 %(max)d 个字符。"))])
+    call_id = StringField(
+        "call_id",
+        [
+            InputRequired(_l("缺少来电编号 call_id。")),
+            Length(max=100, message=_l("来电编号 call_id 不能超过 %(max)d 个字符。")),
+        ],
+    )
+    caller = StringField(
+        "caller",
+        [
+            InputRequired(_l("缺少来电号码 caller。")),
+            Length(max=20, message=_l("来电号码 caller 不能超过 %(max)d 个字符。")),
+        ],
+    )
     line = StringField("line", [Optional(), Length(max=32, message=_l("线路 line 不能超过 %(max)d 个字符。"))])
     started_at = StringField("started_at", [InputRequired(_l("缺少来电时间 started_at。"))])
 
@@ -46,8 +57,9 @@ class HotlineCaseForm(CaseForm):
     township_code = HiddenField()
     village = StringField(_l("村（社区）"), [Length(max=64)])
     village_code = HiddenField()
-    answer = TextAreaField(_l("当场答复内容（仅咨询）"),
-                           [Optional(), Length(max=5000, message=_l("答复不能超过 %(max)d 个字。"))])
+    answer = TextAreaField(
+        _l("当场答复内容（仅咨询）"), [Optional(), Length(max=5000, message=_l("答复不能超过 %(max)d 个字。"))]
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -88,4 +100,3 @@ class HotlineCaseForm(CaseForm):
 def _division(code: str | None, level: DivisionLevel) -> Division | None:
     found = db.session.get(Division, code) if code else None
     return found if found is not None and found.level is level else None
-

@@ -1,4 +1,5 @@
 """The hotline: calls announced by the phone system, taken, filed or answered by operators."""
+
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -7,8 +8,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from intake.accounts.roles import CONSOLE_ROLES  # noqa: F401  (read from here too)
 from intake.accounts.models import Role, User
+from intake.accounts.roles import CONSOLE_ROLES  # noqa: F401  (read from here too)
 from intake.cases.kinds import kind_of
 from intake.cases.labels import STATUS_LABELS
 from intake.cases.models import Case, Channel, PersonalDataAccess
@@ -64,9 +65,11 @@ def take_call(call: Call, user: User) -> Call:
         raise ActionError(_("请先登记或结束当前来电，再接听下一个。"))
     # One conditional UPDATE: the database lets exactly one of two concurrent takers match.
     taken = db.session.execute(
-        CALL_STATES.update(Call, "take").where(Call.id == call.id)
+        CALL_STATES.update(Call, "take")
+        .where(Call.id == call.id)
         .values(taken_by_id=user.id, taken_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     db.session.refresh(call)
     if taken.rowcount != 1:
         raise ActionError(_("这个来电已被其他话务员接听。"))
@@ -75,15 +78,21 @@ def take_call(call: Call, user: User) -> Call:
 
 def current_call(user: User) -> Call | None:
     """The call this operator has taken and not yet filed or ended."""
-    return db.session.scalar(sa.select(Call).filter_by(status=CallStatus.TAKEN, taken_by_id=user.id)
-                             .order_by(Call.taken_at.desc()).limit(1))
+    return db.session.scalar(
+        sa.select(Call).filter_by(status=CallStatus.TAKEN, taken_by_id=user.id).order_by(Call.taken_at.desc()).limit(1)
+    )
 
 
 def ringing_calls() -> list[Call]:
     """Calls waiting for an operator, longest-waiting first."""
     since = utcnow() - RING_WINDOW
-    return list(db.session.scalars(sa.select(Call).where(Call.status == CallStatus.RINGING, Call.announced_at >= since)
-                                   .order_by(Call.announced_at, Call.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Call)
+            .where(Call.status == CallStatus.RINGING, Call.announced_at >= since)
+            .order_by(Call.announced_at, Call.id)
+        )
+    )
 
 
 def end_call(call: Call, user: User) -> None:
@@ -94,15 +103,15 @@ def end_call(call: Call, user: User) -> None:
 
 def _claim(call: Call, user: User, move: str) -> None:
     """Move the operator's own taken call on, once: a second Enter or a second tab finds it gone."""
-    done = db.session.execute(
-        CALL_STATES.update(Call, move).where(Call.id == call.id, Call.taken_by_id == user.id))
+    done = db.session.execute(CALL_STATES.update(Call, move).where(Call.id == call.id, Call.taken_by_id == user.id))
     if done.rowcount != 1:
         db.session.rollback()
         raise ActionError(_("这个来电不是您接听的，或已经处理完毕。"))
 
 
-def file_from_call(call: Call, user: User, submission: Submission, township: Division | None = None,
-                   village: Division | None = None) -> tuple[Case, str]:
+def file_from_call(
+    call: Call, user: User, submission: Submission, township: Division | None = None, village: Division | None = None
+) -> tuple[Case, str]:
     """File the case told on this call, with the operator as actor; the caller gets an SMS receipt."""
     case, code = _file(call, user, submission, township, village)
     receipt = next(e for e in case.events if e.action == "receive")
@@ -111,8 +120,14 @@ def file_from_call(call: Call, user: User, submission: Submission, township: Div
     return case, code
 
 
-def answer_on_the_spot(call: Call, user: User, submission: Submission, answer: str,
-                       township: Division | None = None, village: Division | None = None) -> tuple[Case, str]:
+def answer_on_the_spot(
+    call: Call,
+    user: User,
+    submission: Submission,
+    answer: str,
+    township: Division | None = None,
+    village: Division | None = None,
+) -> tuple[Case, str]:
     """Record an inquiry answered during the call and close it at once, the answer in its history."""
     result = kind_of(submission.kind).answered_on_the_spot
     if result is None:
@@ -135,16 +150,20 @@ def _sms_receipt(case: Case, template: str, event, code: str) -> None:
     tell_citizen(case, template, event, urgent=True, secret={"lookup_code": code})
 
 
-def _file(call: Call, user: User, submission: Submission, township: Division | None,
-          village: Division | None) -> tuple[Case, str]:
+def _file(
+    call: Call, user: User, submission: Submission, township: Division | None, village: Division | None
+) -> tuple[Case, str]:
     """Claim the call and store its case; the request commits both with the receipt.
 
     The router has no field for a township picked by hand, so the operator's township and
     village go at the front of the business address, which the router reads first (a place
     named there routes with the highest confidence); the industry goes in as the hint.
     """
-    submission = replace(submission, channel=Channel.HOTLINE, business_address=_with_place(
-        submission.business_address, township, village))
+    submission = replace(
+        submission,
+        channel=Channel.HOTLINE,
+        business_address=_with_place(submission.business_address, township, village),
+    )
     _claim(call, user, "file")
     case, code = submit_case(submission, actor=user)
     # An anonymous tip stays anonymous: no row ties the caller's number to it.
@@ -169,25 +188,43 @@ def earlier_cases(user: User, call: Call) -> list[dict]:
     """
     if not call.caller.startswith("+"):
         return []
-    query = (visible_cases(user).where(Case.complainant_phone == call.caller)
-             .order_by(Case.received_at.desc(), Case.id.desc()).limit(EARLIER_CASES))
+    query = (
+        visible_cases(user)
+        .where(Case.complainant_phone == call.caller)
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .limit(EARLIER_CASES)
+    )
     cases = [c for c in db.session.scalars(query) if may_see_identity(user, c)]
     purpose = f"hotline_call:{call.id}"
-    logged = set(db.session.scalars(sa.select(PersonalDataAccess.case_id).filter_by(
-        user_id=user.id, purpose=purpose)))
+    logged = set(db.session.scalars(sa.select(PersonalDataAccess.case_id).filter_by(user_id=user.id, purpose=purpose)))
     for case in cases:
         if case.id not in logged:
             log_identity_view(user, case, purpose)
-    return [{"id": c.id, "tracking_no": c.tracking_no, "status": c.status.value,
-             "status_label": str(STATUS_LABELS[c.status]), "received": local_time(c.received_at),
-             "business_name": c.business_name, "kind": c.kind.value} for c in cases]
+    return [
+        {
+            "id": c.id,
+            "tracking_no": c.tracking_no,
+            "status": c.status.value,
+            "status_label": str(STATUS_LABELS[c.status]),
+            "received": local_time(c.received_at),
+            "business_name": c.business_name,
+            "kind": c.kind.value,
+        }
+        for c in cases
+    ]
 
 
 def call_view(call: Call, user: User | None = None, with_history: bool = False) -> dict:
     """A call as the console shows it; the caller's earlier cases only for the operator on it."""
-    view = {"id": call.id, "call_id": call.call_id, "caller": call.caller,
-            "caller_display": display_number(call.caller), "line": call.line,
-            "started_at": local_time(call.started_at, "%H:%M:%S"), "status": call.status.value}
+    view = {
+        "id": call.id,
+        "call_id": call.call_id,
+        "caller": call.caller,
+        "caller_display": display_number(call.caller),
+        "line": call.line,
+        "started_at": local_time(call.started_at, "%H:%M:%S"),
+        "status": call.status.value,
+    }
     if with_history and user is not None:
         view["earlier"] = earlier_cases(user, call)
     return view
@@ -196,9 +233,11 @@ def call_view(call: Call, user: User | None = None, with_history: bool = False) 
 def feed(user: User) -> dict:
     """What the console needs now: the ringing calls and this operator's current call."""
     current = current_call(user)
-    return {"ringing": [call_view(c) for c in ringing_calls()],
-            "current": call_view(current, user, with_history=True) if current else None,
-            "may_take": may_take_calls(user)}
+    return {
+        "ringing": [call_view(c) for c in ringing_calls()],
+        "current": call_view(current, user, with_history=True) if current else None,
+        "may_take": may_take_calls(user),
+    }
 
 
 def display_number(caller: str) -> str:
@@ -214,8 +253,7 @@ def display_number(caller: str) -> str:
 
 def readable(digits: str) -> list[str]:
     """Digits in groups of three for reading back over the phone, never leaving one alone."""
-    groups = [digits[i:i + 3] for i in range(0, len(digits), 3)]
+    groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
     if len(groups) > 1 and len(groups[-1]) == 1:
         groups[-2:] = [groups[-2] + groups[-1]]
     return groups
-

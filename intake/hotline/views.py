@@ -9,11 +9,11 @@ operators would leave no worker for the citizens' form. A poll costs one short i
 query and, when nothing changed, an empty 304: a call shows within two seconds on any server,
 through any proxy, with nothing to reconnect.
 """
+
 import hmac
 from functools import wraps
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
-                   request, session, url_for)
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -37,8 +37,11 @@ POLL_MS = 1500
 def announce():
     """The phone system announces a call (bearer token); the same call_id twice stores one call."""
     if not _token_ok(request.headers.get("Authorization", "")):
-        return (jsonify({"errors": {"authorization": [_("缺少或错误的话务系统令牌。")]}}), 401,
-                {"WWW-Authenticate": 'Bearer realm="hotline"'})
+        return (
+            jsonify({"errors": {"authorization": [_("缺少或错误的话务系统令牌。")]}}),
+            401,
+            {"WWW-Authenticate": 'Bearer realm="hotline"'},
+        )
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return _bad({"body": [_("请求内容必须是 JSON 对象。")]})
@@ -46,10 +49,12 @@ def announce():
     form = CallAnnouncementForm(formdata=formdata)
     if not form.validate() or errors:
         return _bad({**{k: [str(m) for m in v] for k, v in form.errors.items()}, **errors})
-    call, created = services.announce_call(form.call_id.data.strip(), form.caller_e164,
-                                           (form.line.data or "").strip(), form.started)
-    return jsonify({"id": call.id, "call_id": call.call_id, "caller": call.caller,
-                    "status": call.status.value}), 201 if created else 200
+    call, created = services.announce_call(
+        form.call_id.data.strip(), form.caller_e164, (form.line.data or "").strip(), form.started
+    )
+    return jsonify(
+        {"id": call.id, "call_id": call.call_id, "caller": call.caller, "status": call.status.value}
+    ), 201 if created else 200
 
 
 def _token_ok(header: str) -> bool:
@@ -82,11 +87,13 @@ def _formdata(body: dict) -> tuple[MultiDict, dict]:
 
 def console_required(view):
     """403 for anyone but operators and administrators; stack under login_required."""
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not services.may_use_console(current_user):
             abort(403)
         return view(*args, **kwargs)
+
     return wrapped
 
 
@@ -103,10 +110,15 @@ def console():
 def _console(form, current: Call | None, error: str = "", status: int = 200):
     receipt = session.get(RECEIPT)
     return render_template(
-        "hotline/console.html", form=form or HotlineCaseForm(), current=current, error=error,
+        "hotline/console.html",
+        form=form or HotlineCaseForm(),
+        current=current,
+        error=error,
         current_view=services.call_view(current, current_user, with_history=True) if current else None,
-        receipt=receipt, readable=services.readable,
-        may_take=services.may_take_calls(current_user), poll_ms=POLL_MS,
+        receipt=receipt,
+        readable=services.readable,
+        may_take=services.may_take_calls(current_user),
+        poll_ms=POLL_MS,
     ), status
 
 
@@ -167,8 +179,12 @@ def file(call_id: int):
     except ActionError as exc:
         db.session.refresh(call)
         return _console(form, call if CALL_STATES.allows(call, "file") else None, error=str(exc))
-    session[RECEIPT] = {"tracking_no": case.tracking_no, "lookup_code": code, "answered": answering,
-                        "sms_to": services.display_number(case.complainant_phone) if case.complainant_phone else ""}
+    session[RECEIPT] = {
+        "tracking_no": case.tracking_no,
+        "lookup_code": code,
+        "answered": answering,
+        "sms_to": services.display_number(case.complainant_phone) if case.complainant_phone else "",
+    }
     return redirect(url_for("hotline.console"))
 
 
@@ -185,4 +201,3 @@ def end(call_id: int):
     else:
         flash(_("已结束来电，未登记案件。"), "success")
     return redirect(url_for("hotline.console"))
-

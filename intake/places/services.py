@@ -5,6 +5,7 @@ index the worker routes with, rebuilt when reference data changes, so the picker
 router would (homophones 甘浦 → 澉浦镇, initials obj → 瓯北街道, plain characters). Here: who may
 search, what a query may be, and the JSON the pickers read.
 """
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -21,8 +22,15 @@ DEFAULT_LIMIT = 10
 MAX_LIMIT = 20
 # How a fuzzy hit was found, as the router's matcher says it, in the user's language; "" for a plain match.
 HOW_LABELS = {
-    "按读音": _l("按读音"), "按字形": _l("按字形"), "缺字": _l("缺字"), "简称": _l("简称"), "别名": _l("别名"),
-    "按拼音": _l("按拼音"), "按拼音首字母": _l("按拼音首字母"), "后缀不同": _l("后缀不同"), "多字": _l("多字"),
+    "按读音": _l("按读音"),
+    "按字形": _l("按字形"),
+    "缺字": _l("缺字"),
+    "简称": _l("简称"),
+    "别名": _l("别名"),
+    "按拼音": _l("按拼音"),
+    "按拼音首字母": _l("按拼音首字母"),
+    "后缀不同": _l("后缀不同"),
+    "多字": _l("多字"),
     "含其名": _l("含其名"),
 }
 
@@ -65,8 +73,17 @@ def search_places(query: str, township: str | None = None, limit: int = DEFAULT_
     limit = max(1, min(int(limit), MAX_LIMIT))
     gazetteer = _gazetteer()
     hits = _matcher().search(query, limit=limit, township=township)
-    return [{"code": h.code, "name": h.name, "county": h.county, "county_name": gazetteer.name(h.county),
-             "level": h.level, "how": str(HOW_LABELS.get(h.how, h.how or ""))} for h in hits]
+    return [
+        {
+            "code": h.code,
+            "name": h.name,
+            "county": h.county,
+            "county_name": gazetteer.name(h.county),
+            "level": h.level,
+            "how": str(HOW_LABELS.get(h.how, h.how or "")),
+        }
+        for h in hits
+    ]
 
 
 def resolve_place(text: str, township: str | None = None) -> str | None:
@@ -100,6 +117,14 @@ def describe_places(codes) -> list[dict]:
         if division is None:
             continue
         county = gazetteer.county_of(code) or ""
-        out.append({"code": division.code, "name": division.name, "county": county,
-                    "county_name": gazetteer.name(county), "level": division.level, "how": ""})
+        out.append(
+            {
+                "code": division.code,
+                "name": division.name,
+                "county": county,
+                "county_name": gazetteer.name(county),
+                "level": division.level,
+                "how": "",
+            }
+        )
     return out

@@ -1,4 +1,5 @@
 """GET /places/search: the pickers of the dispatcher's case page and the operator console."""
+
 from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
 
@@ -15,8 +16,11 @@ def search():
         abort(403)
     limit = request.args.get("limit", services.DEFAULT_LIMIT, type=int)
     try:
-        results = services.search_places(request.args.get("q", ""), request.args.get("township") or None,
-                                         limit=limit if limit is not None else services.DEFAULT_LIMIT)
+        results = services.search_places(
+            request.args.get("q", ""),
+            request.args.get("township") or None,
+            limit=limit if limit is not None else services.DEFAULT_LIMIT,
+        )
     except services.PlaceQueryError as exc:
         return jsonify({"results": [], "error": str(exc)}), 400
     response = jsonify({"results": results})

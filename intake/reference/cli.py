@@ -1,20 +1,24 @@
 """`flask divisions …`: the gazetteer of divisions (`flask seed` composes everything at the app shell)."""
+
 import click
 from flask.cli import with_appcontext
 
 from intake.extensions import db
 from intake.reference.models import Division
 from intake.reference.seed import import_divisions, seed_departments
-from routing.services import invalidate_router
 from intake.transaction import transaction
+from routing.services import invalidate_router
 
 divisions_cli = click.Group("divisions", help="The gazetteer of administrative divisions.")
 
 
 @divisions_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--attributes", type=click.Path(exists=True, dir_okay=False),
-              help="attributes.csv with each code's kind (街道/镇/乡/村/社区)")
+@click.option(
+    "--attributes",
+    type=click.Path(exists=True, dir_okay=False),
+    help="attributes.csv with each code's kind (街道/镇/乡/村/社区)",
+)
 @with_appcontext
 def divisions_import(path, attributes):
     """Import NBS division codes from a CSV (code,name,level,parent_code): a province or the country."""

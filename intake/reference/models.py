@@ -1,4 +1,5 @@
 """Reference data tables, loaded by `flask seed` and edited by administrators."""
+
 import enum
 from datetime import date, datetime
 
@@ -23,9 +24,7 @@ class Division(db.Model):
     code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(64))
     level: Mapped[DivisionLevel] = mapped_column(enum_column(DivisionLevel), index=True)
-    parent_code: Mapped[str | None] = mapped_column(
-        sa.String(12), sa.ForeignKey("division.code"), index=True
-    )
+    parent_code: Mapped[str | None] = mapped_column(sa.String(12), sa.ForeignKey("division.code"), index=True)
     kind: Mapped[str | None] = mapped_column(sa.String(16), comment="街道/镇/乡/村/社区 …")
     aliases: Mapped[list] = mapped_column(sa.JSON, default=list, comment="other names people use")
 
@@ -84,9 +83,7 @@ class TimeUnit(enum.Enum):
 class TimeLimitPolicy(db.Model):
     """How long a clock runs, per jurisdiction, case kind and urgency; edited by administrators."""
 
-    __table_args__ = (
-        sa.UniqueConstraint("jurisdiction", "case_kind", "urgent", "clock", "effective_from"),
-    )
+    __table_args__ = (sa.UniqueConstraint("jurisdiction", "case_kind", "urgent", "clock", "effective_from"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     jurisdiction: Mapped[str] = mapped_column(sa.String(12), comment="a county code or '*'")
     case_kind: Mapped[str] = mapped_column(sa.String(16), comment="complaint/tip/inquiry/suggestion or '*'")
@@ -104,4 +101,3 @@ class CalendarDay(db.Model):
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     working: Mapped[bool] = mapped_column(comment="true for a make-up working day (调休)")
     note: Mapped[str] = mapped_column(sa.String(64), default="")
-

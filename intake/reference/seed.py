@@ -1,4 +1,5 @@
 """Load the reference data files into the database; rows already there are left alone."""
+
 import csv
 import os
 from datetime import datetime, timezone
@@ -7,7 +8,13 @@ import sqlalchemy as sa
 
 from intake.extensions import db
 from intake.reference.models import (
-    Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule, TimeLimitPolicy,
+    Department,
+    Division,
+    DivisionLevel,
+    Industry,
+    IndustryTerm,
+    RoutingRule,
+    TimeLimitPolicy,
     TimeUnit,
 )
 
@@ -29,29 +36,59 @@ def seed_reference(folder: str = HERE) -> dict[str, int]:
     """Load every reference file (no commit); returns how many rows each table gained."""
     added = {
         "division": seed_divisions(folder),
-        "industry": _insert_missing(Industry, ["code"], [
-            {"code": r["code"], "name": r["name"], "english": r["english"], "position": int(r["position"])}
-            for r in read_csv("industries.csv", folder)
-        ]),
+        "industry": _insert_missing(
+            Industry,
+            ["code"],
+            [
+                {"code": r["code"], "name": r["name"], "english": r["english"], "position": int(r["position"])}
+                for r in read_csv("industries.csv", folder)
+            ],
+        ),
     }
     added["department"] = seed_departments(folder)
-    added["routing_rule"] = _insert_missing(RoutingRule, ["county_code", "industry_code"], [
-        {"county_code": r["county"], "industry_code": r["industry"], "lead_kind": r["lead"],
-         "co_handler_kinds": [k for k in r["co_handlers"].split("|") if k]}
-        for r in read_csv("routing_table.csv", folder)
-    ])
+    added["routing_rule"] = _insert_missing(
+        RoutingRule,
+        ["county_code", "industry_code"],
+        [
+            {
+                "county_code": r["county"],
+                "industry_code": r["industry"],
+                "lead_kind": r["lead"],
+                "co_handler_kinds": [k for k in r["co_handlers"].split("|") if k],
+            }
+            for r in read_csv("routing_table.csv", folder)
+        ],
+    )
     added["time_limit_policy"] = _insert_missing(
-        TimeLimitPolicy, ["jurisdiction", "case_kind", "urgent", "clock", "effective_from"], [
-            {"jurisdiction": r["jurisdiction"], "case_kind": r["case_kind"],
-             "urgent": r["urgent"] == "true", "clock": r["clock"], "amount": int(r["amount"]),
-             "unit": TimeUnit(r["unit"]), "effective_from": POLICY_EPOCH, "note": r["note"]}
+        TimeLimitPolicy,
+        ["jurisdiction", "case_kind", "urgent", "clock", "effective_from"],
+        [
+            {
+                "jurisdiction": r["jurisdiction"],
+                "case_kind": r["case_kind"],
+                "urgent": r["urgent"] == "true",
+                "clock": r["clock"],
+                "amount": int(r["amount"]),
+                "unit": TimeUnit(r["unit"]),
+                "effective_from": POLICY_EPOCH,
+                "note": r["note"],
+            }
             for r in read_csv("time_limits.csv", folder)
-        ])
-    added["industry_term"] = _insert_missing(IndustryTerm, ["term", "industry_code"], [
-        {"term": r["term"], "industry_code": r["industry"], "weight": float(r["weight"]),
-         "note": r.get("note") or ""}
-        for r in read_csv("industry_terms.csv", folder)
-    ])
+        ],
+    )
+    added["industry_term"] = _insert_missing(
+        IndustryTerm,
+        ["term", "industry_code"],
+        [
+            {
+                "term": r["term"],
+                "industry_code": r["industry"],
+                "weight": float(r["weight"]),
+                "note": r.get("note") or "",
+            }
+            for r in read_csv("industry_terms.csv", folder)
+        ],
+    )
     return added
 
 
@@ -63,11 +100,18 @@ def import_divisions(path: str, attributes_path: str | None = None) -> int:
     """Add the divisions of an NBS CSV (code,name,level,parent_code) that are not in the table yet."""
     kinds = {}
     if attributes_path and os.path.exists(attributes_path):
-        kinds = {r["code"]: r["kind"] for r in read_csv(os.path.basename(attributes_path),
-                                                          os.path.dirname(attributes_path))}
+        kinds = {
+            r["code"]: r["kind"] for r in read_csv(os.path.basename(attributes_path), os.path.dirname(attributes_path))
+        }
     rows = [
-        {"code": r["code"], "name": r["name"], "level": DivisionLevel(r["level"]),
-         "parent_code": r["parent_code"] or None, "kind": kinds.get(r["code"]) or None, "aliases": []}
+        {
+            "code": r["code"],
+            "name": r["name"],
+            "level": DivisionLevel(r["level"]),
+            "parent_code": r["parent_code"] or None,
+            "kind": kinds.get(r["code"]) or None,
+            "aliases": [],
+        }
         for r in read_csv(os.path.basename(path), os.path.dirname(os.path.abspath(path)))
     ]
     # Parents first, so the foreign key holds on PostgreSQL.
@@ -79,10 +123,11 @@ def import_divisions(path: str, attributes_path: str | None = None) -> int:
 def seed_departments(folder: str = HERE) -> int:
     kinds = read_csv("department_kinds.csv", folder)
     counties = db.session.scalars(sa.select(Division).filter_by(level=DivisionLevel.COUNTY)).all()
-    return _insert_missing(Department, ["county_code", "kind"], [
-        {"county_code": c.code, "kind": k["kind"], "name": c.name + k["name"]}
-        for c in counties for k in kinds
-    ])
+    return _insert_missing(
+        Department,
+        ["county_code", "kind"],
+        [{"county_code": c.code, "kind": k["kind"], "name": c.name + k["name"]} for c in counties for k in kinds],
+    )
 
 
 def _insert_missing(model, key: list[str], rows: list[dict]) -> int:

@@ -5,6 +5,7 @@ a count of one measure or a rate of two; measures come from the grouped queries 
 A new figure (满意率, say) is one more query there, when its measures are new, and one more line
 in FIGURES.
 """
+
 import csv
 import io
 import re
@@ -31,6 +32,7 @@ PERIOD_KINDS = ("week", "month")
 
 
 # --- the period ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Period:
@@ -75,8 +77,13 @@ class Period:
     def label(self) -> str:
         if self.kind == "week":
             year, week, _weekday = self.first_day.isocalendar()
-            return _("%(year)d年第%(week)d周（%(first)s—%(last)s）", year=year, week=week,
-                     first=_day_label(self.first_day), last=_day_label(self.last_day))
+            return _(
+                "%(year)d年第%(week)d周（%(first)s—%(last)s）",
+                year=year,
+                week=week,
+                first=_day_label(self.first_day),
+                last=_day_label(self.last_day),
+            )
         return _("%(year)d年%(month)d月", year=self.first_day.year, month=self.first_day.month)
 
     def previous(self) -> "Period":
@@ -124,6 +131,7 @@ def _parse_day(value: str) -> date:
 
 # --- the figures ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Rate:
     """A share with the counts behind it; no share when there was nothing to count."""
@@ -151,7 +159,7 @@ class Figure:
     label: str
     numerator: str
     denominator: str | None = None
-    numerator_label: str = ""    # the exports give a rate's two counts columns of their own
+    numerator_label: str = ""  # the exports give a rate's two counts columns of their own
     denominator_label: str = ""
     description: str = ""
 
@@ -166,22 +174,55 @@ class Figure:
 
 
 FIGURES: tuple[Figure, ...] = (
-    Figure("received", _l("受理量"), "received",
-           description=_l("本期收到的案件数，按案件现在的承办部门和属地统计。")),
-    Figure("dispatched", _l("派单量"), "dispatched",
-           description=_l("本期自动派单和人工派单的次数，按派往的部门统计。")),
-    Figure("signed_on_time", _l("按时签收率"), "sign_met", "sign_due", _l("按时签收"), _l("应签收"),
-           description=_l("本期签收（或退单）的，以及本期到期仍未签收的签收时限中，按时签收的比例。")),
-    Figure("closed_on_time", _l("按时办结率"), "completion_met", "completion_due",
-           _l("按时办结"), _l("应办结"),
-           description=_l("受理/立案决定、办结、重办时限中，本期办结的和本期到期仍未办结的，"
-                          "按时办结的比例。")),
-    Figure("returned", _l("退单率"), "returned", "dispatched", _l("退单"), _l("派单"),
-           description=_l("本期退单次数与派单次数之比，退单计入退单人所在部门。")),
-    Figure("reopened", _l("发回重办率"), "reopened", "replied", _l("发回重办"), _l("办结答复"),
-           description=_l("本期发回重办次数与办结答复次数之比。")),
-    Figure("satisfied", _l("满意率"), "satisfied", "surveyed", _l("满意和基本满意"), _l("回访有效答复"),
-           description=_l("本期回访答复中，满意和基本满意所占比例；未应答的不计入。")),
+    Figure("received", _l("受理量"), "received", description=_l("本期收到的案件数，按案件现在的承办部门和属地统计。")),
+    Figure(
+        "dispatched", _l("派单量"), "dispatched", description=_l("本期自动派单和人工派单的次数，按派往的部门统计。")
+    ),
+    Figure(
+        "signed_on_time",
+        _l("按时签收率"),
+        "sign_met",
+        "sign_due",
+        _l("按时签收"),
+        _l("应签收"),
+        description=_l("本期签收（或退单）的，以及本期到期仍未签收的签收时限中，按时签收的比例。"),
+    ),
+    Figure(
+        "closed_on_time",
+        _l("按时办结率"),
+        "completion_met",
+        "completion_due",
+        _l("按时办结"),
+        _l("应办结"),
+        description=_l("受理/立案决定、办结、重办时限中，本期办结的和本期到期仍未办结的，按时办结的比例。"),
+    ),
+    Figure(
+        "returned",
+        _l("退单率"),
+        "returned",
+        "dispatched",
+        _l("退单"),
+        _l("派单"),
+        description=_l("本期退单次数与派单次数之比，退单计入退单人所在部门。"),
+    ),
+    Figure(
+        "reopened",
+        _l("发回重办率"),
+        "reopened",
+        "replied",
+        _l("发回重办"),
+        _l("办结答复"),
+        description=_l("本期发回重办次数与办结答复次数之比。"),
+    ),
+    Figure(
+        "satisfied",
+        _l("满意率"),
+        "satisfied",
+        "surveyed",
+        _l("满意和基本满意"),
+        _l("回访有效答复"),
+        description=_l("本期回访答复中，满意和基本满意所占比例；未应答的不计入。"),
+    ),
 )
 CHARTED = ("signed_on_time", "closed_on_time")
 
@@ -193,8 +234,13 @@ CHARTED = ("signed_on_time", "closed_on_time")
 MeasureRow = tuple[int | None, str | None, str, int]
 
 DISPATCHES = ("route", "dispatch")
-EVENT_MEASURES = {"route": "dispatched", "dispatch": "dispatched", "return": "returned",
-                  "reply": "replied", "reopen": "reopened"}
+EVENT_MEASURES = {
+    "route": "dispatched",
+    "dispatch": "dispatched",
+    "return": "returned",
+    "reply": "replied",
+    "reopen": "reopened",
+}
 SIGN_CLOCKS = ("sign",)
 COMPLETION_CLOCKS = ("decision", "resolve", "rework")
 
@@ -218,8 +264,9 @@ def _grouped(rows: sa.Select, *sums) -> list[sa.Row]:
 
 def received_cases(period: Period, county_code: str | None, now: datetime) -> list[MeasureRow]:
     """受理量: cases received in the period, by their lead department and township."""
-    rows = sa.select(Case.lead_department_id.label("department_id"), Case.township_code,
-                     sa.literal("received").label("measure")).where(_within(Case.received_at, period))
+    rows = sa.select(
+        Case.lead_department_id.label("department_id"), Case.township_code, sa.literal("received").label("measure")
+    ).where(_within(Case.received_at, period))
     return [tuple(r) for r in _grouped(_scoped(rows, county_code))]
 
 
@@ -237,13 +284,22 @@ def case_events(period: Period, county_code: str | None, now: datetime) -> list[
         else_=Case.lead_department_id,
     )
     rows = (
-        sa.select(department.label("department_id"), Case.township_code,
-                  sa.case(EVENT_MEASURES, value=CaseEvent.action).label("measure"))
+        sa.select(
+            department.label("department_id"),
+            Case.township_code,
+            sa.case(EVENT_MEASURES, value=CaseEvent.action).label("measure"),
+        )
         .select_from(CaseEvent)
         .join(Case, CaseEvent.case_id == Case.id)
         .outerjoin(actor, CaseEvent.actor_id == actor.id)
-        .outerjoin(target, sa.and_(dispatched, target.county_code == Case.county_code,
-                                   target.name == CaseEvent.data["lead_department"].as_string()))
+        .outerjoin(
+            target,
+            sa.and_(
+                dispatched,
+                target.county_code == Case.county_code,
+                target.name == CaseEvent.data["lead_department"].as_string(),
+            ),
+        )
         .where(CaseEvent.action.in_(list(EVENT_MEASURES)), _within(CaseEvent.at, period))
     )
     return [tuple(r) for r in _grouped(_scoped(rows, county_code))]
@@ -261,16 +317,22 @@ def settled_clocks(period: Period, county_code: str | None, now: datetime) -> li
     )
     group = sa.case((Clock.name.in_(SIGN_CLOCKS), "sign"), else_="completion")
     rows = (
-        sa.select(Clock.department_id.label("department_id"), Case.township_code,
-                  group.label("measure"), Clock.met.label("met"))
+        sa.select(
+            Clock.department_id.label("department_id"),
+            Case.township_code,
+            group.label("measure"),
+            Clock.met.label("met"),
+        )
         .select_from(Clock)
         .join(Case, Clock.case_id == Case.id)
         .where(Clock.name.in_(SIGN_CLOCKS + COMPLETION_CLOCKS), settled)
     )
     out: list[MeasureRow] = []
     for department, township, group_name, due, on_time in _grouped(_scoped(rows, county_code), _met):
-        out += [(department, township, f"{group_name}_due", due),
-                (department, township, f"{group_name}_met", on_time or 0)]
+        out += [
+            (department, township, f"{group_name}_due", due),
+            (department, township, f"{group_name}_met", on_time or 0),
+        ]
     return out
 
 
@@ -281,26 +343,34 @@ def _met(sub: sa.Subquery):
 def callbacks_answered(period: Period, county_code: str | None, now: datetime) -> list[MeasureRow]:
     """回访 answered in the period (by SMS or phone), and how many were satisfied or basically so."""
     rows = (
-        sa.select(Case.lead_department_id.label("department_id"), Case.township_code,
-                  sa.literal("surveyed").label("measure"),
-                  Callback.answer.in_([Answer.SATISFIED, Answer.BASIC]).label("met"))
-        .select_from(Callback).join(Case, Callback.case_id == Case.id)
-        .where(_within(Callback.answered_at, period), Callback.answer.is_not(None),
-               Callback.answer != Answer.NO_RESPONSE)
+        sa.select(
+            Case.lead_department_id.label("department_id"),
+            Case.township_code,
+            sa.literal("surveyed").label("measure"),
+            Callback.answer.in_([Answer.SATISFIED, Answer.BASIC]).label("met"),
+        )
+        .select_from(Callback)
+        .join(Case, Callback.case_id == Case.id)
+        .where(
+            _within(Callback.answered_at, period), Callback.answer.is_not(None), Callback.answer != Answer.NO_RESPONSE
+        )
     )
     out: list[MeasureRow] = []
     for department, township, _measure, answered, satisfied in _grouped(_scoped(rows, county_code), _met):
-        out += [(department, township, "surveyed", answered),
-                (department, township, "satisfied", satisfied or 0)]
+        out += [(department, township, "surveyed", answered), (department, township, "satisfied", satisfied or 0)]
     return out
 
 
 MEASURES: tuple[Callable[[Period, str | None, datetime], Iterable[MeasureRow]], ...] = (
-    received_cases, case_events, settled_clocks, callbacks_answered,
+    received_cases,
+    case_events,
+    settled_clocks,
+    callbacks_answered,
 )
 
 
 # --- the report -------------------------------------------------------------------------------
+
 
 @dataclass
 class Row:
@@ -315,9 +385,9 @@ class Row:
 
 
 class Table(NamedTuple):
-    key: str       # "departments" or "townships", the table's id on the page
-    heading: str   # 按部门: the section heading and the sheet's name
-    label: str     # 部门: the first column's header
+    key: str  # "departments" or "townships", the table's id on the page
+    heading: str  # 按部门: the section heading and the sheet's name
+    label: str  # 部门: the first column's header
     rows: list[Row]
 
 
@@ -330,8 +400,10 @@ class Report:
     total: Row
 
     def tables(self) -> list[Table]:
-        return [Table("departments", _("按部门"), _("部门"), self.departments),
-                Table("townships", _("按乡镇（街道）"), _("乡镇（街道）"), self.townships)]
+        return [
+            Table("departments", _("按部门"), _("部门"), self.departments),
+            Table("townships", _("按乡镇（街道）"), _("乡镇（街道）"), self.townships),
+        ]
 
     @property
     def title(self) -> str:
@@ -370,8 +442,9 @@ def _department_rows(counts: dict, county_code: str | None) -> list[Row]:
     wanted = Department.id.in_([k for k in counts if k is not None])
     if county_code:
         wanted = sa.or_(wanted, Department.county_code == county_code)
-    departments = db.session.execute(sa.select(Department.id, Department.name).where(wanted)
-                                     .order_by(Department.county_code, Department.id)).all()
+    departments = db.session.execute(
+        sa.select(Department.id, Department.name).where(wanted).order_by(Department.county_code, Department.id)
+    ).all()
     rows = [Row(key, name, counts.get(key, Counter())) for key, name in departments]
     if None in counts:
         rows.append(Row(None, _("未确定部门"), counts[None]))
@@ -383,20 +456,24 @@ def _township_rows(counts: dict, county_code: str | None) -> list[Row]:
     county = aliased(Division)
     wanted = Division.code.in_([k for k in counts if k is not None])
     if county_code:
-        wanted = sa.or_(wanted, sa.and_(Division.parent_code == county_code,
-                                        Division.level == DivisionLevel.TOWNSHIP))
+        wanted = sa.or_(wanted, sa.and_(Division.parent_code == county_code, Division.level == DivisionLevel.TOWNSHIP))
     townships = db.session.execute(
         sa.select(Division.code, Division.name, county.name)
         .outerjoin(county, Division.parent_code == county.code)
-        .where(wanted).order_by(Division.code)).all()
-    rows = [Row(code, name if county_code else f"{county_name or ''}{name}", counts.get(code, Counter()))
-            for code, name, county_name in townships]
+        .where(wanted)
+        .order_by(Division.code)
+    ).all()
+    rows = [
+        Row(code, name if county_code else f"{county_name or ''}{name}", counts.get(code, Counter()))
+        for code, name, county_name in townships
+    ]
     if None in counts:
         rows.append(Row(None, _("未确定属地"), counts[None]))
     return rows
 
 
 # --- the downloads ----------------------------------------------------------------------------
+
 
 def export_header(table: Table) -> list[str]:
     """The page's columns; a rate is followed by its two counts, so a spreadsheet can add them up."""

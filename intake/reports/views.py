@@ -1,4 +1,5 @@
 """The supervisor's figures page (信息报送) and its CSV and XLSX downloads."""
+
 from functools import wraps
 from urllib.parse import quote
 
@@ -59,7 +60,6 @@ def _attachment(body: bytes, mimetype: str, period: services.Period, ext: str) -
     """A download named 统计_2026-W47.xlsx (RFC 5987), with an ASCII name for old clients."""
     name, fallback = f"统计_{period.slug}.{ext}", f"figures_{period.slug}.{ext}"
     response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = (
-        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}")
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
     response.headers["Cache-Control"] = "private, no-store"
     return response

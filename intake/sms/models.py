@@ -1,4 +1,5 @@
 """Every inbound SMS is kept: the gateway's id makes a replay change nothing."""
+
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,7 +22,9 @@ class InboundSms(db.Model):
     part_no: Mapped[int] = mapped_column(default=1)
     part_count: Mapped[int] = mapped_column(default=1)
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="SET NULL"), index=True)
-    outcome: Mapped[str] = mapped_column(sa.String(32), default="", comment="new_case, added, query, survey, opt_out, part …")
+    outcome: Mapped[str] = mapped_column(
+        sa.String(32), default="", comment="new_case, added, query, survey, opt_out, part …"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     case = relationship("Case")

@@ -5,6 +5,7 @@ transaction as whatever the message does, so a replay (or a second request racin
 changes nothing. Replies go out through notify with one idempotency key per inbound message,
 at once even in quiet hours (urgent): the sender has just written to us.
 """
+
 import hashlib
 import hmac
 import json
@@ -24,11 +25,11 @@ from intake.cases.forms import DESCRIPTION_MAX
 from intake.cases.kinds import kind_from_sms, kind_of
 from intake.cases.labels import STATUS_LABELS
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, Channel
-from intake.phones import normalise_phone
 from intake.cases.services import CITIZEN, Submission, submit_case
 from intake.cases.workflow import record, transition
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
+from intake.phones import normalise_phone
 from intake.reference.seed import read_csv
 from intake.sms.models import InboundSms
 from intake.types import utcnow
@@ -38,10 +39,10 @@ from routing.services import get_router
 
 log = logging.getLogger(__name__)
 
-MAX_PARTS = 255          # the concatenation header counts parts in one byte
-PARTS_WINDOW = timedelta(hours=24)    # parts of one message arrive within minutes; refs wrap around
+MAX_PARTS = 255  # the concatenation header counts parts in one byte
+PARTS_WINDOW = timedelta(hours=24)  # parts of one message arrive within minutes; refs wrap around
 DETAILS_WINDOW = timedelta(hours=24)  # a reply to "where and what?" joins its case within this time
-MIN_TEXT = 5             # as the web form: shorter non-command texts get the help reply
+MIN_TEXT = 5  # as the web form: shorter non-command texts get the help reply
 PART, JOINED = "part", "joined"
 PARTS_TIMEOUT = timedelta(minutes=10)  # a part still alone after this: the rest was lost in the network
 
@@ -128,8 +129,7 @@ def receive(inbound: Inbound) -> str:
     row = _store(inbound, sender or inbound.sender[:20])
     if row is None:
         # A part seen before may still wait for its join (the request that had to do it failed).
-        row = db.session.scalar(sa.select(InboundSms).filter_by(message_id=inbound.message_id,
-                                                                outcome=PART))
+        row = db.session.scalar(sa.select(InboundSms).filter_by(message_id=inbound.message_id, outcome=PART))
         if row is None:
             return "duplicate"
     elif sender is None:  # a service number or garbage: kept, but there is nobody to answer
@@ -173,11 +173,16 @@ def join_parts(part: InboundSms) -> list[InboundSms] | None:
     One UPDATE claims the parts; a racing request or a later replay claims none and gets None.
     """
     newest_first = db.session.scalars(
-        sa.select(InboundSms).where(
-            InboundSms.sender == part.sender, InboundSms.concat_ref == part.concat_ref,
-            InboundSms.part_count == part.part_count, InboundSms.outcome == PART,
-            InboundSms.created_at >= utcnow() - PARTS_WINDOW)
-        .order_by(InboundSms.id.desc())).all()
+        sa.select(InboundSms)
+        .where(
+            InboundSms.sender == part.sender,
+            InboundSms.concat_ref == part.concat_ref,
+            InboundSms.part_count == part.part_count,
+            InboundSms.outcome == PART,
+            InboundSms.created_at >= utcnow() - PARTS_WINDOW,
+        )
+        .order_by(InboundSms.id.desc())
+    ).all()
     by_no: dict[int, InboundSms] = {}
     for row in newest_first:  # a part left over from an older message with the same ref loses
         by_no.setdefault(row.part_no, row)
@@ -185,9 +190,12 @@ def join_parts(part: InboundSms) -> list[InboundSms] | None:
         return None
     ids = [by_no[n].id for n in sorted(by_no)]
     claimed = db.session.scalars(
-        sa.update(InboundSms).where(InboundSms.id.in_(ids), InboundSms.outcome == PART)
-        .values(outcome=JOINED).returning(InboundSms.id)
-        .execution_options(synchronize_session=False)).all()
+        sa.update(InboundSms)
+        .where(InboundSms.id.in_(ids), InboundSms.outcome == PART)
+        .values(outcome=JOINED)
+        .returning(InboundSms.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     if len(claimed) != len(ids):
         db.session.rollback()
         return None
@@ -197,10 +205,14 @@ def join_parts(part: InboundSms) -> list[InboundSms] | None:
 def lost_part_groups(now=None) -> list[tuple[str, str, int]]:
     """(sender, concat_ref, part_count) of the long messages whose missing parts never came."""
     now = now or utcnow()
-    return [tuple(group) for group in db.session.execute(
-        sa.select(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count)
-        .where(InboundSms.outcome == PART, InboundSms.created_at < now - PARTS_TIMEOUT)
-        .group_by(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count))]
+    return [
+        tuple(group)
+        for group in db.session.execute(
+            sa.select(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count)
+            .where(InboundSms.outcome == PART, InboundSms.created_at < now - PARTS_TIMEOUT)
+            .group_by(InboundSms.sender, InboundSms.concat_ref, InboundSms.part_count)
+        )
+    ]
 
 
 def handle_lost_group(sender: str, ref: str, parts: int) -> bool:
@@ -210,14 +222,22 @@ def handle_lost_group(sender: str, ref: str, parts: int) -> bool:
     sweep, cannot handle it again.
     """
     ids = db.session.scalars(
-        sa.update(InboundSms).where(InboundSms.sender == sender, InboundSms.concat_ref == ref,
-                                    InboundSms.part_count == parts, InboundSms.outcome == PART)
-        .values(outcome=JOINED).returning(InboundSms.id)
-        .execution_options(synchronize_session=False)).all()
+        sa.update(InboundSms)
+        .where(
+            InboundSms.sender == sender,
+            InboundSms.concat_ref == ref,
+            InboundSms.part_count == parts,
+            InboundSms.outcome == PART,
+        )
+        .values(outcome=JOINED)
+        .returning(InboundSms.id)
+        .execution_options(synchronize_session=False)
+    ).all()
     if not ids:
         return False
-    rows = sorted(db.session.scalars(sa.select(InboundSms).where(InboundSms.id.in_(ids))),
-                  key=lambda r: (r.part_no, r.id))
+    rows = sorted(
+        db.session.scalars(sa.select(InboundSms).where(InboundSms.id.in_(ids))), key=lambda r: (r.part_no, r.id)
+    )
     _handle_rows(rows, sender)
     return True
 
@@ -244,21 +264,32 @@ def handle(rows: list[InboundSms], sender: str, text: str) -> str:
 
 def too_many_cases(sender: str) -> bool:
     """A number that opened SMS_DAILY_CASES cases in the last 24 hours opens no more by SMS."""
-    opened = db.session.scalar(sa.select(sa.func.count(Case.id)).where(
-        Case.complainant_phone == sender, Case.channel == Channel.SMS,
-        Case.received_at >= utcnow() - timedelta(hours=24)))
+    opened = db.session.scalar(
+        sa.select(sa.func.count(Case.id)).where(
+            Case.complainant_phone == sender,
+            Case.channel == Channel.SMS,
+            Case.received_at >= utcnow() - timedelta(hours=24),
+        )
+    )
     return opened >= current_app.config["SMS_DAILY_CASES"]
 
 
 def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
     """A case on channel sms, routed like any other; the sender gets its number and code."""
     kind = kind_from_sms(text)
-    decision = get_router().decide({"text": text, "caller_phone": sender, "kind": kind.value,
-                                    "channel": Channel.SMS.value})
+    decision = get_router().decide(
+        {"text": text, "caller_phone": sender, "kind": kind.value, "channel": Channel.SMS.value}
+    )
     urgent = mentions_emergency(text)
-    case, lookup_code = submit_case(Submission(
-        kind=kind, channel=Channel.SMS, description=text.strip()[:DESCRIPTION_MAX],
-        complainant_phone=sender, urgent=urgent))  # committed with the inbound rows
+    case, lookup_code = submit_case(
+        Submission(
+            kind=kind,
+            channel=Channel.SMS,
+            description=text.strip()[:DESCRIPTION_MAX],
+            complainant_phone=sender,
+            urgent=urgent,
+        )
+    )  # committed with the inbound rows
     for row in rows:
         row.case_id = case.id
     event = next(e for e in case.events if e.action == "receive")
@@ -276,24 +307,36 @@ def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
 def case_waiting_for_details(sender: str) -> Case | None:
     """The sender's open SMS case that asked for where or what within the last 24 hours, locked."""
     return db.session.scalar(
-        sa.select(Case).where(
-            Case.complainant_phone == sender, Case.channel == Channel.SMS,
+        sa.select(Case)
+        .where(
+            Case.complainant_phone == sender,
+            Case.channel == Channel.SMS,
             Case.details_requested_at >= utcnow() - DETAILS_WINDOW,
-            Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.details_requested_at.desc()).limit(1).with_for_update())
+            Case.status.in_(OPEN_STATUSES),
+        )
+        .order_by(Case.details_requested_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
 
 
 def add_details(case: Case, rows: list[InboundSms], text: str) -> CaseEvent:
     """Append the sender's answer to the case; route again if the router has not seen it yet."""
     room = DESCRIPTION_MAX - len(case.description) - 1
-    addition = text.strip()[:max(room, 0)]
+    addition = text.strip()[: max(room, 0)]
     if addition:
         case.description = f"{case.description}\n{addition}"
     case.details_requested_at = None
     for row in rows:
         row.case_id = case.id
-    event = record(case, "details_added", CITIZEN, reason=_("市民短信补充：%(t)s", t=text.strip()),
-                   public=True, data={"message_id": rows[0].message_id})
+    event = record(
+        case,
+        "details_added",
+        CITIZEN,
+        reason=_("市民短信补充：%(t)s", t=text.strip()),
+        public=True,
+        data={"message_id": rows[0].message_id},
+    )
     # A case the machine put in triage for want of these details goes back to the machine; one a
     # department returned stays with the dispatcher, who reads the added text there.
     if case.status is CaseStatus.TRIAGE and not any(e.action == "return" for e in case.events):
@@ -345,8 +388,7 @@ def send_help(rows: list[InboundSms], sender: str) -> str:
     return "help"
 
 
-COMMAND_HANDLERS = {"query": answer_query, "survey": answer_survey, "opt_out": stop_messages,
-                    "help": send_help}
+COMMAND_HANDLERS = {"query": answer_query, "survey": answer_survey, "opt_out": stop_messages, "help": send_help}
 
 
 def mentions_emergency(text: str) -> bool:
@@ -358,10 +400,16 @@ def _store(inbound: Inbound, sender: str) -> InboundSms | None:
     seen = sa.select(InboundSms.id).filter_by(message_id=inbound.message_id)
     if db.session.scalar(seen) is not None:
         return None
-    row = InboundSms(message_id=inbound.message_id, sender=sender, recipient=inbound.recipient,
-                     text=inbound.text, received_at=inbound.received_at,
-                     concat_ref=inbound.concat_ref if inbound.part_count > 1 else "",
-                     part_no=inbound.part_no, part_count=inbound.part_count)
+    row = InboundSms(
+        message_id=inbound.message_id,
+        sender=sender,
+        recipient=inbound.recipient,
+        text=inbound.text,
+        received_at=inbound.received_at,
+        concat_ref=inbound.concat_ref if inbound.part_count > 1 else "",
+        part_no=inbound.part_no,
+        part_count=inbound.part_count,
+    )
     db.session.add(row)
     try:
         db.session.flush()
@@ -371,11 +419,9 @@ def _store(inbound: Inbound, sender: str) -> InboundSms | None:
     return row
 
 
-def _reply(rows: list[InboundSms], sender: str, template: str, case: Case | None = None,
-           **context) -> None:
+def _reply(rows: list[InboundSms], sender: str, template: str, case: Case | None = None, **context) -> None:
     """One reply per inbound message (keyed by its first part) and template, sent at once."""
-    reply_sms(sender, template, f"sms-in:{rows[0].message_id}:{template}", case=case, urgent=True,
-              **context)
+    reply_sms(sender, template, f"sms-in:{rows[0].message_id}:{template}", case=case, urgent=True, **context)
 
 
 def _fold(text: str) -> str:
@@ -390,8 +436,7 @@ def _command(text: str) -> tuple[str | None, re.Match | None]:
     return None, None
 
 
-def _string(data: dict, field: str, max_len: int | None, required: bool = False,
-            numbers: bool = False) -> str:
+def _string(data: dict, field: str, max_len: int | None, required: bool = False, numbers: bool = False) -> str:
     value = data.get(field)
     if value is None:
         value = ""

@@ -1,4 +1,5 @@
 """The periodic SMS job: long messages whose last parts were lost are handled with what came."""
+
 from intake.jobcontext import in_app_context
 from intake.sms import services
 from intake.transaction import transactional

@@ -1,4 +1,5 @@
 """The SMS gateway's webhook: check size and signature on the raw body, then one service call."""
+
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge

@@ -1,18 +1,20 @@
 """延期: a department asks for more time on its running deadline; a supervisor decides."""
+
 import sqlalchemy as sa
 import sqlalchemy.orm
 from flask_babel import gettext as _
 
 from intake.accounts.models import User
+from intake.cases.clocks import extend_clock, find_policy, work_calendar
 from intake.cases.labels import CLOCK_LABELS
-from intake.cases.models import EXTENSION_STATES, Case, Clock, Extension, ExtensionStatus as X
+from intake.cases.models import EXTENSION_STATES, Case, Clock, Extension
+from intake.cases.models import ExtensionStatus as X
 from intake.cases.workflow import record
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.staff.services import ActionError, is_lead_department, is_supervisor
 from intake.types import utcnow
 from notify.services import tell_citizen, tell_staff
-from intake.cases.clocks import extend_clock, find_policy, work_calendar
 
 # The deadlines a department answers for and may ask to move; signing for a case is not one.
 EXTENSIBLE = ("rework", "resolve", "decision")
@@ -28,8 +30,7 @@ def pending(case: Case) -> Extension | None:
 
 
 def case_extensions(case: Case) -> list[Extension]:
-    return list(db.session.scalars(
-        sa.select(Extension).where(Extension.case_id == case.id).order_by(Extension.id)))
+    return list(db.session.scalars(sa.select(Extension).where(Extension.case_id == case.id).order_by(Extension.id)))
 
 
 def may_request(user: User, case: Case) -> bool:
@@ -52,12 +53,25 @@ def request_extension(case: Case, user: User, reason: str) -> Extension:
     policy = find_policy(case, "extension")
     if policy is None:
         raise ActionError(_("按现行时限规定，这类案件不能延期。"))
-    ext = Extension(case=case, clock=clock, requested_by_id=user.id, reason=reason.strip(),
-                    amount=policy.amount, unit=policy.unit.value, old_due_at=clock.due_at)
+    ext = Extension(
+        case=case,
+        clock=clock,
+        requested_by_id=user.id,
+        reason=reason.strip(),
+        amount=policy.amount,
+        unit=policy.unit.value,
+        old_due_at=clock.due_at,
+    )
     db.session.add(ext)
     proposed = work_calendar().due(clock.due_at, policy.amount, policy.unit.value)
-    record(case, "extension_requested", user, reason=reason.strip(), public=False,
-           data={"clock": clock.name, "proposed_due": proposed.isoformat()})
+    record(
+        case,
+        "extension_requested",
+        user,
+        reason=reason.strip(),
+        public=False,
+        data={"clock": clock.name, "proposed_due": proposed.isoformat()},
+    )
     db.session.flush()
     return ext
 
@@ -79,15 +93,18 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
         EXTENSION_STATES.move(ext, "approve")
         ext.new_due_at = extend_clock(clock, ext.amount, ext.unit)
         due = deadline_text(ext.new_due_at)
-        event = record(case, "extension_approved", user, reason=_("%(clock)s延长至%(due)s", clock=label, due=due),
-                       data={"clock": clock.name, "old_due": ext.old_due_at.isoformat(),
-                             "new_due": ext.new_due_at.isoformat()})
+        event = record(
+            case,
+            "extension_approved",
+            user,
+            reason=_("%(clock)s延长至%(due)s", clock=label, due=due),
+            data={"clock": clock.name, "old_due": ext.old_due_at.isoformat(), "new_due": ext.new_due_at.isoformat()},
+        )
         tell_citizen(case, "extension_approved", event, due=due)
         tell_staff(case, "extension_granted", event, due=due)
     else:
         EXTENSION_STATES.move(ext, "refuse")
-        event = record(case, "extension_refused", user, reason=note.strip(), public=False,
-                       data={"clock": clock.name})
+        event = record(case, "extension_refused", user, reason=note.strip(), public=False, data={"clock": clock.name})
         tell_staff(case, "extension_refused", event, due=deadline_text(clock.due_at))
     db.session.flush()
     return ext
@@ -100,8 +117,12 @@ def _pending_query(user: User) -> sa.Select:
 
 def pending_extensions(user: User, limit: int = 200) -> list[Extension]:
     """Requests waiting for this supervisor, oldest first."""
-    query = (_pending_query(user).order_by(Extension.requested_at).limit(limit)
-             .options(sa.orm.contains_eager(Extension.case).joinedload(Case.lead_department)))
+    query = (
+        _pending_query(user)
+        .order_by(Extension.requested_at)
+        .limit(limit)
+        .options(sa.orm.contains_eager(Extension.case).joinedload(Case.lead_department))
+    )
     return list(db.session.scalars(query))
 
 

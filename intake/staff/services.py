@@ -1,11 +1,16 @@
 """One service per staff action; each checks who may do it, then makes one transition."""
+
 from flask_babel import gettext as _
 
 from intake.accounts.models import Role, User
 from intake.accounts.roles import PLATFORM_ROLES, is_supervisor  # noqa: F401  (read from here too)
 from intake.callbacks.services import schedule
 from intake.cases.access import (  # noqa: F401  (read from here too)
-    get_visible_case, log_identity_view, may_see_identity, visible_business_cases, visible_cases,
+    get_visible_case,
+    log_identity_view,
+    may_see_identity,
+    visible_business_cases,
+    visible_cases,
 )
 from intake.cases.errors import ActionError
 from intake.cases.kinds import RESULTS, kind_of
@@ -99,8 +104,7 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     case.reply_text = text.strip()
     event = transition(case, "reply", user, reason=outcome.label, data={"result": result})
     if outcome.needs_reason:  # a refusal or an end without agreement says why, in the SMS itself
-        tell_citizen(case, outcome.template, event, result=outcome.label.split("（")[0],
-                     reason=case.reply_text)
+        tell_citizen(case, outcome.template, event, result=outcome.label.split("（")[0], reason=case.reply_text)
     else:
         tell_citizen(case, outcome.template, event, result=outcome.label)
     schedule(case, event.at)

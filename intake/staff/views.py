@@ -1,4 +1,5 @@
 """Staff queues and case pages: validate, call one service, redirect."""
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -6,21 +7,28 @@ from flask_login import current_user, login_required
 from wtforms import SelectChoice
 
 from intake.accounts.models import Role
-from intake.cases.models import CaseStatus
+from intake.callbacks import services as callbacks
+from intake.callbacks.models import Callback
+from intake.cases.models import CaseStatus, Extension
 from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.dispatch.services import can_dispatch, may_merge
 from intake.extensions import db
 from intake.navigation import local_or
 from intake.places.services import describe_places
-from intake.callbacks import services as callbacks
-from intake.callbacks.models import Callback
-from intake.cases.models import Extension
-from intake.staff import extension_requests as extensions, services
-from routing import sweeps
-from intake.transaction import transactional
+from intake.staff import extension_requests as extensions
+from intake.staff import services
 from intake.staff.forms import (
-    ActionForm, CallbackForm, ExtensionDecisionForm, ExtensionForm, ReopenForm, ReplyForm, ReturnForm, errors_text,
+    ActionForm,
+    CallbackForm,
+    ExtensionDecisionForm,
+    ExtensionForm,
+    ReopenForm,
+    ReplyForm,
+    ReturnForm,
+    errors_text,
 )
+from intake.transaction import transactional
+from routing import sweeps
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -55,9 +63,14 @@ def case_detail(case_id: int):
     reply_form.result.choices = [SelectChoice(k, v) for k, v in services.RESULTS[case.kind].items()]
     dispatching = can_dispatch(current_user) and case.status is CaseStatus.TRIAGE
     return render_template(
-        "staff/case.html", case=case, show_identity=show_identity,
-        actions=services.actions_for(current_user, case), action_form=ActionForm(),
-        return_form=ReturnForm(), reply_form=reply_form, may_merge=may_merge(current_user, case),
+        "staff/case.html",
+        case=case,
+        show_identity=show_identity,
+        actions=services.actions_for(current_user, case),
+        action_form=ActionForm(),
+        return_form=ReturnForm(),
+        reply_form=reply_form,
+        may_merge=may_merge(current_user, case),
         dispatch_form=_dispatch_form(case) if dispatching else None,
         transfer_form=TransferForm() if dispatching else None,
         candidates=describe_places((case.routing or {}).get("candidates")) if dispatching else [],
@@ -66,8 +79,9 @@ def case_detail(case_id: int):
         decision_form=ExtensionDecisionForm() if services.is_supervisor(current_user) else None,
         reopen_form=ReopenForm() if callbacks.may_reopen(current_user, case) else None,
         callback_form=CallbackForm() if _may_call_back(case) else None,
-        callbacks=db.session.scalars(sa.select(Callback).where(Callback.case_id == case.id)
-                                     .order_by(Callback.id)).all(),
+        callbacks=db.session.scalars(
+            sa.select(Callback).where(Callback.case_id == case.id).order_by(Callback.id)
+        ).all(),
         ANSWER_LABELS=callbacks.ANSWER_LABELS,
     )
 
@@ -75,13 +89,19 @@ def case_detail(case_id: int):
 def _dispatch_form(case) -> DispatchForm:
     """The machine's industry and township (if it had one) filled in for the dispatcher to confirm."""
     township = describe_places([case.township_code])
-    return DispatchForm(industry=case.industry_code, township=township[0]["name"] if township else "",
-                        township_code=township[0]["code"] if township else "")
+    return DispatchForm(
+        industry=case.industry_code,
+        township=township[0]["name"] if township else "",
+        township_code=township[0]["code"] if township else "",
+    )
 
 
 def _may_call_back(case) -> bool:
-    return (current_user.role in services.PLATFORM_ROLES and case.status is CaseStatus.REPLIED
-            and callbacks.open_callback(case) is not None)
+    return (
+        current_user.role in services.PLATFORM_ROLES
+        and case.status is CaseStatus.REPLIED
+        and callbacks.open_callback(case) is not None
+    )
 
 
 def _submit(case_id: int, form, action, *fields: str, done: str):
@@ -128,8 +148,9 @@ def accept(case_id: int):
 @bp.post("/cases/<int:case_id>/extension")
 @login_required
 def request_extension(case_id: int):
-    return _submit(case_id, ExtensionForm(), extensions.request_extension, "reason",
-                   done=_("延期申请已提交，等待督办人员审批。"))
+    return _submit(
+        case_id, ExtensionForm(), extensions.request_extension, "reason", done=_("延期申请已提交，等待督办人员审批。")
+    )
 
 
 @bp.post("/extensions/<int:extension_id>")
@@ -169,8 +190,7 @@ def reply(case_id: int):
 @login_required
 def phone_callback(case_id: int):
     """电话回访: an operator records what the complainant said on the phone."""
-    return _submit(case_id, CallbackForm(), callbacks.record_by_phone, "answer", "note",
-                   done=_("已登记回访结果。"))
+    return _submit(case_id, CallbackForm(), callbacks.record_by_phone, "answer", "note", done=_("已登记回访结果。"))
 
 
 PENDING_SHOWN = 50  # oldest first; the rest follow as these are decided
@@ -188,7 +208,8 @@ def overdue():
     return render_template(
         "staff/overdue.html",
         clocks=sweeps.overdue_clocks(county, department_id=department_id, township_code=township),
-        summary=sweeps.cached_overdue_summary(county), problems=sweeps.problem_cases(county),
+        summary=sweeps.cached_overdue_summary(county),
+        problems=sweeps.problem_cases(county),
         pending=extensions.pending_extensions(current_user, limit=PENDING_SHOWN),
         pending_total=extensions.count_pending(current_user),
         filtered=bool(department_id or township),

@@ -37,6 +37,7 @@ The features read what the classifier and locator expose with ``getattr`` defaul
 (a fuzzy match's ``Mention.how``, a classification's ambiguity list, the location's
 ``basis`` group and ``groups``), so they work with and without those fields.
 """
+
 from __future__ import annotations
 
 import json
@@ -50,14 +51,35 @@ DEFAULT_TARGET = 0.98
 
 FEATURES = (
     # the classifier
-    "cls_confidence", "cls_log_top", "cls_share", "cls_margin", "cls_trades", "cls_hint",
+    "cls_confidence",
+    "cls_log_top",
+    "cls_share",
+    "cls_margin",
+    "cls_trades",
+    "cls_hint",
     "cls_ambiguous",
     # the locator
-    "loc_confidence", "loc_from_address", "loc_from_text", "loc_from_name", "loc_by_village",
-    "loc_bare", "loc_short_name", "loc_fuzzy", "loc_readings", "loc_towns_named",
-    "loc_places", "loc_other_roles", "loc_county_named", "loc_candidates", "loc_problems",
+    "loc_confidence",
+    "loc_from_address",
+    "loc_from_text",
+    "loc_from_name",
+    "loc_by_village",
+    "loc_bare",
+    "loc_short_name",
+    "loc_fuzzy",
+    "loc_readings",
+    "loc_towns_named",
+    "loc_places",
+    "loc_other_roles",
+    "loc_county_named",
+    "loc_candidates",
+    "loc_problems",
     # the case
-    "kind_tip", "channel_sms", "channel_hotline", "has_address", "has_business_name",
+    "kind_tip",
+    "channel_sms",
+    "channel_hotline",
+    "has_address",
+    "has_business_name",
 )
 # Not the text's length: it is the strongest single predictor on the labelled sets (their hard
 # cases are long stories with misleading places, and short SMS), but as a slope it extrapolates:
@@ -85,8 +107,7 @@ def features(case: dict, cls, loc) -> list[float]:
     level = getattr(basis, "top_level", None) if basis is not None else None
     business = [g for g in groups if getattr(g, "role", "business") in ("business", "origin")]
     towns = {m.code for g in business for m in getattr(g, "readings", []) if m.level == "township"}
-    fuzzy = _how_fuzzy(readings) or (basis is None and any(_how_fuzzy(getattr(g, "readings", []))
-                                                         for g in business))
+    fuzzy = _how_fuzzy(readings) or (basis is None and any(_how_fuzzy(getattr(g, "readings", [])) for g in business))
     return [
         float(getattr(cls, "confidence", 0.0) or 0.0),
         math.log1p(top),
@@ -121,6 +142,7 @@ def features(case: dict, cls, loc) -> list[float]:
 @dataclass
 class Calibration:
     """A fitted logistic model on the raw features, and the threshold chosen for it."""
+
     features: list[str]
     coef: list[float]
     intercept: float
@@ -142,20 +164,34 @@ class Calibration:
         return [values.get(name, 0.0) for name in self.features]
 
     def to_dict(self) -> dict:
-        return {"model": "logistic", "features": list(self.features),
-                "coef": [round(c, 6) for c in self.coef], "intercept": round(self.intercept, 6),
-                "threshold": round(self.threshold, 4), "precision_target": self.precision_target,
-                "isotonic": None, **self.meta}
+        return {
+            "model": "logistic",
+            "features": list(self.features),
+            "coef": [round(c, 6) for c in self.coef],
+            "intercept": round(self.intercept, 6),
+            "threshold": round(self.threshold, 4),
+            "precision_target": self.precision_target,
+            "isotonic": None,
+            **self.meta,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "Calibration":
         if data.get("model", "logistic") != "logistic" or data.get("isotonic"):
             raise ValueError("calibration.json: only a plain logistic model is understood")
-        meta = {k: v for k, v in data.items()
-                if k not in ("model", "features", "coef", "intercept", "threshold",
-                             "precision_target", "isotonic")}
-        return cls(list(data["features"]), [float(c) for c in data["coef"]], float(data["intercept"]),
-                   float(data["threshold"]), float(data.get("precision_target", DEFAULT_TARGET)), meta)
+        meta = {
+            k: v
+            for k, v in data.items()
+            if k not in ("model", "features", "coef", "intercept", "threshold", "precision_target", "isotonic")
+        }
+        return cls(
+            list(data["features"]),
+            [float(c) for c in data["coef"]],
+            float(data["intercept"]),
+            float(data["threshold"]),
+            float(data.get("precision_target", DEFAULT_TARGET)),
+            meta,
+        )
 
     def save(self, path: str = DEFAULT_PATH) -> None:
         os.makedirs(os.path.dirname(path), exist_ok=True)

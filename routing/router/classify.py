@@ -17,6 +17,7 @@ the case to triage.
 A weight of 0 marks a neutral phrase that only shields the shorter words inside it
 (医药费 is not a pharmacy).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,8 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
-from routing.router.gazetteer import longest_matches, normalize
 from routing.router.files import read_industry_names
+from routing.router.gazetteer import longest_matches, normalize
 
 # Where a word stands says whose it is. A shop the complainant bought from, ate at or
 # names with 这家/一家 is the subject; a supplier (从作坊进的), a customer or outlet
@@ -34,10 +35,13 @@ from routing.router.files import read_industry_names
 # comparison (比药店贵) are only mentioned. Clauses end at these marks.
 _C = r"[^，,。！!？?；;\s]"
 LANDMARK_AFTER = re.compile(r"^(的)?(边上|旁边|附近|对面|门口|隔壁|周边|周围|边|外面|楼上|楼下)")
-NEIGHBOUR_BEFORE = re.compile(r"(旁边就是|旁边是|隔壁就是|隔壁是|对面就是|对面是|边上就是|边上是)"
-                              r"(一家|一个|家|个)?$")
-CUSTOMER_BEFORE = re.compile(r"(卖给|批发给|供应给|供货给|送到|送往|送给|拉到|拉去|拿到|拿去|运到|运往|销往|卖到|供给)"
-                             + _C + r"{0,12}$")
+NEIGHBOUR_BEFORE = re.compile(
+    r"(旁边就是|旁边是|隔壁就是|隔壁是|对面就是|对面是|边上就是|边上是)"
+    r"(一家|一个|家|个)?$"
+)
+CUSTOMER_BEFORE = re.compile(
+    r"(卖给|批发给|供应给|供货给|送到|送往|送给|拉到|拉去|拿到|拿去|运到|运往|销往|卖到|供给)" + _C + r"{0,12}$"
+)
 CUSTOMER_AFTER = re.compile(r"^" + _C + r"{0,3}(供气|供货|送货|配送|进货)")
 # 向…出售 / 给…供应: the one after 向 is the buyer.
 BUYER_BEFORE = re.compile(r"(向|给|为)" + _C + r"{0,12}$")
@@ -46,8 +50,10 @@ SUPPLIER_BEFORE = re.compile(r"(从|由|向|找)" + _C + r"{0,10}$")
 # 在…进的货 is a supplier too, but 在药店买的药 is where the complainant bought
 RESTOCK_BEFORE = re.compile(r"在" + _C + r"{0,10}$")
 RESTOCK_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进了|进来|进货|批发来|批来|拿的货|拿货|购进)")
-SUPPLIER_AFTER = re.compile(r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进了|进来|进货|批发来|批来|拿的货|拿来|拿货|"
-                            r"采购|订的|买来|买的|买了|买药|购买|购进)")
+SUPPLIER_AFTER = re.compile(
+    r"^(那里|那儿|那边|处)?" + _C + r"{0,4}(进的|进了|进来|进货|批发来|批来|拿的货|拿来|拿货|"
+    r"采购|订的|买来|买的|买了|买药|购买|购进)"
+)
 MADE_BY_BEFORE = re.compile(r"(是|由|从)" + _C + r"{0,8}$")  # 豆浆是外面作坊做的
 MADE_BY_AFTER = re.compile(r"^(生产的|加工的|做的|出的|供的货|供应的|送来的|送的货|批发来的|批来的)")
 COMPARE_BEFORE = re.compile(r"(比|像|跟|和|同|不如|好过)" + _C + r"{0,6}$")
@@ -57,18 +63,30 @@ OTHERS_BEFORE = re.compile(r"(多家|几家|好几家|几个|各家|各个|周�
 # What the subject sells or does: a trade's own goods after 卖/销售/倒 (小卖部卖农药).
 SELLS_BEFORE = re.compile(r"(卖|出售|销售|兜售|经营|倒|充装|灌装)" + _C + r"{0,3}$")
 # The subject: named with a demonstrative or 一家, or the place of buying or eating.
-SUBJECT_BEFORE = re.compile(r"(这家|那家|该|这个|那个|这间|那间|一家|有家|有个|一个|一间|有间|那一家|这一家)" + _C + r"{0,6}$")
+SUBJECT_BEFORE = re.compile(
+    r"(这家|那家|该|这个|那个|这间|那间|一家|有家|有个|一个|一间|有间|那一家|这一家)" + _C + r"{0,6}$"
+)
 AT_BEFORE = re.compile(r"(在|到|去)" + _C + r"{0,12}$")
-AT_AFTER = re.compile(r"^" + _C + r"{0,12}(买|购|吃|喝|消费|就餐|用餐|理发|剪发|烫|染|做了|办了|办卡|充值|乘坐|坐了|坐车|换气)")
-OWNER_AFTER = re.compile(r"^(的)?(老板|老板娘|店主|摊主|店家|店员|服务员|经营者|店里|店内|里面|里头|卖的|售卖的|出售的)")
+AT_AFTER = re.compile(
+    r"^" + _C + r"{0,12}(买|购|吃|喝|消费|就餐|用餐|理发|剪发|烫|染|做了|办了|办卡|充值|乘坐|坐了|坐车|换气)"
+)
+OWNER_AFTER = re.compile(
+    r"^(的)?(老板|老板娘|店主|摊主|店家|店员|服务员|经营者|店里|店内|里面|里头|卖的|售卖的|出售的)"
+)
 # A word that names a kind of business (小吃店, 作坊, 菜场), not goods or acts.
 BUSINESS_SUFFIX = tuple("店摊馆坊部铺场厂点行站所室社院车")
 MINOR = 0.3  # what an incidental word still counts
 SUBJECT = 1.5  # what a word naming the subject counts
 AMBIGUOUS_SHARE = 0.6  # a rival with this share of the leader's weight, both attested: triage
 STRONG_WORD = 2.0  # a word this heavy, not incidental, says by itself what the business is
-INCIDENTAL = {"landmark": "地标", "neighbour": "邻近的店", "customer": "销售对象",
-              "supplier": "进货来源", "comparison": "比较对象", "others": "别的店"}
+INCIDENTAL = {
+    "landmark": "地标",
+    "neighbour": "邻近的店",
+    "customer": "销售对象",
+    "supplier": "进货来源",
+    "comparison": "比较对象",
+    "others": "别的店",
+}
 FACTOR = {"subject": SUBJECT, "plain": 1.0, **{role: MINOR for role in INCIDENTAL}}
 
 
@@ -81,6 +99,7 @@ class Classification:
     words that name some other business (a supplier, a customer, a landmark, a
     comparison), and ``rivals`` the other industries still in the running.
     """
+
     industry: str | None
     confidence: float
     evidence: list[tuple[str, str, float]] = field(default_factory=list)
@@ -103,16 +122,16 @@ def names_a_business(term: str) -> bool:
 class Classifier:
     """Scores each industry by the vocabulary words a case uses, weighed by whose they are."""
 
-    def __init__(self, terms, name_factor: float = 2.0, min_score: float = 1.0,
-                 strong_score: float = 3.0, industries=None):
+    def __init__(
+        self, terms, name_factor: float = 2.0, min_score: float = 1.0, strong_score: float = 3.0, industries=None
+    ):
         """``industries``: the codes a submitter's hint may name (default: industries.csv's)."""
         self.name_factor = name_factor
         self.min_score = min_score
         self.strong_score = strong_score
         table: dict[str, list[tuple[str, float]]] = {}
         for row in terms:
-            term, industry, weight = (row["term"], row["industry"], row["weight"]) \
-                if isinstance(row, dict) else row[:3]
+            term, industry, weight = (row["term"], row["industry"], row["weight"]) if isinstance(row, dict) else row[:3]
             key = _fold(term.strip())
             if key:
                 table.setdefault(key, []).append((industry, float(weight)))
@@ -124,8 +143,7 @@ class Classifier:
             self._automaton.add_word(key, (key, tuple(entries)))
         self._automaton.make_automaton()
 
-    def classify(self, text: str | None, business_name: str | None = None,
-                 hint: str | None = None) -> Classification:
+    def classify(self, text: str | None, business_name: str | None = None, hint: str | None = None) -> Classification:
         """The industry with most weight, its confidence in 0..1, and the words behind it."""
         best: dict[tuple[str, str], float] = {}
         strong: dict[str, float] = {}  # industry -> its heaviest word that is not incidental
@@ -151,8 +169,7 @@ class Classifier:
         scores: dict[str, float] = {}
         for (_, industry), w in best.items():
             scores[industry] = scores.get(industry, 0.0) + w
-        evidence = sorted(((t, i, round(w, 2)) for (t, i), w in best.items() if w > 0),
-                          key=lambda e: -e[2])
+        evidence = sorted(((t, i, round(w, 2)) for (t, i), w in best.items() if w > 0), key=lambda e: -e[2])
         mentioned = [(t, i, r) for (t, i), r in incidental.items()]
         if not scores or max(scores.values()) < self.min_score:
             return Classification(None, 0.0, evidence, scores, incidental=mentioned)
@@ -164,9 +181,12 @@ class Classifier:
         rivals = [r for r in ranked[1:] if scores[r] >= MINOR * scores[top]]
         ambiguous = []
         # 'other' is no rival trade: a chain's tea shop is simply not one of the ten
-        if rivals and "other" not in (top, rivals[0]) \
-                and scores[rivals[0]] >= AMBIGUOUS_SHARE * scores[top] \
-                and min(strong.get(top, 0.0), strong.get(rivals[0], 0.0)) >= STRONG_WORD:
+        if (
+            rivals
+            and "other" not in (top, rivals[0])
+            and scores[rivals[0]] >= AMBIGUOUS_SHARE * scores[top]
+            and min(strong.get(top, 0.0), strong.get(rivals[0], 0.0)) >= STRONG_WORD
+        ):
             ambiguous = [top, rivals[0]]
         return Classification(top, round(confidence, 3), evidence, scores, ambiguous, rivals, mentioned)
 
@@ -182,27 +202,34 @@ class Classifier:
     @staticmethod
     def _role(text: str, start: int, end: int, term: str, weight: float) -> str:
         """Whose word this is: the subject's, plain, or an incidental business's (INCIDENTAL)."""
-        before = text[max(0, start - 14):start]
-        after = text[end:end + 14]
+        before = text[max(0, start - 14) : start]
+        after = text[end : end + 14]
         if LANDMARK_AFTER.match(after):
             return "landmark"
         if NEIGHBOUR_BEFORE.search(before):
             return "neighbour"
         if names_a_business(term) and OTHERS_BEFORE.search(before):
             return "others"
-        if CUSTOMER_BEFORE.search(before) or CUSTOMER_AFTER.match(after) \
-                or (BUYER_BEFORE.search(before) and BUYER_AFTER.match(after)):
+        if (
+            CUSTOMER_BEFORE.search(before)
+            or CUSTOMER_AFTER.match(after)
+            or (BUYER_BEFORE.search(before) and BUYER_AFTER.match(after))
+        ):
             return "customer"
-        if (MADE_BY_BEFORE.search(before) and MADE_BY_AFTER.match(after)) \
-                or (SUPPLIER_BEFORE.search(before) and SUPPLIER_AFTER.match(after)) \
-                or (RESTOCK_BEFORE.search(before) and RESTOCK_AFTER.match(after)):
+        if (
+            (MADE_BY_BEFORE.search(before) and MADE_BY_AFTER.match(after))
+            or (SUPPLIER_BEFORE.search(before) and SUPPLIER_AFTER.match(after))
+            or (RESTOCK_BEFORE.search(before) and RESTOCK_AFTER.match(after))
+        ):
             return "supplier"
         if COMPARE_BEFORE.search(before) and COMPARE_AFTER.match(after):
             return "comparison"
-        if names_a_business(term) and (SUBJECT_BEFORE.search(before) or OWNER_AFTER.match(after)
-                                       or (AT_BEFORE.search(before) and AT_AFTER.match(after))):
+        if names_a_business(term) and (
+            SUBJECT_BEFORE.search(before)
+            or OWNER_AFTER.match(after)
+            or (AT_BEFORE.search(before) and AT_AFTER.match(after))
+        ):
             return "subject"
         if weight >= STRONG_WORD and not names_a_business(term) and SELLS_BEFORE.search(before):
             return "subject"
         return "plain"
-

@@ -1,13 +1,14 @@
 """The routing decision for a case: industry, place, lead department, or the triage queue."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from routing.router.calibrate import load_calibration
 from routing.router.classify import INCIDENTAL, Classifier
+from routing.router.files import read_industry_names
 from routing.router.gazetteer import Gazetteer
 from routing.router.locate import locate
-from routing.router.files import read_industry_names
 
 ANY_COUNTY = "*"
 SHIPPED = "shipped"  # Router(calibration=SHIPPED): the fitted model in data/calibration.json
@@ -17,6 +18,7 @@ FALLBACK_THRESHOLD = 0.6  # without a calibration: the old share-of-weights rule
 @dataclass
 class Decision:
     """What the machine decided; when ``triage``, its best guesses for the dispatcher."""
+
     triage: bool
     industry: str | None
     county: str | None
@@ -39,10 +41,16 @@ class Router:
     uncalibrated rule (min of the classifier's and the locator's scores).
     """
 
-    def __init__(self, gazetteer: Gazetteer, classifier: Classifier, routing_table: dict,
-                 threshold: float | None = None, kind_names: dict[str, str] | None = None,
-                 industry_names: dict[str, str] | None = None,
-                 calibration=SHIPPED):
+    def __init__(
+        self,
+        gazetteer: Gazetteer,
+        classifier: Classifier,
+        routing_table: dict,
+        threshold: float | None = None,
+        kind_names: dict[str, str] | None = None,
+        industry_names: dict[str, str] | None = None,
+        calibration=SHIPPED,
+    ):
         self.gazetteer = gazetteer
         self.classifier = classifier
         self.table = {key: (lead, list(co or [])) for key, (lead, co) in routing_table.items()}
@@ -63,10 +71,10 @@ class Router:
 
     def analyse(self, case: dict):
         """(classification, location, routing-table row or None) of one case."""
-        cls = self.classifier.classify(case.get("text"), case.get("business_name"),
-                                       case.get("industry_hint"))
-        loc = locate(self.gazetteer, case.get("address"), case.get("text"),
-                     case.get("caller_phone"), case.get("business_name"))
+        cls = self.classifier.classify(case.get("text"), case.get("business_name"), case.get("industry_hint"))
+        loc = locate(
+            self.gazetteer, case.get("address"), case.get("text"), case.get("caller_phone"), case.get("business_name")
+        )
         route = self.lookup(loc.county, cls.industry) if cls.industry not in (None, "other") else None
         return cls, loc, route
 
@@ -95,9 +103,16 @@ class Router:
         if lead:
             reasons.append(self._department_reason(cls.industry, lead, co))
         return Decision(
-            triage=bool(doubts), industry=cls.industry, county=loc.county, township=loc.township,
-            village=loc.village, lead_department=lead, co_handlers=list(co), confidence=confidence,
-            reasons=reasons + [f"转人工分拨：{d}" for d in doubts], candidates=loc.candidates,
+            triage=bool(doubts),
+            industry=cls.industry,
+            county=loc.county,
+            township=loc.township,
+            village=loc.village,
+            lead_department=lead,
+            co_handlers=list(co),
+            confidence=confidence,
+            reasons=reasons + [f"转人工分拨：{d}" for d in doubts],
+            candidates=loc.candidates,
         )
 
     def _industry_reasons(self, cls) -> list[str]:

@@ -5,6 +5,7 @@ with a tags file (id → {"cats": [...]}), the same numbers per category.
     python -m routing.router.evaluate ../shared/eval/dev_cases.jsonl [--verbose]
         [--part train|holdout] [--tags ../shared/eval/dev_cases_3.tags.json]
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -12,9 +13,9 @@ import json
 import sys
 from dataclasses import dataclass, field
 
-from routing.router.reliability import format_reliability, reliability
 from routing.router.decide import Router
 from routing.router.reference import DEFAULT_FOLDER, build_router, load_reference
+from routing.router.reliability import format_reliability, reliability
 
 INPUT_KEYS = ("text", "business_name", "address", "caller_phone", "kind", "channel", "industry_hint")
 
@@ -43,10 +44,19 @@ def load_cases(path: str, part: str | None = None) -> list[dict]:
 def predict_line(router: Router, case: dict) -> dict:
     """The router's decision for one case, as one JSON-ready dict."""
     d = router.decide({k: case.get(k) for k in INPUT_KEYS})
-    return {"id": case.get("id"), "triage": d.triage, "industry": d.industry, "county": d.county,
-            "township": d.township, "village": d.village, "lead_department": d.lead_department,
-            "co_handlers": d.co_handlers, "confidence": d.confidence, "reasons": d.reasons,
-            "candidates": d.candidates}
+    return {
+        "id": case.get("id"),
+        "triage": d.triage,
+        "industry": d.industry,
+        "county": d.county,
+        "township": d.township,
+        "village": d.village,
+        "lead_department": d.lead_department,
+        "co_handlers": d.co_handlers,
+        "confidence": d.confidence,
+        "reasons": d.reasons,
+        "candidates": d.candidates,
+    }
 
 
 @dataclass
@@ -62,9 +72,11 @@ class Report:
     outcomes: list[dict] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"precision {self.precision:.1%} (of {self.routed} routed)  "
-                f"coverage {self.coverage:.1%} (of {self.routable} routable)  "
-                f"triage recall {self.triage_recall:.1%} (of {self.to_triage} to triage)")
+        return (
+            f"precision {self.precision:.1%} (of {self.routed} routed)  "
+            f"coverage {self.coverage:.1%} (of {self.routable} routable)  "
+            f"triage recall {self.triage_recall:.1%} (of {self.to_triage} to triage)"
+        )
 
     def reliability(self) -> list[dict]:
         """Confidence bins: cases, how many the best guess got right, observed precision."""
@@ -82,18 +94,29 @@ class Report:
     def format(self, verbose: bool = False, tags: dict | None = None) -> str:
         """The mistakes, one block each, the reliability table, per-category rows, the summary."""
         blocks = [_show(m, verbose) for m in self.mistakes]
-        blocks += ["reliability (all cases; right = the best guess equals a routable label):",
-                   format_reliability(self.reliability())]
+        blocks += [
+            "reliability (all cases; right = the best guess equals a routable label):",
+            format_reliability(self.reliability()),
+        ]
         if tags is not None:
             blocks.append(format_categories(self.by_category(tags)))
         return "\n".join(blocks + [self.summary()])
 
 
 CATEGORY_NAMES = {
-    "1": "plain", "2": "only a village", "3": "township with a slip", "4": "address is caller's",
-    "5": "place not the business's", "6": "several trades", "7": "road/landmark only",
-    "8": "contradictory places", "9": "not a 十小 trade", "10": "only city/county",
-    "11": "traditional characters", "12": "SMS < 25 chars", "13": "no place / trade unclear",
+    "1": "plain",
+    "2": "only a village",
+    "3": "township with a slip",
+    "4": "address is caller's",
+    "5": "place not the business's",
+    "6": "several trades",
+    "7": "road/landmark only",
+    "8": "contradictory places",
+    "9": "not a 十小 trade",
+    "10": "only city/county",
+    "11": "traditional characters",
+    "12": "SMS < 25 chars",
+    "13": "no place / trade unclear",
 }
 
 
@@ -101,23 +124,31 @@ def _rates(outcomes: list[dict]) -> dict:
     routed = [o for o in outcomes if o["auto"]]
     routable = [o for o in outcomes if o["routable"]]
     triage = [o for o in outcomes if not o["routable"]]
-    return {"cases": len(outcomes), "routed": len(routed), "routable": len(routable),
-            "to_triage": len(triage),
-            "precision": sum(o["right"] for o in routed) / len(routed) if routed else None,
-            "coverage": sum(o["auto"] for o in routable) / len(routable) if routable else None,
-            "triage_recall": sum(not o["auto"] for o in triage) / len(triage) if triage else None}
+    return {
+        "cases": len(outcomes),
+        "routed": len(routed),
+        "routable": len(routable),
+        "to_triage": len(triage),
+        "precision": sum(o["right"] for o in routed) / len(routed) if routed else None,
+        "coverage": sum(o["auto"] for o in routable) / len(routable) if routable else None,
+        "triage_recall": sum(not o["auto"] for o in triage) / len(triage) if triage else None,
+    }
 
 
 def format_categories(rows: list[tuple[str, dict]]) -> str:
     def pct(v):
         return f"{v:.1%}" if v is not None else "-"
-    lines = ["category                          cases  precision (routed)  coverage (routable)  "
-             "triage recall (to triage)"]
+
+    lines = [
+        "category                          cases  precision (routed)  coverage (routable)  triage recall (to triage)"
+    ]
     for cat, r in rows:
         name = f"{cat} {CATEGORY_NAMES.get(cat, '')}".strip()
-        lines.append(f"{name:32s} {r['cases']:5d}  {pct(r['precision']):>7} ({r['routed']:3d})      "
-                     f"{pct(r['coverage']):>7} ({r['routable']:3d})      "
-                     f"{pct(r['triage_recall']):>7} ({r['to_triage']:3d})")
+        lines.append(
+            f"{name:32s} {r['cases']:5d}  {pct(r['precision']):>7} ({r['routed']:3d})      "
+            f"{pct(r['coverage']):>7} ({r['routable']:3d})      "
+            f"{pct(r['triage_recall']):>7} ({r['to_triage']:3d})"
+        )
     return "\n".join(lines)
 
 
@@ -138,9 +169,15 @@ def evaluate(router: Router, cases: list[dict]) -> Report:
     for case in cases:
         pred, expect = predict_line(router, case), case["expect"]
         auto = not pred["triage"]
-        outcomes.append({"id": case.get("id"), "confidence": pred["confidence"], "auto": auto,
-                         "right": (not expect["triage"]) and _right(pred, expect),
-                         "routable": not expect["triage"]})
+        outcomes.append(
+            {
+                "id": case.get("id"),
+                "confidence": pred["confidence"],
+                "auto": auto,
+                "right": (not expect["triage"]) and _right(pred, expect),
+                "routable": not expect["triage"],
+            }
+        )
         routed += auto
         right += auto and _right(pred, expect)
         routable += not expect["triage"]
@@ -152,19 +189,25 @@ def evaluate(router: Router, cases: list[dict]) -> Report:
         elif auto != (not expect["triage"]):
             kind = "missed triage" if expect["triage"] else "needless triage"
             mistakes.append({"kind": kind, "case": case, "pred": pred})
-    return Report(precision=right / routed if routed else 1.0,
-                  coverage=covered / routable if routable else 1.0,
-                  triage_recall=caught / to_triage if to_triage else 1.0,
-                  routed=routed, routable=routable, to_triage=to_triage, mistakes=mistakes,
-                  outcomes=outcomes)
+    return Report(
+        precision=right / routed if routed else 1.0,
+        coverage=covered / routable if routable else 1.0,
+        triage_recall=caught / to_triage if to_triage else 1.0,
+        routed=routed,
+        routable=routable,
+        to_triage=to_triage,
+        mistakes=mistakes,
+        outcomes=outcomes,
+    )
 
 
 def _show(m: dict, verbose: bool) -> str:
     case, pred, exp = m["case"], m["pred"], m["case"]["expect"]
-    lines = [f"[{m['kind']}] {case['id']}: {case['text'][:70]}",
-             f"    got  {pred['industry']} {pred['township']} {pred['lead_department']} "
-             f"conf={pred['confidence']}",
-             f"    want {exp['industry']} {exp['township']} {exp['lead_department']}  # {case.get('note', '')}"]
+    lines = [
+        f"[{m['kind']}] {case['id']}: {case['text'][:70]}",
+        f"    got  {pred['industry']} {pred['township']} {pred['lead_department']} conf={pred['confidence']}",
+        f"    want {exp['industry']} {exp['township']} {exp['lead_department']}  # {case.get('note', '')}",
+    ]
     if verbose:
         lines += [f"      - {r}" for r in pred["reasons"]]
     return "\n".join(lines)
@@ -180,7 +223,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--part", choices=("train", "holdout"))
     parser.add_argument("--train", dest="part", action="store_const", const="train")
     parser.add_argument("--holdout", dest="part", action="store_const", const="holdout")
-    parser.add_argument("--tags", help="id → {\"cats\": [...]} JSON: numbers per category")
+    parser.add_argument("--tags", help='id → {"cats": [...]} JSON: numbers per category')
     parser.add_argument("--min-confidence", type=float, help="the router's threshold (default: fitted)")
     args = parser.parse_args(argv)
     router = build_router_from_reference_files(threshold=args.min_confidence)

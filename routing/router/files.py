@@ -1,11 +1,13 @@
 """The reference CSV files a router is built from (``intake/reference/`` by default)."""
+
 from __future__ import annotations
 
 import csv
 import os
 
-DEFAULT_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                              "intake", "reference")
+DEFAULT_FOLDER = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "intake", "reference"
+)
 
 
 def read_csv(name: str, folder: str = DEFAULT_FOLDER) -> list[dict]:

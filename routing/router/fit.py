@@ -5,6 +5,7 @@
 
 See ``routing.router.calibrate`` for the model and why it is a logistic one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ SEED = 0
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 
 # --- choosing the threshold ------------------------------------------------------
+
 
 def choose_threshold(probabilities, right, eligible, target: float = DEFAULT_TARGET) -> float:
     """The lowest probability at which the eligible cases at or above it are right >= target.
@@ -54,13 +56,18 @@ def rates(probabilities, right, eligible, routable, threshold: float) -> dict:
     covered = sum(a and t for a, t in zip(routed, routable))
     n_triage = len(routable) - n_routable
     caught = sum((not a) and (not t) for a, t in zip(routed, routable))
-    return {"precision": hits / n_routed if n_routed else 1.0,
-            "coverage": covered / n_routable if n_routable else 1.0,
-            "triage_recall": caught / n_triage if n_triage else 1.0,
-            "routed": n_routed, "routable": n_routable, "to_triage": n_triage}
+    return {
+        "precision": hits / n_routed if n_routed else 1.0,
+        "coverage": covered / n_routable if n_routable else 1.0,
+        "triage_recall": caught / n_triage if n_triage else 1.0,
+        "routed": n_routed,
+        "routable": n_routable,
+        "to_triage": n_triage,
+    }
 
 
 # --- fitting -------------------------------------------------------------------------
+
 
 def default_sets() -> list[str]:
     return [os.path.join(DEFAULT_SETS_DIR, name) for name in DEFAULT_SETS]
@@ -80,13 +87,22 @@ def training_rows(router, paths: list[str], part: str = "train"):
             cls, loc, route = router.analyse(inp)
             expect = case["expect"]
             complete = router.complete(cls, loc, route)
-            guess = {"industry": cls.industry, "township": loc.township,
-                     "lead_department": route[0] if route else None}
-            right = complete and not expect["triage"] and all(
-                guess[k] == expect.get(k) for k in ("industry", "township", "lead_department"))
-            rows.append({"x": features(inp, cls, loc), "right": right, "complete": complete,
-                         "eligible": complete and not router.doubts(cls, loc, route),
-                         "routable": not expect["triage"], "case": case})
+            guess = {"industry": cls.industry, "township": loc.township, "lead_department": route[0] if route else None}
+            right = (
+                complete
+                and not expect["triage"]
+                and all(guess[k] == expect.get(k) for k in ("industry", "township", "lead_department"))
+            )
+            rows.append(
+                {
+                    "x": features(inp, cls, loc),
+                    "right": right,
+                    "complete": complete,
+                    "eligible": complete and not router.doubts(cls, loc, route),
+                    "routable": not expect["triage"],
+                    "case": case,
+                }
+            )
     return rows
 
 
@@ -139,38 +155,52 @@ def fit(router, paths: list[str] | None = None, target: float = DEFAULT_TARGET):
     scaler, lr = model[0], model[1]
     coef = lr.coef_[0] / scaler.scale_
     intercept = float(lr.intercept_[0] - np.sum(lr.coef_[0] * scaler.mean_ / scaler.scale_))
-    meta = {"C": c, "fitted_on": _dt.date.today().isoformat(),
-            "training_sets": [{"name": os.path.basename(p), "part": "train", "sha256": _digest(p)}
-                              for p in paths],
-            "cases": len(rows), "cases_with_a_guess": len(fitted), "right": int(y.sum())}
-    report = {"threshold": threshold, "C": c, **rates(p_all, *args, threshold),
-              "reliability": reliability(p_all, args[0])}
-    meta["cross_validated"] = {k: (round(v, 4) if isinstance(v, float) else v)
-                               for k, v in report.items() if k != "reliability"}
+    meta = {
+        "C": c,
+        "fitted_on": _dt.date.today().isoformat(),
+        "training_sets": [{"name": os.path.basename(p), "part": "train", "sha256": _digest(p)} for p in paths],
+        "cases": len(rows),
+        "cases_with_a_guess": len(fitted),
+        "right": int(y.sum()),
+    }
+    report = {
+        "threshold": threshold,
+        "C": c,
+        **rates(p_all, *args, threshold),
+        "reliability": reliability(p_all, args[0]),
+    }
+    meta["cross_validated"] = {
+        k: (round(v, 4) if isinstance(v, float) else v) for k, v in report.items() if k != "reliability"
+    }
     return Calibration(list(FEATURES), coef.tolist(), intercept, threshold, target, meta), report
 
 
 def format_fit(cal: Calibration, report: dict) -> str:
-    return "\n".join([
-        f"fitted on the train part of {', '.join(s['name'] for s in cal.meta['training_sets'])}: "
-        f"{cal.meta['cases']} cases, {cal.meta['cases_with_a_guess']} with a complete guess, "
-        f"{cal.meta['right']} right; C={report['C']}",
-        f"threshold {report['threshold']:.4f} for precision ≥ {cal.precision_target:.0%} "
-        "(out-of-fold)",
-        f"cross-validated: precision {report['precision']:.1%} (of {report['routed']} routed)  "
-        f"coverage {report['coverage']:.1%} (of {report['routable']} routable)  "
-        f"triage recall {report['triage_recall']:.1%} (of {report['to_triage']} to triage)",
-        "out-of-fold reliability:",
-        format_reliability(report["reliability"]),
-    ])
+    return "\n".join(
+        [
+            f"fitted on the train part of {', '.join(s['name'] for s in cal.meta['training_sets'])}: "
+            f"{cal.meta['cases']} cases, {cal.meta['cases_with_a_guess']} with a complete guess, "
+            f"{cal.meta['right']} right; C={report['C']}",
+            f"threshold {report['threshold']:.4f} for precision ≥ {cal.precision_target:.0%} (out-of-fold)",
+            f"cross-validated: precision {report['precision']:.1%} (of {report['routed']} routed)  "
+            f"coverage {report['coverage']:.1%} (of {report['routable']} routable)  "
+            f"triage recall {report['triage_recall']:.1%} (of {report['to_triage']} to triage)",
+            "out-of-fold reliability:",
+            format_reliability(report["reliability"]),
+        ]
+    )
 
 
 def main(argv: list[str]) -> int:
     """python -m routing.router.fit [SET.jsonl …] [--target 0.98] [--out FILE]"""
-    parser = argparse.ArgumentParser(prog="python -m routing.router.fit",
-                                     description="fit on the train part of the sets and write calibration.json")
-    parser.add_argument("sets", nargs="*", help=f"labelled JSON-lines files (default: {DEFAULT_SETS_DIR}/"
-                                                + ", ".join(DEFAULT_SETS) + ")")
+    parser = argparse.ArgumentParser(
+        prog="python -m routing.router.fit", description="fit on the train part of the sets and write calibration.json"
+    )
+    parser.add_argument(
+        "sets",
+        nargs="*",
+        help=f"labelled JSON-lines files (default: {DEFAULT_SETS_DIR}/" + ", ".join(DEFAULT_SETS) + ")",
+    )
     parser.add_argument("--target", type=float, default=DEFAULT_TARGET, help="precision target")
     parser.add_argument("--out", default=DEFAULT_PATH)
     args = parser.parse_args(argv)

@@ -19,6 +19,7 @@ exactly one division fits what the case allows.
 
 ``PlaceMatcher.search`` serves people typing into a place picker with the same rules.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -32,14 +33,22 @@ from pypinyin import pinyin_dict
 from pypinyin.constants import PHRASES_DICT
 from pypinyin.contrib.tone_convert import to_normal, to_tone3
 
-from routing.router.names import (COUNTY_SUFFIXES, TOWNSHIP_SUFFIXES, VILLAGE_SUFFIXES, ZONE_SUFFIXES,
-                                      Division, normalize, strip_suffix)
+from routing.router.names import (
+    COUNTY_SUFFIXES,
+    TOWNSHIP_SUFFIXES,
+    VILLAGE_SUFFIXES,
+    ZONE_SUFFIXES,
+    Division,
+    normalize,
+    strip_suffix,
+)
 
 SOUND, SHAPE, MISSING, SUFFIX, SHORT, ALIAS, PINYIN = "按读音", "按字形", "缺字", "后缀不同", "简称", "别名", "按拼音"
 EXTRA, INITIALS, PART = "多字", "按拼音首字母", "含其名"
 # When one span reads as a division several ways, the plainest way names it.
-HOW_ORDER = {h: i for i, h in enumerate(("", ALIAS, SUFFIX, SHORT, MISSING, EXTRA, SOUND, SHAPE, PINYIN,
-                                          INITIALS, PART))}
+HOW_ORDER = {
+    h: i for i, h in enumerate(("", ALIAS, SUFFIX, SHORT, MISSING, EXTRA, SOUND, SHAPE, PINYIN, INITIALS, PART))
+}
 
 # What people write after a township's name, longest first.
 WRITTEN_TOWNSHIP = ("街道办事处", "街道办", "街道", "镇", "乡", "林场", "农场", "场区")
@@ -62,7 +71,7 @@ def fold(syllable: str) -> str:
     """A toneless syllable with the southern-accent confusions folded: zhang → zan, ning → lin."""
     for a, b in _INITIAL_FOLD:
         if syllable.startswith(a):
-            syllable = b + syllable[len(a):]
+            syllable = b + syllable[len(a) :]
             break
     for a, b in _FINAL_FOLD:
         if syllable.endswith(a):
@@ -124,7 +133,8 @@ def same_tones(written: str, name: str) -> bool:
     """Whether each written character is read as the name's, tone included (each one's usual reading)."""
     return len(written) == len(name) and all(
         a == b or (readings(a) and readings(b) and readings(a)[0] in readings(b) and readings(b)[0] in readings(a))
-        for a, b in zip(written, name))
+        for a, b in zip(written, name)
+    )
 
 
 def _could_be_slip(written: str, base: str) -> bool:
@@ -133,8 +143,7 @@ def _could_be_slip(written: str, base: str) -> bool:
     大妈 is not 大麻 (the tones differ), 五元 not 武原 (a number), 涨水 not 长水 (a word of
     its own: pypinyin's phrase list has it).
     """
-    return (same_tones(written, base) and not any(c in NUMERALS for c in written)
-            and written not in PHRASES_DICT)
+    return same_tones(written, base) and not any(c in NUMERALS for c in written) and written not in PHRASES_DICT
 
 
 def full_pinyin(name: str) -> list[str]:
@@ -174,13 +183,14 @@ def short_forms(base: str, higher: list[str]) -> list[str]:
     out = []
     for prefix in [*higher, *PREFIXES]:
         if prefix and base.startswith(prefix) and len(base) - len(prefix) >= 2:
-            out.append(base[len(prefix):])
+            out.append(base[len(prefix) :])
     return out
 
 
 @dataclass(frozen=True)
 class FuzzySpan:
     """A span of the (normalized) text that reads as divisions: {code: how}."""
+
     span: tuple[int, int]
     readings: dict
     marked: bool  # written with a suffix, or long enough not to be an ordinary word
@@ -191,10 +201,10 @@ class FuzzySpan:
 class _Entry:
     code: str
     level: str
-    form: str       # what is matched: the base, or a variant of it
+    form: str  # what is matched: the base, or a variant of it
     how: str
-    base: str       # the name without its suffix
-    suffix: str     # the division's own suffix: written after ``base`` it is the exact name
+    base: str  # the name without its suffix
+    suffix: str  # the division's own suffix: written after ``base`` it is the exact name
 
 
 class FuzzyMatcher:
@@ -215,7 +225,7 @@ class FuzzyMatcher:
                     self._base.setdefault(d.code, name)
                 elif d.level == "township":
                     base = township_base(name)
-                    suffix = name[len(base):]
+                    suffix = name[len(base) :]
                     self._base.setdefault(d.code, base)
                     self._add_township(d, base, suffix, sound, chars, shapes)
                 elif d.level == "county":
@@ -251,8 +261,7 @@ class FuzzyMatcher:
             chars.setdefault(variant, []).append(entry(variant, MISSING))
         for variant in self._shape_variants(base, shapes):
             chars.setdefault(variant, []).append(entry(variant, SHAPE))
-        higher = [strip_suffix(self.divisions[c].name, COUNTY_SUFFIXES + ("市",))
-                  for c in self._ancestors(d.code)]
+        higher = [strip_suffix(self.divisions[c].name, COUNTY_SUFFIXES + ("市",)) for c in self._ancestors(d.code)]
         for short in short_forms(base, higher):
             chars.setdefault(short, []).append(entry(short, SHORT))
         for spelling in {p for form in (base, base + suffix) for p in full_pinyin(form)}:
@@ -269,11 +278,11 @@ class FuzzyMatcher:
     def _missing_variants(base: str) -> set[str]:
         if len(base) < 3:
             return set()
-        return {base[:i] + base[i + 1:] for i in range(len(base))} - {base}
+        return {base[:i] + base[i + 1 :] for i in range(len(base))} - {base}
 
     @staticmethod
     def _shape_variants(base: str, shapes) -> set[str]:
-        return {base[:i] + alt + base[i + 1:] for i, ch in enumerate(base) for alt in shapes.get(ch, ())}
+        return {base[:i] + alt + base[i + 1 :] for i, ch in enumerate(base) for alt in shapes.get(ch, ())}
 
     # --- finding ---------------------------------------------------------------
 
@@ -307,8 +316,9 @@ class FuzzyMatcher:
             if not towns:
                 continue  # villages are never guessed, only rivals
             # A village of the township's very name is no more a rival than for the exact name.
-            codes = {c: h for c, h in codes.items()
-                     if self.divisions[c].level != "village" or self._base[c] not in towns}
+            codes = {
+                c: h for c, h in codes.items() if self.divisions[c].level != "village" or self._base[c] not in towns
+            }
             spans.append(FuzzySpan(span, codes, marked[span], name_ends.get(span, span[1])))
         return spans
 
@@ -320,7 +330,7 @@ class FuzzyMatcher:
                 break
             window = text[start:at]
             for i in range(length):
-                for code in self._long_bases.get(window[:i] + window[i + 1:], ()):
+                for code in self._long_bases.get(window[:i] + window[i + 1 :], ()):
                     codes = found.setdefault((start, end), {})
                     codes.setdefault(code, EXTRA)
                     marked[(start, end)], name_ends[(start, end)] = True, at
@@ -382,6 +392,7 @@ def _automata(index: dict[str, list[_Entry]]) -> tuple[ahocorasick.Automaton, ah
 
 # --- deciding with the rest of the case -----------------------------------------
 
+
 def describe(text: str, how: str, name: str) -> str:
     """'新代镇'按读音视为新埭镇"""
     return f"'{text}'{how}视为{name}"
@@ -402,7 +413,9 @@ def split_fuzzy(groups) -> tuple[list, list]:
     return exact, fuzzy
 
 
-def fit_fuzzy(gaz, fuzzy_groups, groups, counties: set[str], phone_region, source_label: dict) -> tuple[list, list, list]:
+def fit_fuzzy(
+    gaz, fuzzy_groups, groups, counties: set[str], phone_region, source_label: dict
+) -> tuple[list, list, list]:
     """Which fuzzy names count: (groups kept, their reasons, doubts).
 
     A fuzzy name counts when exactly one township fits among those the rest of the case
@@ -422,11 +435,15 @@ def fit_fuzzy(gaz, fuzzy_groups, groups, counties: set[str], phone_region, sourc
     exact_towns = {}  # source → townships named exactly there for the business
     for g in groups:
         if g.role in ("business", "origin"):
-            towns = {gaz.township_of(m.code) for m in g.readings if m.level in ("township", "village")
-                     and (not counties or gaz.county_of(m.code) in counties)}
+            towns = {
+                gaz.township_of(m.code)
+                for m in g.readings
+                if m.level in ("township", "village") and (not counties or gaz.county_of(m.code) in counties)
+            }
             if len(towns) == 1 and not any(is_fuzzy(m) for m in g.readings):
                 exact_towns.setdefault(g.source, set()).update(
-                    t for t in towns if any(m.level == "township" for m in g.readings))
+                    t for t in towns if any(m.level == "township" for m in g.readings)
+                )
                 exact_towns.setdefault("*", set()).update(towns)
     for g in fuzzy_groups:
         readings = g.readings
@@ -447,11 +464,13 @@ def fit_fuzzy(gaz, fuzzy_groups, groups, counties: set[str], phone_region, sourc
             if g.role in ("business", "origin"):
                 doubts.append((g, options))
             continue
-        (town, how), = options.items()
+        ((town, how),) = options.items()
         rivals = exact_towns.get(g.source, set()) - {town}
         if g.role in ("business", "origin") and rivals:
-            reasons.append(f"{label}{describe(g.text, how, gaz.name(town))}？同处已写明"
-                           f"{'、'.join(gaz.name(t) for t in sorted(rivals))}，以写明的为准")
+            reasons.append(
+                f"{label}{describe(g.text, how, gaz.name(town))}？同处已写明"
+                f"{'、'.join(gaz.name(t) for t in sorted(rivals))}，以写明的为准"
+            )
             continue
         chosen = [m for m in readings if m.code == town]
         if not chosen:
@@ -487,6 +506,7 @@ def doubt_problem(gaz, doubts) -> tuple[str, list[str]]:
 
 # --- searching, for a place picker ---------------------------------------------
 
+
 @dataclass(frozen=True)
 class PlaceHit:
     code: str
@@ -503,7 +523,7 @@ class _Place:
     level: str
     county: str | None
     base: str
-    forms: list[tuple[str, str]]   # (characters, how): the name, the base, short forms, aliases
+    forms: list[tuple[str, str]]  # (characters, how): the name, the base, short forms, aliases
     keys: list[tuple[frozenset, ...]]  # per form: each character's folded syllables
     spellings: set[str]
     initials: set[str]
@@ -530,13 +550,15 @@ class PlaceMatcher:
         forms += [(normalize(a), ALIAS) for a in self._aliases.get(code, [])]
         keys = [tuple(frozenset(fold(r) for r in toneless(ch)) for ch in form) for form, _ in forms]
         spellings = {p for form in (d.name, base) for p in full_pinyin(form)}
-        place = _Place(code, d.name, d.level, gaz.county_of(code), base, forms, keys, spellings,
-                       initials(d.name) | initials(base))
+        place = _Place(
+            code, d.name, d.level, gaz.county_of(code), base, forms, keys, spellings, initials(d.name) | initials(base)
+        )
         self._places[code] = place
         return place
 
-    def search(self, query: str, limit: int = 10, *, township: str | None = None,
-               county: str | None = None) -> list[PlaceHit]:
+    def search(
+        self, query: str, limit: int = 10, *, township: str | None = None, county: str | None = None
+    ) -> list[PlaceHit]:
         """Townships matching ``query`` (characters, pinyin initials, full pinyin, sound, shape, slips).
 
         With ``township``, that township's villages instead; ``county`` keeps only its townships.
@@ -546,16 +568,16 @@ class PlaceMatcher:
         if not q:
             return []
         if township:
-            pool = [self._place(c) for c in self.gazetteer.children(township)
-                    if self.gazetteer.level(c) == "village"]
+            pool = [self._place(c) for c in self.gazetteer.children(township) if self.gazetteer.level(c) == "village"]
         else:
             pool = [p for p in self._townships if not county or p.county == county]
         scored = []
         for place in pool:
             found = self._score(place, q)
             if found is not None:
-                scored.append((found[0], place.code, PlaceHit(place.code, place.name, place.level,
-                                                             place.county, found[1])))
+                scored.append(
+                    (found[0], place.code, PlaceHit(place.code, place.name, place.level, place.county, found[1]))
+                )
         scored.sort(key=lambda s: (s[0], s[1]))
         return [hit for _, _, hit in scored[:limit]]
 
@@ -598,7 +620,10 @@ class PlaceMatcher:
         for (form, _how), keys in zip(p.forms, p.keys):
             if len(keys) >= len(base) and all(qk & k for qk, k in zip(qkeys, keys)):
                 return (40, SOUND)
-            if len(form) >= len(base) and sum(a != b for a, b in zip(base, form)) == 1 and all(
-                    a == b or b in shapes.get(a, ()) for a, b in zip(base, form)):
+            if (
+                len(form) >= len(base)
+                and sum(a != b for a, b in zip(base, form)) == 1
+                and all(a == b or b in shapes.get(a, ()) for a, b in zip(base, form))
+            ):
                 return (50, SHAPE)
         return None

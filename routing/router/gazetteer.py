@@ -9,14 +9,26 @@ Names as people write them with a slip (甘浦镇 for 澉浦镇, 王江镇 for �
 瓯北街道) come from ``routing.router.fuzzy``: ``find`` adds them where no exact name covers
 the span, with ``Mention.how`` saying how each was found.
 """
+
 from __future__ import annotations
 
 import ahocorasick
 
 from routing.router import fuzzy as fuzzy_module
 from routing.router.names import (  # noqa: F401  (the names the rest of the router reads from here)
-    COUNTY_SUFFIXES, HIGHER_SUFFIXES, LEVELS, RANK, TOWNSHIP_SUFFIXES, VILLAGE_SUFFIXES, VILLAGE_WRITTEN,
-    ZONE_SUFFIXES, Division, Mention, longest_matches, normalize, strip_suffix,
+    COUNTY_SUFFIXES,
+    HIGHER_SUFFIXES,
+    LEVELS,
+    RANK,
+    TOWNSHIP_SUFFIXES,
+    VILLAGE_SUFFIXES,
+    VILLAGE_WRITTEN,
+    ZONE_SUFFIXES,
+    Division,
+    Mention,
+    longest_matches,
+    normalize,
+    strip_suffix,
 )
 
 
@@ -46,8 +58,9 @@ def name_forms(name: str, level: str) -> list[tuple[str, bool]]:
 class Gazetteer:
     """Divisions by code, and every name form in one automaton."""
 
-    def __init__(self, divisions: dict[str, Division], index: dict[str, list[tuple]],
-                 aliases: dict[str, list[str]] | None = None):
+    def __init__(
+        self, divisions: dict[str, Division], index: dict[str, list[tuple]], aliases: dict[str, list[str]] | None = None
+    ):
         self.divisions = divisions
         self._children: dict[str, list[str]] = {}
         for d in divisions.values():
@@ -103,11 +116,16 @@ class Gazetteer:
                     continue
                 taken.append(f.span)
                 absorbed.update(span for span, _, _ in exact if f.span[0] <= span[0] and span[1] <= f.span[1])
-                mentions += [Mention(code, self.divisions[code].level, text[f.span[0]:f.span[1]], f.span,
-                                     not f.marked, how) for code, how in readings.items()]
-        mentions += [Mention(code, self.divisions[code].level, key, span, bare, how)
-                     for span, key, entries in exact if span not in absorbed
-                     for code, bare, how in entries]
+                mentions += [
+                    Mention(code, self.divisions[code].level, text[f.span[0] : f.span[1]], f.span, not f.marked, how)
+                    for code, how in readings.items()
+                ]
+        mentions += [
+            Mention(code, self.divisions[code].level, key, span, bare, how)
+            for span, key, entries in exact
+            if span not in absorbed
+            for code, bare, how in entries
+        ]
         mentions.sort(key=lambda m: (m.span[0], RANK[m.level]))
         return mentions
 
@@ -187,6 +205,7 @@ class Gazetteer:
 
     def full_name(self, code: str | None) -> str:
         """Township and village names, e.g. 瓯北街道码道社区."""
-        parts = [self.divisions[c].name for c in self.chain(code or "")
-                 if self.divisions[c].level in ("township", "village")]
+        parts = [
+            self.divisions[c].name for c in self.chain(code or "") if self.divisions[c].level in ("township", "village")
+        ]
         return "".join(reversed(parts))

@@ -5,6 +5,7 @@ the story, then the shop's name. A name that several villages share is settled o
 by other evidence in the case (a county or township named, the caller's area code);
 otherwise the township stays unknown and the candidates are listed.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,36 +23,156 @@ SOURCE_LABEL = {"address": "地址中", "text": "描述中", "name": "店名中"
 # A bare two-character name counts only when it stands like a place: the character
 # before it ends a word (or a place name), the text after it is what follows places.
 LEFT_OK = set("在从到去往至是于近县市区镇乡道村那这个的边住找靠临向和与及、")
-RIGHT_OK = ("那", "这", "的", "有", "一", "某", "附近", "边", "旁", "门口", "村口", "口", "菜",
-            "市场", "农贸", "集市", "老街", "街上", "镇上", "路口", "开", "卖", "做", "一带",
-            "到", "至", "往", "方向", "里", "上", "片", "店", "小", "药", "农资", "超市",
-            "便利", "理发", "美", "音像", "液化", "燃气", "客运", "车站", "地区", "人", "也",
-            "还", "是", "和", "与", "及", "等", "、", "景", "中学", "小学", "学校", "医院", "码头",
-            "工业", "广场", "公园", "东", "西", "南", "北", "中心", "境内", "辖区", "周边",
-            "范围", "区域", "政府", "农村", "乡下", "本地", "当地", "居民", "村民", "海鲜", "夜市",
-            "步行街", "商业", "一条街", "老", "集镇", "汽车站", "客运站", "火车站", "港", "街区",
-            "坐", "出发", "上车", "下车", "玩", "旅游", "游玩", "逛", "出差", "办事", "探亲", "走亲戚")
+RIGHT_OK = (
+    "那",
+    "这",
+    "的",
+    "有",
+    "一",
+    "某",
+    "附近",
+    "边",
+    "旁",
+    "门口",
+    "村口",
+    "口",
+    "菜",
+    "市场",
+    "农贸",
+    "集市",
+    "老街",
+    "街上",
+    "镇上",
+    "路口",
+    "开",
+    "卖",
+    "做",
+    "一带",
+    "到",
+    "至",
+    "往",
+    "方向",
+    "里",
+    "上",
+    "片",
+    "店",
+    "小",
+    "药",
+    "农资",
+    "超市",
+    "便利",
+    "理发",
+    "美",
+    "音像",
+    "液化",
+    "燃气",
+    "客运",
+    "车站",
+    "地区",
+    "人",
+    "也",
+    "还",
+    "是",
+    "和",
+    "与",
+    "及",
+    "等",
+    "、",
+    "景",
+    "中学",
+    "小学",
+    "学校",
+    "医院",
+    "码头",
+    "工业",
+    "广场",
+    "公园",
+    "东",
+    "西",
+    "南",
+    "北",
+    "中心",
+    "境内",
+    "辖区",
+    "周边",
+    "范围",
+    "区域",
+    "政府",
+    "农村",
+    "乡下",
+    "本地",
+    "当地",
+    "居民",
+    "村民",
+    "海鲜",
+    "夜市",
+    "步行街",
+    "商业",
+    "一条街",
+    "老",
+    "集镇",
+    "汽车站",
+    "客运站",
+    "火车站",
+    "港",
+    "街区",
+    "坐",
+    "出发",
+    "上车",
+    "下车",
+    "玩",
+    "旅游",
+    "游玩",
+    "逛",
+    "出差",
+    "办事",
+    "探亲",
+    "走亲戚",
+)
 # A name followed by these is a road or route, which the divisions do not name.
 ROAD = re.compile(r"^[东西南北中]?(路|大道|大街|街(?![道上])|巷|弄|公路|省道|国道|高速)")
 
 # The caller's home or work. 老家 (where the caller comes from) is not here: people go back
 # there and shop, so a 老家 place may well be the business's.
-RESIDENCE = ("住在", "家住", "住", "我家在", "我家", "居住在", "居住", "户籍在", "我是", "本人是",
-             "现住", "现居", "单位在", "公司在", "上班在", "住址：", "住址:", "住址是", "住址在", "家庭住址")
+RESIDENCE = (
+    "住在",
+    "家住",
+    "住",
+    "我家在",
+    "我家",
+    "居住在",
+    "居住",
+    "户籍在",
+    "我是",
+    "本人是",
+    "现住",
+    "现居",
+    "单位在",
+    "公司在",
+    "上班在",
+    "住址：",
+    "住址:",
+    "住址是",
+    "住址在",
+    "家庭住址",
+)
 # The address field said to be the caller's own: 地址（来电人住址）, （家）, 地址填的是我单位的.
 ADDRESS_IS_CALLERS = re.compile(
     r"[（(]\s*(来电人|投诉人|举报人|本人|我的?)?(家|住|住址|家庭住址|住处|家里|单位|工作单位|公司|单位地址|住所|居住地)"
-    r"\s*[)）]|(来电人|投诉人|举报人|本人)的?(住址|家|单位|住处|居住地)|家庭住址|^\s*(住址|家|单位|住处)\s*[:：]")
+    r"\s*[)）]|(来电人|投诉人|举报人|本人)的?(住址|家|单位|住处|居住地)|家庭住址|^\s*(住址|家|单位|住处)\s*[:：]"
+)
 TEXT_SAYS_ADDRESS_IS_CALLERS = re.compile(
     r"地址[^，。！？；;]{0,8}?(是|为|填|写|留)[^，。！？；;]{0,4}?(我|本人|来电人|投诉人|自己)?的?"
     r"(家|家里|住址|住的地方|单位|公司|工作单位|上班的地方|工作的地方)"
-    r"|(填|留|写)的?(是)?(我|自己|本人)?(家|家里|单位|公司|家庭)的?(地址|住址)")
+    r"|(填|留|写)的?(是)?(我|自己|本人)?(家|家里|单位|公司|家庭)的?(地址|住址)"
+)
 # The caller says where they live; a shop elsewhere in the story is then not at the address.
-LIVES_AT = re.compile(r"(我|本人|来电人|投诉人|举报人|其)(现在|目前|现)?(家)?(住|住在|家住|家在|居住在|住的是)"
-                      r"|家住|家在|现住|现居|住址[：:是在]|(我|本人)是[^，。！？；;]{1,8}的[，。,\s]|(我|本人)是[^，。！？；;]{1,8}人")
+LIVES_AT = re.compile(
+    r"(我|本人|来电人|投诉人|举报人|其)(现在|目前|现)?(家)?(住|住在|家住|家在|居住在|住的是)"
+    r"|家住|家在|现住|现居|住址[：:是在]|(我|本人)是[^，。！？；;]{1,8}的[，。,\s]|(我|本人)是[^，。！？；;]{1,8}人"
+)
 COMPARISON = ("比", "比在")
-ARRIVAL = ("到了", "到达", "开到", "送到", "拉到", "开往", "前往", "去往", "驶往", "直达", "通往",
-           "发往")
+ARRIVAL = ("到了", "到达", "开到", "送到", "拉到", "开往", "前往", "去往", "驶往", "直达", "通往", "发往")
 TOWARD = ("到", "去", "往", "至")
 ROUTE_MARK = ("—", "→", "～", "~", "―")  # 嘉兴火车站—乌镇: a route, not an address
 VEHICLE_AFTER = re.compile(r"^[^，。！？,.!?；;]{0,5}?(方向|车|巴|班|船|直达|专线|线路)")
@@ -59,12 +180,16 @@ ORIGIN_AFTER = ("到", "至", "往", "开往", "发往")
 WORKPLACE_AFTER = ("打工", "上班", "工作", "上学", "读书", "务工")
 # Where the caller lives, said without a division name; where the shop is, said the same way.
 UNNAMED_HOME = re.compile(r"(住|住在|家在|家住)(县城|城里|市区|城区)")
-UNNAMED_SHOP = re.compile(r"(在|去|到)(县城|城里|市区|城区|市里|外地|外省|外县|乡下|外面|别处|别的地方|别的镇|隔壁镇)"
-                          r"[^，。！？；;]{0,6}(一家|那家|的|买|吃|店|玩|旅游|出差|办事)"
-                          r"|(上班|下班|回家|放学|出门|买菜)?的?(路上|途中)|路过|经过")
+UNNAMED_SHOP = re.compile(
+    r"(在|去|到)(县城|城里|市区|城区|市里|外地|外省|外县|乡下|外面|别处|别的地方|别的镇|隔壁镇)"
+    r"[^，。！？；;]{0,6}(一家|那家|的|买|吃|店|玩|旅游|出差|办事)"
+    r"|(上班|下班|回家|放学|出门|买菜)?的?(路上|途中)|路过|经过"
+)
 # The shop is by the caller's home or work: the address then places it too.
-NEAR_HOME = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区|同一栋|一楼|镇上|街上|村里|村口|本村|"
-                       r"我们村|我们镇|我们这|家附近|家旁边|家门口)")
+NEAR_HOME = re.compile(
+    r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区|同一栋|一楼|镇上|街上|村里|村口|本村|"
+    r"我们村|我们镇|我们这|家附近|家旁边|家门口)"
+)
 NEARBY = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区里|小区内|同一栋|一楼)")
 # 从海盐批发来的: where the goods came from, not where the shop is.
 GOODS_FROM_AFTER = re.compile(r"^[^，。！？；;]{0,6}?(进|批发|批|运|拉|买|采购|调|发|送)(来|的|货|过来)")
@@ -76,10 +201,22 @@ ON_THE_WAY_AFTER = ("的路上", "路上", "方向", "途中")
 VISIT_AFTER = ("玩", "旅游", "游玩", "逛", "游", "出差", "办事", "探亲", "走亲戚", "看")
 
 # A shop's name alone is weak: shops are named after towns famous for a dish (沙县小吃).
-CONF_TOWNSHIP = {("address", False): 0.95, ("address", True): 0.9, ("text", False): 0.9,
-                 ("text", True): 0.85, ("name", False): 0.55, ("name", True): 0.55}
-CONF_VILLAGE = {("address", False): 0.85, ("address", True): 0.8, ("text", False): 0.85,
-                ("text", True): 0.7, ("name", False): 0.55, ("name", True): 0.5}
+CONF_TOWNSHIP = {
+    ("address", False): 0.95,
+    ("address", True): 0.9,
+    ("text", False): 0.9,
+    ("text", True): 0.85,
+    ("name", False): 0.55,
+    ("name", True): 0.55,
+}
+CONF_VILLAGE = {
+    ("address", False): 0.85,
+    ("address", True): 0.8,
+    ("text", False): 0.85,
+    ("text", True): 0.7,
+    ("name", False): 0.55,
+    ("name", True): 0.5,
+}
 # A landline stays in its area; a mobile only says where the SIM was registered, so it makes
 # a best guess for the dispatcher but never routes a repeated village name on its own.
 CONF_PHONE = {"landline": 0.75, "mobile": 0.55}
@@ -90,6 +227,7 @@ CONF_AGAINST_LANDLINE = 0.5
 @dataclass
 class Location:
     """The business's place; ``candidates`` are the townships it could be when unsure."""
+
     county: str | None = None
     township: str | None = None
     village: str | None = None
@@ -107,6 +245,7 @@ class Location:
 @dataclass
 class Group:
     """The readings of one place name at one spot in one source."""
+
     source: str
     text: str
     span: tuple[int, int]
@@ -125,8 +264,13 @@ class Group:
         return [m for m in self.readings if m.level == level]
 
 
-def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
-           caller_phone: str | None = None, business_name: str | None = None) -> Location:
+def locate(
+    gazetteer: Gazetteer,
+    address: str | None,
+    text: str | None,
+    caller_phone: str | None = None,
+    business_name: str | None = None,
+) -> Location:
     """The business's place, from its address, the story, its name and the caller's phone."""
     groups = []
     for source, raw in (("address", address), ("text", text), ("name", business_name)):
@@ -135,8 +279,9 @@ def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
     loc = Location(groups=groups)
     _set_aside_callers_address(gazetteer, groups, normalize(address), normalize(text), loc)
     counties = _county_evidence(gazetteer, groups, loc)
-    kept, reasons, doubts = fuzzy.fit_fuzzy(gazetteer, slips, groups, counties,
-                                            lambda: _phone_counties(gazetteer, caller_phone), SOURCE_LABEL)
+    kept, reasons, doubts = fuzzy.fit_fuzzy(
+        gazetteer, slips, groups, counties, lambda: _phone_counties(gazetteer, caller_phone), SOURCE_LABEL
+    )
     groups += kept
     loc.evidence += reasons
     _note_ignored(groups, loc)
@@ -152,6 +297,7 @@ def locate(gazetteer: Gazetteer, address: str | None, text: str | None,
 
 # --- finding and reading the place names ---------------------------------------
 
+
 def _groups(gaz: Gazetteer, source: str, text: str) -> list[Group]:
     by_span: dict[tuple[int, int], list[Mention]] = {}
     for m in gaz.find(text):
@@ -160,7 +306,7 @@ def _groups(gaz: Gazetteer, source: str, text: str) -> list[Group]:
     starts = {s[0] for s in by_span}
     groups = []
     for span, readings in by_span.items():
-        g = Group(source, text[span[0]:span[1]], span, readings)
+        g = Group(source, text[span[0] : span[1]], span, readings)
         if not _stands_as_place(g, text, ends):
             continue
         if source in ("text", "address"):
@@ -171,7 +317,7 @@ def _groups(gaz: Gazetteer, source: str, text: str) -> list[Group]:
 
 def _stands_as_place(g: Group, text: str, ends: set[int]) -> bool:
     start, end = g.span
-    after = text[end:end + 4]
+    after = text[end : end + 4]
     if ROAD.match(after) and g.top_level in ("township", "village"):
         return False
     if not g.bare or g.top_level in ("province", "city", "county") or len(g.text) >= 3:
@@ -209,17 +355,23 @@ def _chain_end(span, starts, by_span) -> int:
 
 def _role(text: str, start: int, end: int) -> str:
     """Whether a place in the story is the business's, or the caller's home, a comparison, a route end, a name."""
-    before, after = text[max(0, start - 4):start], text[end:end + 8]
-    if before.endswith(RESIDENCE) or after.startswith(WORKPLACE_AFTER) or \
-            (before.endswith("是") and PERSON_AFTER.match(after)):
+    before, after = text[max(0, start - 4) : start], text[end : end + 8]
+    if (
+        before.endswith(RESIDENCE)
+        or after.startswith(WORKPLACE_AFTER)
+        or (before.endswith("是") and PERSON_AFTER.match(after))
+    ):
         return "residence"
     if before.endswith(COMPARISON):
         return "comparison"
     if _quoted_name(text, start, end):
         return "name"
-    if before.endswith(ARRIVAL + ROUTE_MARK) or (before.endswith(TOWARD) and VEHICLE_AFTER.match(after)) \
-            or TRAVEL_BEFORE.search(text[max(0, start - 16):start]) \
-            or (before.endswith(TOWARD) and after.startswith(ON_THE_WAY_AFTER)):
+    if (
+        before.endswith(ARRIVAL + ROUTE_MARK)
+        or (before.endswith(TOWARD) and VEHICLE_AFTER.match(after))
+        or TRAVEL_BEFORE.search(text[max(0, start - 16) : start])
+        or (before.endswith(TOWARD) and after.startswith(ON_THE_WAY_AFTER))
+    ):
         return "destination"
     if before.endswith("从") and GOODS_FROM_AFTER.match(after):
         return "supply"
@@ -232,14 +384,15 @@ def _role(text: str, start: int, end: int) -> str:
 
 def _quoted_name(text: str, start: int, end: int) -> bool:
     """A place inside quotation marks with more after it (“沈荡酱油”, “永嘉麦饼”): part of a name."""
-    opening = max(text.rfind(q, 0, start) for q in "“\"「『")
+    opening = max(text.rfind(q, 0, start) for q in '“"「『')
     if opening < 0 or start - opening > 1:
         return False
-    closing = min((i for i in (text.find(q, end) for q in "”\"」』") if i >= 0), default=-1)
+    closing = min((i for i in (text.find(q, end) for q in '”"」』') if i >= 0), default=-1)
     return closing > end and closing - end <= 8
 
 
 # --- counties ------------------------------------------------------------------
+
 
 def _county_evidence(gaz: Gazetteer, groups: list[Group], loc: Location) -> set[str]:
     """Counties the case names for the business (address first); empty if none.
@@ -255,12 +408,16 @@ def _county_evidence(gaz: Gazetteer, groups: list[Group], loc: Location) -> set[
         if not common:
             loc.problems.append(f"{SOURCE_LABEL[source]}提到不同的县市：{'、'.join(dict.fromkeys(names))}")
             return set.union(*sets)
-        loc.evidence.append(f"{SOURCE_LABEL[source]}'{'、'.join(dict.fromkeys(names))}' → "
-                            + "、".join(gaz.name(c) for c in sorted(common)))
+        loc.evidence.append(
+            f"{SOURCE_LABEL[source]}'{'、'.join(dict.fromkeys(names))}' → "
+            + "、".join(gaz.name(c) for c in sorted(common))
+        )
         other_sets, other_names = found["text"] if source == "address" else ([], [])
         if other_sets and not common & set.union(*other_sets):
-            loc.problems.append(f"矛盾：地址在{'、'.join(gaz.name(c) for c in sorted(common))}，"
-                                f"描述中却说是{'、'.join(dict.fromkeys(other_names))}")
+            loc.problems.append(
+                f"矛盾：地址在{'、'.join(gaz.name(c) for c in sorted(common))}，"
+                f"描述中却说是{'、'.join(dict.fromkeys(other_names))}"
+            )
         return common
     return set()
 
@@ -287,6 +444,7 @@ def _reading(g: Group, counties: set[str], gaz: Gazetteer) -> list[Mention]:
 
 # --- townships -----------------------------------------------------------------
 
+
 def _township_groups(gaz, groups, counties, source, roles=("business", "origin")):
     """{township: group} for names read as townships in one source."""
     found: dict[str, Group] = {}
@@ -301,9 +459,11 @@ def _township_groups(gaz, groups, counties, source, roles=("business", "origin")
 
 def _drop_shadowed(gaz, found: dict[str, Group], named: set[str]) -> dict[str, Group]:
     """A bare name that is also a village of another township named (凤鸣 in 梧桐街道) is that village."""
-    return {t: g for t, g in found.items()
-            if not (g.bare and any(m.level == "village" and gaz.township_of(m.code) in named - {t}
-                                   for m in g.readings))}
+    return {
+        t: g
+        for t, g in found.items()
+        if not (g.bare and any(m.level == "village" and gaz.township_of(m.code) in named - {t} for m in g.readings))
+    }
 
 
 def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> bool:
@@ -322,7 +482,7 @@ def _settle_township(gaz: Gazetteer, groups, counties, phone, loc: Location) -> 
         loc.problems.append(f"提到{len(chosen)}个乡镇（{_names(gaz, chosen)}），无法确定店在哪一个")
         loc.candidates = list(chosen)
         return True
-    (town, g), = chosen.items()
+    ((town, g),) = chosen.items()
     extra = [t for t, x in towns["text"].items() if x.role == "business" and t != town]
     if g.source == "address" and not extra:
         extra = _villages_elsewhere(gaz, town, groups, counties)
@@ -348,8 +508,11 @@ def _villages_elsewhere(gaz: Gazetteer, town: str, groups, counties) -> list[str
         if x.source != "text" or x.role != "business" or x.bare:
             continue
         villages = [m for m in _reading(x, counties, gaz) if m.level == "village"]
-        if villages and len(villages) == len([m for m in x.readings if RANK[m.level] > RANK["county"]]) and \
-                not any(gaz.township_of(m.code) == town for m in villages):
+        if (
+            villages
+            and len(villages) == len([m for m in x.readings if RANK[m.level] > RANK["county"]])
+            and not any(gaz.township_of(m.code) == town for m in villages)
+        ):
             out += [t for m in villages if (t := gaz.township_of(m.code)) not in out]
     return out
 
@@ -360,8 +523,7 @@ def _check_village_fits(gaz: Gazetteer, town: str, g: Group, groups, loc: Locati
         if x.source != g.source or x.span[0] != g.span[1] or x.bare:
             continue
         villages = x.at_level("village")
-        if villages and len(villages) == len(x.readings) and \
-                not any(gaz.township_of(m.code) == town for m in villages):
+        if villages and len(villages) == len(x.readings) and not any(gaz.township_of(m.code) == town for m in villages):
             elsewhere = "、".join(dict.fromkeys(gaz.name(gaz.township_of(m.code)) for m in villages))
             loc.problems.append(f"矛盾：{gaz.name(town)}没有'{x.text}'（{elsewhere}才有）")
             loc.candidates = [town] + [t for m in villages if (t := gaz.township_of(m.code)) != town]
@@ -376,10 +538,13 @@ def _check_bare_township(gaz: Gazetteer, town: str, g: Group, counties, groups, 
     if not villages:
         return
     others = {gaz.township_of(m.code) for m in villages}
-    if any(x is not g and x.role in ("business", "origin") and
-           any(gaz.township_of(m.code) == town for m in x.readings if m.level == "village") and
-           not any(gaz.township_of(m.code) in others for m in x.readings)
-           for x in groups):
+    if any(
+        x is not g
+        and x.role in ("business", "origin")
+        and any(gaz.township_of(m.code) == town for m in x.readings if m.level == "village")
+        and not any(gaz.township_of(m.code) in others for m in x.readings)
+        for x in groups
+    ):
         return  # a village of the township is named too
     loc.problems.append(f"'{g.text}'既是{gaz.name(town)}，也是{_names(gaz, sorted(others))}的村/社区名，无法确定")
     loc.candidates = [town] + sorted(others)
@@ -394,8 +559,7 @@ def _first_source_naming(gaz, groups, counties, towns, loc: Location) -> dict[st
     for source in SOURCE_LABEL:
         business = {t: g for t, g in towns[source].items() if g.role == "business"}
         origins = {t: g for t, g in towns[source].items() if g.role == "origin"}
-        ends = [t for t in _township_groups(gaz, groups, counties, source, ("destination",))
-                if t not in origins]
+        ends = [t for t in _township_groups(gaz, groups, counties, source, ("destination",)) if t not in origins]
         if not business and origins and ends:
             loc.problems.append(f"说的是{_names(gaz, list(origins) + ends)}之间的线路，没说车在哪里经营")
             loc.candidates = list(origins) + ends
@@ -410,12 +574,10 @@ def _check_landline(gaz: Gazetteer, town: str, g: Group, phone, loc: Location) -
     region = _phone_counties(gaz, phone)
     if region and region[0] == "landline" and gaz.county_of(town) not in region[3]:
         loc.confidence = min(loc.confidence, CONF_AGAINST_LANDLINE)
-        loc.evidence.append(f"来电区号{region[1]}在{region[2]}，与'{g.text}'（{gaz.name(town)}）不符，"
-                            "可能不是地名")
+        loc.evidence.append(f"来电区号{region[1]}在{region[2]}，与'{g.text}'（{gaz.name(town)}）不符，可能不是地名")
 
 
-def _set_aside_callers_address(gaz: Gazetteer, groups: list[Group], address: str, text: str,
-                               loc: Location) -> None:
+def _set_aside_callers_address(gaz: Gazetteer, groups: list[Group], address: str, text: str, loc: Location) -> None:
     """The address field is the caller's home or work when the case says so, or when the story says
     where the caller lives, that is the address, and the shop is somewhere else in the story.
 
@@ -426,15 +588,21 @@ def _set_aside_callers_address(gaz: Gazetteer, groups: list[Group], address: str
         return
     said = ADDRESS_IS_CALLERS.search(address) or TEXT_SAYS_ADDRESS_IS_CALLERS.search(text)
     address_towns = {gaz.township_of(m.code) for g in address_groups for m in g.readings} - {None}
-    named_elsewhere = any(g.source == "text" and g.role == "business" and not _same_place(g, address_groups)
-                          and (g.top_level in ("township", "county") or
-                               (address_towns and not g.bare and
-                                not any(gaz.township_of(m.code) in address_towns for m in g.readings)))
-                          for g in groups)
+    named_elsewhere = any(
+        g.source == "text"
+        and g.role == "business"
+        and not _same_place(g, address_groups)
+        and (
+            g.top_level in ("township", "county")
+            or (address_towns and not g.bare and not any(gaz.township_of(m.code) in address_towns for m in g.readings))
+        )
+        for g in groups
+    )
     if not said:
         home = {m.code for g in groups if g.source == "text" and g.role == "residence" for m in g.readings}
-        home_is_address = any(m.code in home for g in address_groups for m in g.readings) or \
-            (not home and UNNAMED_HOME.search(text))
+        home_is_address = any(m.code in home for g in address_groups for m in g.readings) or (
+            not home and UNNAMED_HOME.search(text)
+        )
         if not (LIVES_AT.search(text) and home_is_address):
             return
         if not (named_elsewhere or UNNAMED_SHOP.search(text)):
@@ -458,13 +626,20 @@ def _check_landline_city(gaz: Gazetteer, town: str, phone, loc: Location) -> Non
     the same township name is common, and a landline stays where it is, so ask a dispatcher."""
     region = _phone_counties(gaz, phone)
     if region and region[0] == "landline" and region[3] and gaz.county_of(town) not in region[3]:
-        loc.guess_only.append(f"来电区号{region[1]}在{region[2]}，而{gaz.name(town)}在"
-                              f"{gaz.name(gaz.county_of(town))}，未说明县市")
+        loc.guess_only.append(
+            f"来电区号{region[1]}在{region[2]}，而{gaz.name(town)}在{gaz.name(gaz.county_of(town))}，未说明县市"
+        )
 
 
 def _note_ignored(groups, loc: Location) -> None:
-    why = {"residence": "是来电人住或工作的地方", "comparison": "只是比较", "destination": "是线路的去向",
-           "name": "是店名或商品名的一部分", "supply": "是货的来源", "afterwards": "是来电人后来去的地方"}
+    why = {
+        "residence": "是来电人住或工作的地方",
+        "comparison": "只是比较",
+        "destination": "是线路的去向",
+        "name": "是店名或商品名的一部分",
+        "supply": "是货的来源",
+        "afterwards": "是来电人后来去的地方",
+    }
     for g in groups:
         if g.role in why:
             loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{g.text}'{why[g.role]}，不是店的位置")
@@ -475,6 +650,7 @@ def _names(gaz: Gazetteer, codes) -> str:
 
 
 # --- villages ------------------------------------------------------------------
+
 
 def _village_sets(gaz, groups, counties, source) -> list[tuple[Group, set[str]]]:
     out = []
@@ -491,8 +667,7 @@ def _check_named_like_a_township(gaz: Gazetteer, town: str, g: Group, loc: Locat
     """A community named like another township (西塘社区, but 西塘镇 is elsewhere): the caller may mean
     a community of that township, so the village alone is a guess for the dispatcher."""
     base = strip_suffix(g.text, VILLAGE_SUFFIXES)
-    rivals = {m.code for m in gaz.find(base) if m.level == "township" and m.code != town
-              and m.span == (0, len(base))}
+    rivals = {m.code for m in gaz.find(base) if m.level == "township" and m.code != town and m.span == (0, len(base))}
     if rivals:
         loc.guess_only.append(f"'{g.text}'与{_names(gaz, sorted(rivals))}同名，也可能是那里的村/社区")
         loc.candidates = [town] + sorted(rivals)
@@ -528,8 +703,12 @@ def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -
         loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{named}' → {gaz.name(loc.township)}")
         return
     loc.candidates = sorted(towns)
-    places = "、".join(gaz.full_name(m.code) for x, _ in found for m in x.readings
-                       if m.level == "village" and gaz.township_of(m.code) in towns)
+    places = "、".join(
+        gaz.full_name(m.code)
+        for x, _ in found
+        for m in x.readings
+        if m.level == "village" and gaz.township_of(m.code) in towns
+    )
     loc.problems.append(f"'{named}'有{len(towns)}处：{places}，案件中没有别的线索能确定是哪一个")
 
 
@@ -575,6 +754,7 @@ def _narrow_by_phone(gaz: Gazetteer, towns: set[str], phone: str | None):
 
 
 # --- county and village --------------------------------------------------------
+
 
 def _fill_rest(gaz: Gazetteer, groups, counties, loc: Location) -> None:
     if loc.township:

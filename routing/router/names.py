@@ -2,6 +2,7 @@
 
 The gazetteer and the fuzzy matcher both build on these.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,19 @@ LEVELS = ("province", "city", "county", "township", "village")
 RANK = {lvl: i for i, lvl in enumerate(LEVELS)}
 
 # Official suffixes, longest first; a name is never cut below two characters.
-VILLAGE_SUFFIXES = ("社区居民委员会", "社区居委会", "村民委员会", "居民委员会", "虚拟生活区",
-                    "村村委会", "村委会", "居委会", "管理区社区", "社区", "村")
+VILLAGE_SUFFIXES = (
+    "社区居民委员会",
+    "社区居委会",
+    "村民委员会",
+    "居民委员会",
+    "虚拟生活区",
+    "村村委会",
+    "村委会",
+    "居委会",
+    "管理区社区",
+    "社区",
+    "村",
+)
 TOWNSHIP_SUFFIXES = ("街道", "林场", "农场", "场区", "镇", "乡")
 ZONE_SUFFIXES = ("经济技术开发区", "经济开发区", "开发区", "经开区")
 COUNTY_SUFFIXES = ("自治县", "县", "市", "区")
@@ -37,9 +49,10 @@ def longest_matches(automaton: ahocorasick.Automaton, text: str):
 
     The automaton's values are (key, value) pairs.
     """
-    hits = sorted(((end - len(key) + 1, end + 1, key, value)
-                   for end, (key, value) in automaton.iter(text)) if text else [],
-                  key=lambda h: (h[0] - h[1], h[0]))  # longest first, then leftmost
+    hits = sorted(
+        ((end - len(key) + 1, end + 1, key, value) for end, (key, value) in automaton.iter(text)) if text else [],
+        key=lambda h: (h[0] - h[1], h[0]),
+    )  # longest first, then leftmost
     taken: list[tuple[int, int]] = []
     for start, end, key, value in hits:
         if not any(start < e and s < end for s, e in taken):
@@ -50,6 +63,7 @@ def longest_matches(automaton: ahocorasick.Automaton, text: str):
 @dataclass(frozen=True)
 class Mention:
     """A division named in a text: ``span`` indexes the normalized text."""
+
     code: str
     level: str
     text: str

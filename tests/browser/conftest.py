@@ -1,4 +1,5 @@
 """A live server on localhost and headless Chromium (Debian's, installed by .ci/run) driven by Playwright."""
+
 import os
 import shutil
 import threading
@@ -7,8 +8,15 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -50,4 +58,5 @@ def browser_login(page, live_server):
         page.fill("#username", user.username)
         page.fill("#password", "pw-" + user.username)
         page.click("button[type=submit]")
+
     return do

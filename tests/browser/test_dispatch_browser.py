@@ -1,4 +1,5 @@
 """In the browser: a dispatcher routes a triage case by hand; a duplicate is merged; a business file."""
+
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
@@ -8,8 +9,9 @@ from tests.intake.test_api import PHARMACY
 from tests.intake.test_dispatch import VAGUE
 
 
-def test_dispatcher_routes_a_triage_case_by_typing_pinyin(client, run_jobs, make_user, page,
-                                                          live_server, browser_login):
+def test_dispatcher_routes_a_triage_case_by_typing_pinyin(
+    client, run_jobs, make_user, page, live_server, browser_login
+):
     client.post("/api/v1/cases", json=VAGUE)
     run_jobs()
     case = db.session.scalar(sa.select(Case))
@@ -32,11 +34,18 @@ def test_dispatcher_routes_a_triage_case_by_typing_pinyin(client, run_jobs, make
     assert case.township_code == "330324009"
 
 
-def test_department_merges_a_duplicate_and_opens_the_business_file(client, run_jobs, make_user, page,
-                                                                   live_server, browser_login):
+def test_department_merges_a_duplicate_and_opens_the_business_file(
+    client, run_jobs, make_user, page, live_server, browser_login
+):
     client.post("/api/v1/cases", json=PHARMACY)
-    client.post("/api/v1/cases", json={**PHARMACY, "complainant": {"name": "王红", "phone": "13900001111"},
-                                       "description": "这家药店卖的感冒药过期两个月了，店员还不肯退换。"})
+    client.post(
+        "/api/v1/cases",
+        json={
+            **PHARMACY,
+            "complainant": {"name": "王红", "phone": "13900001111"},
+            "description": "这家药店卖的感冒药过期两个月了，店员还不肯退换。",
+        },
+    )
     run_jobs()
     dup = db.session.scalar(sa.select(Case).where(Case.duplicate_of_id.is_not(None)))
     browser_login(make_user("yj-market"))

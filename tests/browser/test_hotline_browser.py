@@ -1,4 +1,5 @@
 """In the browser: an operator takes an announced call, finds the township by pinyin, files, reads back."""
+
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
@@ -7,12 +8,12 @@ from intake.extensions import db
 from intake.hotline.services import readable
 from tests.intake.test_api import PHARMACY
 
-CALL = {"call_id": "pbx-7001", "caller": "13812345678", "line": "12315-3",
-        "started_at": "2026-05-06T09:30:00+08:00"}
+CALL = {"call_id": "pbx-7001", "caller": "13812345678", "line": "12315-3", "started_at": "2026-05-06T09:30:00+08:00"}
 
 
-def test_operator_takes_a_call_finds_the_township_by_pinyin_and_files(app, client, make_user, page, live_server,
-                                                                       browser_login, run_jobs):
+def test_operator_takes_a_call_finds_the_township_by_pinyin_and_files(
+    app, client, make_user, page, live_server, browser_login, run_jobs
+):
     earlier = client.post("/api/v1/cases", json=PHARMACY).get_json()["tracking_no"]
     browser_login(make_user("lijing", role=Role.OPERATOR, county=None, kind=None))
     page.goto(f"{live_server}/hotline/")

@@ -1,4 +1,5 @@
 """In the browser: the one place picker, on the dispatcher's case page and in the operator console."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -79,8 +80,9 @@ def _take_call(app, client, make_user, page, live_server, browser_login):
 
 
 @pytest.mark.parametrize("typed, name, how", HOMOPHONES)
-def test_the_operators_picker_finds_a_homophone_and_says_how(app, client, make_user, page, live_server,
-                                                             browser_login, typed, name, how):
+def test_the_operators_picker_finds_a_homophone_and_says_how(
+    app, client, make_user, page, live_server, browser_login, typed, name, how
+):
     _take_call(app, client, make_user, page, live_server, browser_login)
     page.keyboard.press("Alt+t")
     page.keyboard.type(typed)
@@ -92,8 +94,9 @@ def test_the_operators_picker_finds_a_homophone_and_says_how(app, client, make_u
     assert page.evaluate("document.activeElement.id") == "village"  # picking moves on
 
 
-def test_the_operators_village_picker_searches_the_picked_township(app, client, make_user, page, live_server,
-                                                                   browser_login):
+def test_the_operators_village_picker_searches_the_picked_township(
+    app, client, make_user, page, live_server, browser_login
+):
     _take_call(app, client, make_user, page, live_server, browser_login)
     page.keyboard.press("Alt+t")
     page.keyboard.type("obj")

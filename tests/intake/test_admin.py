@@ -1,16 +1,17 @@
 """The administrator's pages: warnings, time limits that apply from now on, the holiday calendar."""
+
 from datetime import date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
+from intake.cases.clocks import find_policy, start_clock
 from intake.extensions import db
 from intake.reference.models import CalendarDay, TimeLimitPolicy, TimeUnit
 from intake.reference.seed import POLICY_EPOCH
 from intake.types import utcnow
 from routing.calendar import TZ
-from intake.cases.clocks import find_policy, start_clock
 from tests.factories import CaseFactory, ClockFactory
 
 
@@ -32,8 +33,11 @@ def admin(make_user, login):
 
 
 def tip_decision_policy() -> TimeLimitPolicy:
-    return db.session.scalar(sa.select(TimeLimitPolicy).filter_by(
-        jurisdiction="*", case_kind="tip", urgent=False, clock="decision", effective_from=POLICY_EPOCH))
+    return db.session.scalar(
+        sa.select(TimeLimitPolicy).filter_by(
+            jurisdiction="*", case_kind="tip", urgent=False, clock="decision", effective_from=POLICY_EPOCH
+        )
+    )
 
 
 def policy_rows() -> int:
@@ -41,9 +45,11 @@ def policy_rows() -> int:
 
 
 def edit(client, policy, **data):
-    return client.post(f"/admin/policies/{policy.id}",
-                       data={f"policy-{policy.id}-{k}": v for k, v in data.items()},
-                       follow_redirects=True)
+    return client.post(
+        f"/admin/policies/{policy.id}",
+        data={f"policy-{policy.id}-{k}": v for k, v in data.items()},
+        follow_redirects=True,
+    )
 
 
 @pytest.mark.parametrize("role", [Role.DEPARTMENT, Role.DISPATCHER, Role.SUPERVISOR, Role.OPERATOR])
@@ -94,12 +100,15 @@ def test_a_new_tip_decision_limit_applies_to_cases_received_after_the_edit(clien
     assert "以前的时限（1）" in page and "初始设置" in page and "市局2026年通知" in page
 
 
-@pytest.mark.parametrize("data, error", [
-    ({"amount": "0", "unit": "working_days"}, "时限须为 1 到 365 之间的整数。"),
-    ({"amount": "400", "unit": "working_days"}, "时限须为 1 到 365 之间的整数。"),
-    ({"amount": "十", "unit": "working_days"}, "请填写整数。"),
-    ({"amount": "48", "unit": "hours"}, "只有紧急件的时限可以按小时计算"),
-])
+@pytest.mark.parametrize(
+    "data, error",
+    [
+        ({"amount": "0", "unit": "working_days"}, "时限须为 1 到 365 之间的整数。"),
+        ({"amount": "400", "unit": "working_days"}, "时限须为 1 到 365 之间的整数。"),
+        ({"amount": "十", "unit": "working_days"}, "请填写整数。"),
+        ({"amount": "48", "unit": "hours"}, "只有紧急件的时限可以按小时计算"),
+    ],
+)
 def test_a_bad_edit_says_why_in_chinese_and_saves_nothing(client, admin, data, error):
     before = policy_rows()
     page = edit(client, tip_decision_policy(), **data).get_data(as_text=True)
@@ -108,31 +117,51 @@ def test_a_bad_edit_says_why_in_chinese_and_saves_nothing(client, admin, data, e
 
 
 def test_an_urgent_limit_may_be_in_hours(client, admin):
-    urgent_sign = db.session.scalar(sa.select(TimeLimitPolicy).filter_by(
-        jurisdiction="*", case_kind="*", urgent=True, clock="sign"))
+    urgent_sign = db.session.scalar(
+        sa.select(TimeLimitPolicy).filter_by(jurisdiction="*", case_kind="*", urgent=True, clock="sign")
+    )
     edit(client, urgent_sign, amount="4", unit="hours")
-    newest = db.session.scalar(sa.select(TimeLimitPolicy).filter_by(clock="sign", urgent=True)
-                               .order_by(TimeLimitPolicy.effective_from.desc()))
+    newest = db.session.scalar(
+        sa.select(TimeLimitPolicy).filter_by(clock="sign", urgent=True).order_by(TimeLimitPolicy.effective_from.desc())
+    )
     assert (newest.amount, newest.unit) == (4, TimeUnit.HOURS)
 
 
 def test_a_county_may_get_its_own_limit(client, admin):
-    page = client.post("/admin/policies", data={
-        "jurisdiction": "330324", "case_kind": "complaint", "clock": "decision", "amount": "5",
-        "unit": "working_days", "note": "永嘉县承诺时限"}, follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/admin/policies",
+        data={
+            "jurisdiction": "330324",
+            "case_kind": "complaint",
+            "clock": "decision",
+            "amount": "5",
+            "unit": "working_days",
+            "note": "永嘉县承诺时限",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "新时限自现在起对新受理的案件生效" in page and "永嘉县" in page
     case = CaseFactory()
     assert find_policy(case, "decision").amount == 5
 
 
-@pytest.mark.parametrize("data, error", [
-    ({"jurisdiction": "*", "case_kind": "tip", "clock": "resolve", "amount": "5",
-      "unit": "working_days"}, "只适用于投诉、咨询、建议"),
-    ({"jurisdiction": "999999", "case_kind": "tip", "clock": "decision", "amount": "5",
-      "unit": "working_days"}, "没有这个县（市、区）。"),
-    ({"jurisdiction": "*", "case_kind": "tip", "clock": "decision", "amount": "", "unit": "working_days"},
-     "请填写时长。"),
-])
+@pytest.mark.parametrize(
+    "data, error",
+    [
+        (
+            {"jurisdiction": "*", "case_kind": "tip", "clock": "resolve", "amount": "5", "unit": "working_days"},
+            "只适用于投诉、咨询、建议",
+        ),
+        (
+            {"jurisdiction": "999999", "case_kind": "tip", "clock": "decision", "amount": "5", "unit": "working_days"},
+            "没有这个县（市、区）。",
+        ),
+        (
+            {"jurisdiction": "*", "case_kind": "tip", "clock": "decision", "amount": "", "unit": "working_days"},
+            "请填写时长。",
+        ),
+    ],
+)
 def test_a_bad_new_limit_says_why_and_saves_nothing(client, admin, data, error):
     before = policy_rows()
     response = client.post("/admin/policies", data=data)
@@ -148,8 +177,7 @@ def check(client, start, amount, unit="working_days") -> str:
 
 def test_the_deadline_check_computes_as_the_cli_does(app, client, admin):
     assert "2026-10-13 23:59:59" in check(client, "2026-09-28T10:00", 7)
-    cli = app.test_cli_runner().invoke(
-        args=["sla", "due", "--start", "2026-09-28T10:00", "--working-days", "7"])
+    cli = app.test_cli_runner().invoke(args=["sla", "due", "--start", "2026-09-28T10:00", "--working-days", "7"])
     assert "2026-10-13 23:59:59" in cli.output
     page = check(client, "2030-05-01T09:00", 3)
     assert "2030-05-06 23:59:59" in page and "2030年法定节假日安排未录入" in page
@@ -168,8 +196,11 @@ def test_dashboard_warns_of_a_missing_year_until_its_holidays_are_entered(client
     calendar = client.get("/admin/calendar").get_data(as_text=True)
     assert "未录入，期限仅按周末推算" in calendar and "系统已内置" in calendar
 
-    page = client.post("/admin/calendar/import", data={"text": "day,working,note\n2030-01-01,0,元旦\n"
-                       "2030-02-02,1,春节调休上班\n2030-02-04,0,春节\n"}, follow_redirects=True)
+    page = client.post(
+        "/admin/calendar/import",
+        data={"text": "day,working,note\n2030-01-01,0,元旦\n2030-02-02,1,春节调休上班\n2030-02-04,0,春节\n"},
+        follow_redirects=True,
+    )
     assert "已录入 3 天。" in page.get_data(as_text=True)
 
     assert "2030年" not in client.get("/admin/").get_data(as_text=True)
@@ -181,8 +212,9 @@ def test_entering_one_day_moves_a_deadline_and_deleting_it_moves_it_back(app, cl
     runner = app.test_cli_runner()
     due = ["sla", "due", "--start", "2026-12-31T09:00", "--working-days", "1"]
     assert "2027-01-01 23:59:59" in runner.invoke(args=due).output
-    page = client.post("/admin/calendar/days", data={"day": "2027-01-01", "kind": "holiday", "note": "元旦"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        "/admin/calendar/days", data={"day": "2027-01-01", "kind": "holiday", "note": "元旦"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "已保存 2027-01-01" in page and "元旦" in page
     assert "2027-01-04 23:59:59" in runner.invoke(args=due).output
 
@@ -191,10 +223,13 @@ def test_entering_one_day_moves_a_deadline_and_deleting_it_moves_it_back(app, cl
     assert "2027-01-01 23:59:59" in runner.invoke(args=due).output
 
 
-@pytest.mark.parametrize("data, error", [
-    ({"day": "2027-13-01", "kind": "holiday"}, "日期应写成 2027-02-06 这样的格式"),
-    ({"day": "2027-02-03", "kind": "workday"}, "调休上班日应在周末"),
-])
+@pytest.mark.parametrize(
+    "data, error",
+    [
+        ({"day": "2027-13-01", "kind": "holiday"}, "日期应写成 2027-02-06 这样的格式"),
+        ({"day": "2027-02-03", "kind": "workday"}, "调休上班日应在周末"),
+    ],
+)
 def test_a_bad_day_says_why_and_saves_nothing(client, admin, data, error):
     response = client.post("/admin/calendar/days", data=data)
     assert response.status_code == 400 and error in response.get_data(as_text=True)

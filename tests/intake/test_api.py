@@ -1,4 +1,5 @@
 """The JSON API: good input is stored and routed, bad input is refused with the field named."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -42,16 +43,19 @@ def test_phone_is_stored_in_e164(client):
     assert db.session.scalar(sa.select(Case.complainant_phone)) == "+8613812345678"
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"description": ""}, "description"),
-    ({"description": "药" * 50_000}, "description"),
-    ({"complainant": {"name": "李明", "phone": "12345"}}, "complainant.phone"),
-    ({"kind": "praise"}, "kind"),
-    ({"kind": None}, "kind"),
-    ({"urgent": "yes"}, "urgent"),
-    ({"industry": "bank"}, "industry"),
-    ({"complainant": {"name": "", "phone": ""}}, "complainant.name"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"description": ""}, "description"),
+        ({"description": "药" * 50_000}, "description"),
+        ({"complainant": {"name": "李明", "phone": "12345"}}, "complainant.phone"),
+        ({"kind": "praise"}, "kind"),
+        ({"kind": None}, "kind"),
+        ({"urgent": "yes"}, "urgent"),
+        ({"industry": "bank"}, "industry"),
+        ({"complainant": {"name": "", "phone": ""}}, "complainant.name"),
+    ],
+)
 def test_bad_input_gets_422_naming_the_field_and_stores_nothing(client, change, field):
     resp = client.post("/api/v1/cases", json={**PHARMACY, **change})
     assert resp.status_code == 422
@@ -72,8 +76,13 @@ def test_body_that_is_not_a_json_object_is_refused(client):
 
 
 def test_anonymous_tip_needs_no_name_or_phone(client):
-    tip = {"kind": "tip", "business_address": "永嘉县瓯北街道", "anonymous": True,
-           "description": "这家小饭店后厨老鼠很多，用地沟油炒菜。", "complainant": {"name": "王", "phone": "13812345678"}}
+    tip = {
+        "kind": "tip",
+        "business_address": "永嘉县瓯北街道",
+        "anonymous": True,
+        "description": "这家小饭店后厨老鼠很多，用地沟油炒菜。",
+        "complainant": {"name": "王", "phone": "13812345678"},
+    }
     assert client.post("/api/v1/cases", json=tip).status_code == 201
     case = db.session.scalar(sa.select(Case))
     assert case.anonymous and case.complainant_name == "" and case.complainant_phone == ""

@@ -1,4 +1,5 @@
 """回访: the survey goes out the working day after a reply; answers close, reopen or time out."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -53,7 +54,8 @@ def test_the_survey_goes_out_at_nine_on_the_next_working_day_and_not_twice(clien
 
 
 def test_dissatisfied_goes_to_the_supervisor_who_reopens_it_and_the_rework_clock_runs(
-        client, run_jobs, make_user, login):
+    client, run_jobs, make_user, login
+):
     case_id = replied_case(client, run_jobs, make_user, login)
     callback = db.session.scalar(sa.select(Callback))
     sweep_callbacks(now=callback.ask_at)
@@ -147,8 +149,10 @@ def test_a_refused_complaint_is_told_why_by_sms(client, run_jobs, make_user, log
     case_id = db.session.scalar(sa.select(Case.id))
     login(make_user("yj-market"))
     client.post(f"/staff/cases/{case_id}/sign")
-    client.post(f"/staff/cases/{case_id}/reply",
-                data={"result": "refused", "text": "所购药品未过期，经核查不属实，不予受理。可向人民法院起诉。"})
+    client.post(
+        f"/staff/cases/{case_id}/reply",
+        data={"result": "refused", "text": "所购药品未过期，经核查不属实，不予受理。可向人民法院起诉。"},
+    )
     MemoryBackend.sent.clear()
     run_jobs()
     told = [body for _, to, body in MemoryBackend.sent if to == PHONE]

@@ -1,4 +1,5 @@
 """`flask demo` gives a newcomer logins and a few cases that the worker routes."""
+
 import sqlalchemy as sa
 
 from intake.cases.models import Case, CaseStatus

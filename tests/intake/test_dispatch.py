@@ -1,4 +1,5 @@
 """Dispatchers route what the machine would not; duplicates are flagged and merged; business files."""
+
 import json
 
 import sqlalchemy as sa
@@ -9,8 +10,12 @@ from intake.cases.models import Case, CaseStatus
 from intake.extensions import db
 from tests.intake.test_api import PHARMACY
 
-VAGUE = {**PHARMACY, "business_name": "", "business_address": "永嘉县",
-         "description": "在县城一家药店买的感冒药过期了，老板不肯退钱。"}
+VAGUE = {
+    **PHARMACY,
+    "business_name": "",
+    "business_address": "永嘉县",
+    "description": "在县城一家药店买的感冒药过期了，老板不肯退钱。",
+}
 
 
 def post(client, payload) -> dict:
@@ -36,8 +41,9 @@ def test_dispatcher_sees_the_machines_reasons_and_routes_by_hand(client, run_job
     page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
     assert 'id="dispatch-form"' in page and 'data-search="/places/search"' in page  # the place picker
 
-    resp = client.post(f"/dispatch/cases/{case.id}/route",
-                       data={"township": "330324009 瓯北街道 永嘉县", "industry": "pharmacy"})
+    resp = client.post(
+        f"/dispatch/cases/{case.id}/route", data={"township": "330324009 瓯北街道 永嘉县", "industry": "pharmacy"}
+    )
     assert resp.status_code == 302
     case = db.session.get(Case, case.id)
     assert case.status is CaseStatus.DISPATCHED
@@ -53,11 +59,13 @@ def test_other_industry_needs_a_lead_department_chosen(client, run_jobs, make_us
     run_jobs()
     case = latest()
     login(make_user("wangfang", role=Role.DISPATCHER, county=None, kind=None))
-    page = client.post(f"/dispatch/cases/{case.id}/route", follow_redirects=True,
-                       data={"township": "330324009", "industry": "other"}).get_data(as_text=True)
+    page = client.post(
+        f"/dispatch/cases/{case.id}/route", follow_redirects=True, data={"township": "330324009", "industry": "other"}
+    ).get_data(as_text=True)
     assert "请选择牵头部门" in page and latest().status is CaseStatus.TRIAGE
-    client.post(f"/dispatch/cases/{case.id}/route",
-                data={"township": "330324009", "industry": "other", "lead_kind": "commerce"})
+    client.post(
+        f"/dispatch/cases/{case.id}/route", data={"township": "330324009", "industry": "other", "lead_kind": "commerce"}
+    )
     assert latest().lead_department.name == "永嘉县商务局"
 
 
@@ -81,10 +89,22 @@ def test_a_returned_case_lands_in_the_triage_queue(client, run_jobs, make_user, 
 
 def test_same_business_same_matter_is_flagged_and_merged(client, run_jobs, make_user, login):
     first = post(client, PHARMACY)
-    second = post(client, {**PHARMACY, "complainant": {"name": "王红", "phone": "13900001111"},
-                           "description": "这家药店卖的感冒药已经过期两个月了，店员还不肯退换。"})
-    other_matter = post(client, {**PHARMACY, "complainant": {"name": "赵强", "phone": "13900002222"},
-                                 "description": "药店门口乱停电动车，挡住了人行道，让人没法走路。"})
+    second = post(
+        client,
+        {
+            **PHARMACY,
+            "complainant": {"name": "王红", "phone": "13900001111"},
+            "description": "这家药店卖的感冒药已经过期两个月了，店员还不肯退换。",
+        },
+    )
+    other_matter = post(
+        client,
+        {
+            **PHARMACY,
+            "complainant": {"name": "赵强", "phone": "13900002222"},
+            "description": "药店门口乱停电动车，挡住了人行道，让人没法走路。",
+        },
+    )
     run_jobs()
     cases = {c.tracking_no: c for c in db.session.scalars(sa.select(Case))}
     dup, master = cases[second["tracking_no"]], cases[first["tracking_no"]]
@@ -119,8 +139,15 @@ def test_same_business_same_matter_is_flagged_and_merged(client, run_jobs, make_
 
 def test_one_shop_is_one_business_file_with_its_history(client, run_jobs, make_user, login):
     post(client, PHARMACY)
-    post(client, {**PHARMACY, "business_name": "好日子大药房（罗浮店）", "complainant": {"name": "王红", "phone": "13900001111"},
-                  "description": "店里的口罩是三无产品，没有生产厂家。"})
+    post(
+        client,
+        {
+            **PHARMACY,
+            "business_name": "好日子大药房（罗浮店）",
+            "complainant": {"name": "王红", "phone": "13900001111"},
+            "description": "店里的口罩是三无产品，没有生产厂家。",
+        },
+    )
     post(client, {**PHARMACY, "business_name": "康宁药店", "description": "康宁药店卖处方药不要处方。"})
     run_jobs()
     businesses = db.session.scalars(sa.select(Business).order_by(Business.id)).all()
@@ -151,13 +178,32 @@ def test_supervisors_see_businesses_with_repeated_substantiated_cases(client, ru
 def test_routing_predict_and_eval_commands(app, tmp_path):
     cases = tmp_path / "cases.jsonl"
     rows = [
-        {"id": "a", "channel": "web", "kind": "complaint", "text": "买的感冒药过期了", "business_name": "好日子大药房",
-         "address": "永嘉县瓯北街道", "caller_phone": None,
-         "expect": {"triage": False, "industry": "pharmacy", "county": "330324", "township": "330324009",
-                    "lead_department": "market"}},
-        {"id": "b", "channel": "sms", "kind": "tip", "text": "有人卖假货", "business_name": None, "address": None,
-         "caller_phone": None, "expect": {"triage": True, "industry": None, "county": None, "township": None,
-                                          "lead_department": None}},
+        {
+            "id": "a",
+            "channel": "web",
+            "kind": "complaint",
+            "text": "买的感冒药过期了",
+            "business_name": "好日子大药房",
+            "address": "永嘉县瓯北街道",
+            "caller_phone": None,
+            "expect": {
+                "triage": False,
+                "industry": "pharmacy",
+                "county": "330324",
+                "township": "330324009",
+                "lead_department": "market",
+            },
+        },
+        {
+            "id": "b",
+            "channel": "sms",
+            "kind": "tip",
+            "text": "有人卖假货",
+            "business_name": None,
+            "address": None,
+            "caller_phone": None,
+            "expect": {"triage": True, "industry": None, "county": None, "township": None, "lead_department": None},
+        },
     ]
     cases.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     runner = app.test_cli_runner()

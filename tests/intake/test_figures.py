@@ -1,4 +1,5 @@
 """Supervisors read the week's figures by department and township, as a page, CSV and XLSX."""
+
 import csv
 import io
 import re
@@ -30,8 +31,9 @@ def clock(case, name, dept, started, due, stopped=None):
 
 
 def event(case, action, when, actor=None, to=None):
-    return CaseEventFactory(case=case, action=action, at=when, actor=actor,
-                            data={"lead_department": to.name} if to else None)
+    return CaseEventFactory(
+        case=case, action=action, at=when, actor=actor, data={"lead_department": to.name} if to else None
+    )
 
 
 @pytest.fixture
@@ -195,8 +197,13 @@ def test_csv_has_the_pages_numbers(week, client, make_user, login):
     header = rows[2]
     assert header[:5] == ["部门", "受理量", "派单量", "按时签收率", "按时签收"]
     market = dict(zip(header, next(r for r in rows if r and r[0] == MARKET)))
-    assert (market["受理量"], market["按时签收率"], market["按时办结率"], market["按时办结"], market["应办结"]) \
-        == ("3", "50.0%", "66.7%", "2", "3")
+    assert (market["受理量"], market["按时签收率"], market["按时办结率"], market["按时办结"], market["应办结"]) == (
+        "3",
+        "50.0%",
+        "66.7%",
+        "2",
+        "3",
+    )
     oubei = next(r for r in rows if r and r[0] == "瓯北街道")
     assert oubei[:4] == ["瓯北街道", "2", "3", "100.0%"]
     assert [r for r in rows if r and r[0] == "合计"][1][1:3] == ["3", "4"]

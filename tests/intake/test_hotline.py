@@ -1,4 +1,5 @@
 """The hotline: the phone system announces calls, one operator takes each, files or answers it."""
+
 import re
 import threading
 
@@ -16,12 +17,12 @@ from notify.backends import MemoryBackend
 from notify.models import Message
 from tests.intake.test_api import PHARMACY
 
-CALL = {"call_id": "pbx-0001", "caller": "13812345678", "line": "12315-3",
-        "started_at": "2026-05-06T09:30:00+08:00"}
+CALL = {"call_id": "pbx-0001", "caller": "13812345678", "line": "12315-3", "started_at": "2026-05-06T09:30:00+08:00"}
 CALLER = "+8613812345678"
 FILING = {
     "kind": "complaint",
-    "township": "瓯北街道", "township_code": "330324009",
+    "township": "瓯北街道",
+    "township_code": "330324009",
     "industry": "pharmacy",
     "business_name": "好日子大药房",
     "description": "买的感冒药过期两个月了，店员不肯退换。",  # names no place: the operator's pick routes it
@@ -41,6 +42,7 @@ def announce(client, token):
     def do(payload=None, **headers):
         headers = headers or {"Authorization": f"Bearer {token}"}
         return client.post("/hotline/calls", json=payload or CALL, headers=headers)
+
     return do
 
 
@@ -62,12 +64,15 @@ def calls() -> int:
     return db.session.scalar(sa.select(sa.func.count(Call.id)))
 
 
-@pytest.mark.parametrize("headers", [
-    {},
-    {"Authorization": "Bearer wrong-token"},
-    {"Authorization": "Bearer "},
-    {"Authorization": "Basic bGk6cHc="},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": "Bearer "},
+        {"Authorization": "Basic bGk6cHc="},
+    ],
+)
 def test_announcement_without_the_token_is_refused_and_nothing_stored(client, headers):
     resp = client.post("/hotline/calls", json=CALL, headers=headers)
     assert resp.status_code == 401 and resp.headers["WWW-Authenticate"].startswith("Bearer")
@@ -79,13 +84,16 @@ def test_the_bare_token_without_bearer_is_refused(announce, token):
     assert calls() == 0
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"caller": None}, "caller"),
-    ({"call_id": ""}, "call_id"),
-    ({"call_id": {"id": 1}}, "call_id"),
-    ({"started_at": "昨天上午"}, "started_at"),
-    ({"line": "x" * 40}, "line"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"caller": None}, "caller"),
+        ({"call_id": ""}, "call_id"),
+        ({"call_id": {"id": 1}}, "call_id"),
+        ({"started_at": "昨天上午"}, "started_at"),
+        ({"line": "x" * 40}, "line"),
+    ],
+)
 def test_bad_fields_get_400_in_chinese(announce, change, field):
     resp = announce({**CALL, **change})
     assert resp.status_code == 400
@@ -184,7 +192,10 @@ def test_filing_makes_a_hotline_case_routed_by_the_operators_township(client, on
     assert case.events[0].actor_label == operator.display_name
     assert case.business_address.startswith("永嘉县瓯北街道") and case.industry_hint == "pharmacy"
     assert re.search(r'id="tracking-no" data-value="%s"' % case.tracking_no, page)
-    assert "".join(re.findall(r"<span>(\d+)</span>", page.split('id="tracking-no"')[1].split("</p>")[0])) == case.tracking_no
+    assert (
+        "".join(re.findall(r"<span>(\d+)</span>", page.split('id="tracking-no"')[1].split("</p>")[0]))
+        == case.tracking_no
+    )
     call = db.session.get(Call, on_call)
     assert call.status is CallStatus.FILED and call.case_id == case.id
 
@@ -197,16 +208,18 @@ def test_filing_makes_a_hotline_case_routed_by_the_operators_township(client, on
 
 
 def test_a_village_picked_under_the_township_is_kept(client, on_call, run_jobs):
-    client.post(f"/hotline/calls/{on_call}/file",
-                data={**FILING, "village": "罗浮社区", "village_code": "330324009013"})
+    client.post(
+        f"/hotline/calls/{on_call}/file", data={**FILING, "village": "罗浮社区", "village_code": "330324009013"}
+    )
     run_jobs()
     case = db.session.scalar(sa.select(Case))
     assert case.business_address.startswith("永嘉县瓯北街道罗浮社区") and case.village_code == "330324009013"
 
 
 def test_a_village_of_another_township_is_refused(client, on_call):
-    page = client.post(f"/hotline/calls/{on_call}/file",
-                       data={**FILING, "village": "城东社区", "village_code": "330324001001"}).get_data(as_text=True)
+    page = client.post(
+        f"/hotline/calls/{on_call}/file", data={**FILING, "village": "城东社区", "village_code": "330324001001"}
+    ).get_data(as_text=True)
     assert "下辖的村（社区）" in page and db.session.scalar(sa.select(Case)) is None
 
 
@@ -220,9 +233,16 @@ def test_a_second_submit_of_the_same_call_files_nothing_more(client, on_call):
 def test_an_inquiry_answered_on_the_spot_is_closed_with_the_answer(client, on_call, run_jobs):
     MemoryBackend.sent.clear()
     answer = "药店卖过期药可向县市场监督管理局投诉，也可拨打12315。"
-    client.post(f"/hotline/calls/{on_call}/file", data={
-        **FILING, "kind": "inquiry", "description": "请问药店卖过期药应该找哪个部门？",
-        "answer": answer, "action": "answer"})
+    client.post(
+        f"/hotline/calls/{on_call}/file",
+        data={
+            **FILING,
+            "kind": "inquiry",
+            "description": "请问药店卖过期药应该找哪个部门？",
+            "answer": answer,
+            "action": "answer",
+        },
+    )
     run_jobs()  # the router finds the case closed and leaves it
     case = db.session.scalar(sa.select(Case))
     assert case.status is CaseStatus.CLOSED and case.closed_at is not None and case.reply_text == answer
@@ -233,8 +253,9 @@ def test_an_inquiry_answered_on_the_spot_is_closed_with_the_answer(client, on_ca
 
 
 def test_only_an_inquiry_can_be_answered_on_the_spot(client, on_call):
-    page = client.post(f"/hotline/calls/{on_call}/file",
-                       data={**FILING, "answer": "已答复", "action": "answer"}).get_data(as_text=True)
+    page = client.post(
+        f"/hotline/calls/{on_call}/file", data={**FILING, "answer": "已答复", "action": "answer"}
+    ).get_data(as_text=True)
     assert "只有咨询可以当场答复办结" in page and db.session.scalar(sa.select(Case)) is None
     assert db.session.get(Call, on_call).status is CallStatus.TAKEN
 
@@ -254,8 +275,10 @@ def test_the_caller_gets_an_sms_receipt_with_number_and_code(client, on_call, ru
 
 def test_an_anonymous_tip_by_phone_gets_no_sms_and_no_link_to_the_number(client, on_call, run_jobs):
     MemoryBackend.sent.clear()
-    client.post(f"/hotline/calls/{on_call}/file", data={
-        **FILING, "kind": "tip", "anonymous": "y", "complainant_name": "", "complainant_phone": ""})
+    client.post(
+        f"/hotline/calls/{on_call}/file",
+        data={**FILING, "kind": "tip", "anonymous": "y", "complainant_name": "", "complainant_phone": ""},
+    )
     run_jobs()
     case = db.session.scalar(sa.select(Case))
     assert case.anonymous and case.complainant_phone == "" and MemoryBackend.sent == []
@@ -283,9 +306,14 @@ def test_another_operators_call_cannot_be_filed(app, on_call, make_user):
     assert db.session.scalar(sa.select(Case)) is None
 
 
-@pytest.mark.parametrize("path, method", [
-    ("/hotline/", "get"), ("/hotline/feed", "get"), ("/hotline/calls/1/take", "post"),
-])
+@pytest.mark.parametrize(
+    "path, method",
+    [
+        ("/hotline/", "get"),
+        ("/hotline/feed", "get"),
+        ("/hotline/calls/1/take", "post"),
+    ],
+)
 def test_staff_who_are_not_operators_get_403(client, make_user, login, path, method):
     login(make_user("yj-market"))
     assert getattr(client, method)(path).status_code == 403
@@ -300,15 +328,18 @@ def test_an_administrator_may_watch_the_console_but_not_take_calls(client, make_
 
 
 def test_a_township_and_village_typed_without_picking_are_resolved_by_the_place_search(client, on_call):
-    client.post(f"/hotline/calls/{on_call}/file",
-                data={**FILING, "township": "瓯北", "township_code": "", "village": "罗浮", "village_code": ""})
+    client.post(
+        f"/hotline/calls/{on_call}/file",
+        data={**FILING, "township": "瓯北", "township_code": "", "village": "罗浮", "village_code": ""},
+    )
     case = db.session.scalar(sa.select(Case))
     assert case.business_address.startswith("永嘉县瓯北街道罗浮社区")
 
 
 def test_a_township_typed_that_matches_nothing_is_refused(client, on_call):
-    page = client.post(f"/hotline/calls/{on_call}/file",
-                       data={**FILING, "township": "zzzzqqqq", "township_code": ""}).get_data(as_text=True)
+    page = client.post(
+        f"/hotline/calls/{on_call}/file", data={**FILING, "township": "zzzzqqqq", "township_code": ""}
+    ).get_data(as_text=True)
     assert "请从列表中选择乡镇（街道）" in page and db.session.scalar(sa.select(Case)) is None
 
 

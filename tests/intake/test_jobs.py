@@ -1,4 +1,5 @@
 """Jobs asked for by name resolve to the job functions a worker runs."""
+
 import importlib
 
 import pytest

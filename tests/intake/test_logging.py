@@ -1,4 +1,5 @@
 """Every log line names what it is about: its request, or its job and the job's case."""
+
 import logging
 import re
 
@@ -20,10 +21,16 @@ from tests.intake.test_api import PHARMACY
 def admin_edits_a_policy(client, make_user, login):
     """POST an edit of the seeded tip decision limit; the new row is removed afterwards."""
     login(make_user("admin", Role.ADMIN, kind=None))
-    policy = db.session.scalar(sa.select(TimeLimitPolicy).filter_by(
-        jurisdiction="*", case_kind="tip", urgent=False, clock="decision", effective_from=POLICY_EPOCH))
-    yield lambda **kw: client.post(f"/admin/policies/{policy.id}", **kw, data={
-        f"policy-{policy.id}-amount": "10", f"policy-{policy.id}-unit": "working_days"})
+    policy = db.session.scalar(
+        sa.select(TimeLimitPolicy).filter_by(
+            jurisdiction="*", case_kind="tip", urgent=False, clock="decision", effective_from=POLICY_EPOCH
+        )
+    )
+    yield lambda **kw: client.post(
+        f"/admin/policies/{policy.id}",
+        **kw,
+        data={f"policy-{policy.id}-amount": "10", f"policy-{policy.id}-unit": "working_days"},
+    )
     db.session.rollback()
     db.session.execute(sa.delete(TimeLimitPolicy).where(TimeLimitPolicy.effective_from > POLICY_EPOCH))
     db.session.commit()

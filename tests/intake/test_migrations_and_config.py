@@ -1,4 +1,5 @@
 """The schema builds from empty with the migrations and matches the models; settings from the environment."""
+
 import os
 import uuid
 
@@ -20,8 +21,17 @@ def _upgrade_and_compare(url: str) -> list:
             diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
             tables = set(sa.inspect(conn).get_table_names())
         db.engine.dispose()
-    assert {"case", "case_event", "clock", "division", "department", "routing_rule",
-            "time_limit_policy", "user", "alembic_version"} <= tables
+    assert {
+        "case",
+        "case_event",
+        "clock",
+        "division",
+        "department",
+        "routing_rule",
+        "time_limit_policy",
+        "user",
+        "alembic_version",
+    } <= tables
     return diff
 
 
@@ -29,8 +39,10 @@ def test_migrations_build_the_schema_from_empty_on_sqlite(tmp_path):
     assert _upgrade_and_compare(f"sqlite:///{tmp_path}/fresh.sqlite3") == []
 
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-                    reason="needs DATABASE_URL pointing at PostgreSQL (run by .ci/run)")
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="needs DATABASE_URL pointing at PostgreSQL (run by .ci/run)",
+)
 def test_migrations_build_the_schema_from_empty_on_postgresql():
     server = sa.engine.make_url(config.normalise_database_url(os.environ["DATABASE_URL"]))
     name = f"intake_migrate_{uuid.uuid4().hex[:8]}"

@@ -1,4 +1,5 @@
 """GET /places/search: the one place search of the dispatcher's and the operator's pickers."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -28,12 +29,17 @@ def test_those_who_route_or_file_by_hand_may_search(client, make_user, login, ro
     resp = search(client, q="瓯北")
     assert resp.status_code == 200 and resp.is_json
     first = resp.get_json()["results"][0]
-    assert first == {"code": OUBEI, "name": "瓯北街道", "county": "330324", "county_name": "永嘉县",
-                     "level": "township", "how": first["how"]}
+    assert first == {
+        "code": OUBEI,
+        "name": "瓯北街道",
+        "county": "330324",
+        "county_name": "永嘉县",
+        "level": "township",
+        "how": first["how"],
+    }
 
 
-@pytest.mark.parametrize("role, kind", [(Role.DEPARTMENT, "market"), (Role.SUPERVISOR, None),
-                                        (Role.TOWNSHIP, None)])
+@pytest.mark.parametrize("role, kind", [(Role.DEPARTMENT, "market"), (Role.SUPERVISOR, None), (Role.TOWNSHIP, None)])
 def test_others_get_403(client, make_user, login, role, kind):
     login(make_user("someone", role=role, kind=kind, township=OUBEI if role is Role.TOWNSHIP else None))
     assert search(client, q="瓯北").status_code == 403
@@ -62,20 +68,34 @@ def test_villages_of_a_township(client, dispatcher):
     assert all(r["code"].startswith(OUBEI) for r in results)
 
 
-@pytest.mark.parametrize("params", [
-    {"q": "瓯" * (services.MAX_QUERY + 1)},
-    {"q": "罗浮", "township": "999999999"},
-    {"q": "罗浮", "township": "330324"},  # a county, not a township
-    {"q": "罗浮", "township": "330324009013"},  # a village
-    {"q": "罗浮", "township": "'; DROP TABLE division; --"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "瓯" * (services.MAX_QUERY + 1)},
+        {"q": "罗浮", "township": "999999999"},
+        {"q": "罗浮", "township": "330324"},  # a county, not a township
+        {"q": "罗浮", "township": "330324009013"},  # a village
+        {"q": "罗浮", "township": "'; DROP TABLE division; --"},
+    ],
+)
 def test_bad_parameters_get_400_and_no_results(client, dispatcher, params):
     resp = search(client, **params)
     assert resp.status_code == 400 and resp.get_json()["results"] == []
 
 
-@pytest.mark.parametrize("params", [{}, {"q": ""}, {"q": "   "}, {"q": "zzzzqqqq"}, {"q": "瓯北", "limit": "x"},
-                                    {"q": "%00"}, {"q": "\x00"}, {"q": "<script>"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"q": ""},
+        {"q": "   "},
+        {"q": "zzzzqqqq"},
+        {"q": "瓯北", "limit": "x"},
+        {"q": "%00"},
+        {"q": "\x00"},
+        {"q": "<script>"},
+    ],
+)
 def test_empty_or_odd_queries_get_an_empty_or_short_list_never_a_500(client, dispatcher, params):
     resp = search(client, **params)
     assert resp.status_code == 200 and isinstance(resp.get_json()["results"], list)
@@ -105,8 +125,9 @@ def triage_case(client, run_jobs):
 
 def test_a_dispatcher_who_types_a_name_without_picking_routes_there(client, triage_case, dispatcher):
     case = triage_case
-    resp = client.post(f"/dispatch/cases/{case.id}/route",
-                       data={"township": "瓯北", "township_code": "", "industry": "pharmacy"})
+    resp = client.post(
+        f"/dispatch/cases/{case.id}/route", data={"township": "瓯北", "township_code": "", "industry": "pharmacy"}
+    )
     assert resp.status_code == 302
     case = db.session.get(Case, case.id)
     assert case.status is CaseStatus.DISPATCHED and case.township_code == OUBEI
@@ -114,6 +135,8 @@ def test_a_dispatcher_who_types_a_name_without_picking_routes_there(client, tria
 
 def test_the_picked_code_wins_over_the_text(client, triage_case, dispatcher):
     case = triage_case
-    client.post(f"/dispatch/cases/{case.id}/route",
-                data={"township": "瓯北街道", "township_code": "330324001", "industry": "pharmacy"})
+    client.post(
+        f"/dispatch/cases/{case.id}/route",
+        data={"township": "瓯北街道", "township_code": "330324001", "industry": "pharmacy"},
+    )
     assert db.session.scalar(sa.select(Case)).township_code == "330324001"

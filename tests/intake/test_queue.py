@@ -1,4 +1,5 @@
 """Department staff work their queue in the browser: sign, accept, reply; see only their cases."""
+
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
@@ -27,8 +28,11 @@ def test_department_signs_accepts_and_replies_and_the_callback_closes(client, ru
 
     client.post(f"/staff/cases/{case.id}/sign", follow_redirects=True)
     client.post(f"/staff/cases/{case.id}/accept")
-    page = client.post(f"/staff/cases/{case.id}/reply", data={"result": "mediated", "text": "已调解，店家同意退款。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/cases/{case.id}/reply",
+        data={"result": "mediated", "text": "已调解，店家同意退款。"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "已办结答复" in page and 'id="close"' not in page  # the callback closes it, not the department
     case_id = case.id
     callback = db.session.scalar(sa.select(Callback))
@@ -37,8 +41,7 @@ def test_department_signs_accepts_and_replies_and_the_callback_closes(client, ru
 
     case = db.session.get(Case, case_id)
     assert case.status is CaseStatus.CLOSED and case.result == "mediated"
-    assert [e.action for e in case.events] == ["receive", "route", "sign", "accept", "reply",
-                                               "callback_asked", "close"]
+    assert [e.action for e in case.events] == ["receive", "route", "sign", "accept", "reply", "callback_asked", "close"]
     assert case.events[2].actor_label == "yj-market"
     clocks = {c.name: c for c in case.clocks}
     assert clocks["sign"].met is True and clocks["decision"].met is True and clocks["resolve"].met is True
@@ -57,8 +60,9 @@ def test_other_departments_do_not_see_the_case(client, run_jobs, make_user, logi
 def test_a_step_out_of_order_is_refused_with_a_message(client, run_jobs, make_user, login):
     case = file_and_route(client, run_jobs)
     login(make_user("yj-market"))
-    page = client.post(f"/staff/cases/{case.id}/reply", data={"result": "refused", "text": "不属于受理范围。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/cases/{case.id}/reply", data={"result": "refused", "text": "不属于受理范围。"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "不能对这件案件执行此操作" in page
     assert db.session.get(Case, case.id).status is CaseStatus.DISPATCHED
 
@@ -75,7 +79,8 @@ def test_return_needs_a_reason_and_sends_the_case_to_triage(client, run_jobs, ma
 
 
 def test_complainant_identity_is_shown_to_the_lead_department_and_the_look_is_logged(
-        client, run_jobs, make_user, login):
+    client, run_jobs, make_user, login
+):
     case = file_and_route(client, run_jobs)
     user = make_user("yj-market")
     login(user)

@@ -1,4 +1,5 @@
 """Reference data: seeding is idempotent; a new place imported from CSV is routable at once."""
+
 import sqlalchemy as sa
 
 from intake.businesses.models import Business
@@ -20,8 +21,10 @@ def test_seeding_twice_changes_nothing():
 
 def test_seeded_reference_data_matches_the_shared_documents():
     assert db.session.scalar(sa.select(sa.func.count(Division.code))) == 1949
-    assert db.session.scalar(sa.select(Department.name).filter_by(county_code="330481", kind="housing")) \
+    assert (
+        db.session.scalar(sa.select(Department.name).filter_by(county_code="330481", kind="housing"))
         == "海宁市住房和城乡建设局"
+    )
 
 
 def test_imported_division_gets_departments_and_is_routed_to(app, client, run_jobs, tmp_path):
@@ -31,10 +34,16 @@ def test_imported_division_gets_departments_and_is_routed_to(app, client, run_jo
     assert "新增区划 3 个，新增部门 8 个" in runner.invoke(args=["divisions", "import", str(path)]).output
     assert "新增区划 0 个" in runner.invoke(args=["divisions", "import", str(path)]).output
 
-    client.post("/api/v1/cases", json={
-        "kind": "complaint", "business_name": "墨池理发店", "business_address": "温州市鹿城区五马街道墨池坊12号",
-        "description": "在理发店办了一张会员卡，店老板说关门就关门，卡里还有八百元不退。",
-        "complainant": {"name": "周", "phone": "13712345678"}})
+    client.post(
+        "/api/v1/cases",
+        json={
+            "kind": "complaint",
+            "business_name": "墨池理发店",
+            "business_address": "温州市鹿城区五马街道墨池坊12号",
+            "description": "在理发店办了一张会员卡，店老板说关门就关门，卡里还有八百元不退。",
+            "complainant": {"name": "周", "phone": "13712345678"},
+        },
+    )
     run_jobs()
     case = db.session.scalar(sa.select(Case))
     try:
@@ -48,6 +57,7 @@ def test_imported_division_gets_departments_and_is_routed_to(app, client, run_jo
             db.session.execute(sa.delete(Division).where(Division.code == code))
         db.session.commit()
         from routing.services import invalidate_router
+
         invalidate_router()
 
 
@@ -55,8 +65,12 @@ def test_an_administrator_teaches_the_classifier_a_new_word(app):
     from intake.reference.models import IndustryTerm
     from routing.services import get_router
 
-    text = {"text": "那家叫小林的铺子卖的鹭鸶糕发霉了", "business_name": None, "address": "永嘉县瓯北街道",
-            "caller_phone": None}
+    text = {
+        "text": "那家叫小林的铺子卖的鹭鸶糕发霉了",
+        "business_name": None,
+        "address": "永嘉县瓯北街道",
+        "caller_phone": None,
+    }
     assert get_router().decide(text).industry != "food_processing"
     runner = app.test_cli_runner()
     try:
@@ -68,6 +82,7 @@ def test_an_administrator_teaches_the_classifier_a_new_word(app):
         db.session.execute(sa.delete(IndustryTerm).where(IndustryTerm.term == "鹭鸶糕"))
         db.session.commit()
         from routing.services import invalidate_router
+
         invalidate_router()
 
 
@@ -78,15 +93,21 @@ def test_one_countys_routing_table_changes_on_a_live_system_with_one_command(app
     from routing.services import invalidate_router
 
     def file(address):
-        body = {"kind": "complaint", "business_name": "康民大药房", "business_address": address,
-                "description": "在这家药店买的感冒药过期了，店员不给退。",
-                "complainant": {"name": "王先生", "phone": "13812345678"}, "anonymous": False}
+        body = {
+            "kind": "complaint",
+            "business_name": "康民大药房",
+            "business_address": address,
+            "description": "在这家药店买的感冒药过期了，店员不给退。",
+            "complainant": {"name": "王先生", "phone": "13812345678"},
+            "anonymous": False,
+        }
         return client.post("/api/v1/cases", json=body).get_json()["tracking_no"]
 
     runner = app.test_cli_runner()
     try:
-        out = runner.invoke(args=["routing", "set-rule", "330324", "pharmacy", "--lead", "health",
-                                  "--co", "market"]).output
+        out = runner.invoke(
+            args=["routing", "set-rule", "330324", "pharmacy", "--lead", "health", "--co", "market"]
+        ).output
         assert "永嘉县" in out
         yongjia, haining = file("永嘉县瓯北街道"), file("海宁市硖石街道")
         run_jobs()

@@ -1,19 +1,20 @@
 """Each kind of thing is defined once, and completely: kinds, labels, clocks, policies, industries, words."""
+
 import os
 import re
 from dataclasses import replace
 
 import pytest
 
+from intake.cases.clocks import WINDOWS
 from intake.cases.kinds import COMMON_CLOCKS, KINDS, Identity, Kind, Result
 from intake.cases.labels import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
+from intake.cases.lifecycle import CLOCK_RULES
 from intake.cases.lookup import PUBLIC_CLOCKS
 from intake.cases.models import CaseStatus
 from intake.cases.workflow import TRANSITIONS
 from intake.reference.seed import read_csv
 from intake.sms.services import EMERGENCY_WORDS
-from intake.cases.clocks import WINDOWS
-from intake.cases.lifecycle import CLOCK_RULES
 from routing.router.decide import Router
 from routing.router.reference import read_industry_names
 from routing.sweeps import LEVELS, PLATFORM_DUTIES
@@ -44,8 +45,9 @@ def kind_problems(kinds: dict[str, Kind], policies: list[dict], templates: set[s
         for clock in COMMON_CLOCKS + spec.own_clocks:
             if clock not in CLOCK_LABELS:
                 problems.append(f"{value}: clock {clock} has no label")
-            if not any(p["clock"] == clock and p["case_kind"] in (value, "*") and p["urgent"] == "false"
-                       for p in policies):
+            if not any(
+                p["clock"] == clock and p["case_kind"] in (value, "*") and p["urgent"] == "false" for p in policies
+            ):
                 problems.append(f"{value}: no policy row for clock {clock}")
     return problems
 
@@ -70,31 +72,51 @@ def test_every_kind_is_complete_and_every_policy_row_is_used():
     assert policy_problems(SHIPPED, POLICIES) == []
 
 
-NEW_KIND = Kind(label="表扬", choice="表扬", identity=Identity.OPTIONAL,
-                results={"thanked": Result("已转达")}, receipt_clocks=("resolve",))
+NEW_KIND = Kind(
+    label="表扬",
+    choice="表扬",
+    identity=Identity.OPTIONAL,
+    results={"thanked": Result("已转达")},
+    receipt_clocks=("resolve",),
+)
 
 
-@pytest.mark.parametrize("kind, policies, templates, problem", [
-    (replace(NEW_KIND, label=""), POLICIES, TEMPLATES, "praise: no label"),
-    (replace(NEW_KIND, results={}), POLICIES, TEMPLATES, "praise: no results"),
-    (replace(NEW_KIND, receipt_clocks=("decision",)), POLICIES, TEMPLATES,
-     "praise: no policy row for clock decision"),
-    (NEW_KIND, POLICIES, TEMPLATES - {"case_replied"}, "praise: result thanked needs template case_replied"),
-    (replace(NEW_KIND, receipt_clocks=("praise_back",)), POLICIES, TEMPLATES,
-     "praise: clock praise_back has no label"),
-])
-def test_a_kind_added_without_a_label_results_policy_or_template_is_caught(kind, policies, templates,
-                                                                           problem):
+@pytest.mark.parametrize(
+    "kind, policies, templates, problem",
+    [
+        (replace(NEW_KIND, label=""), POLICIES, TEMPLATES, "praise: no label"),
+        (replace(NEW_KIND, results={}), POLICIES, TEMPLATES, "praise: no results"),
+        (
+            replace(NEW_KIND, receipt_clocks=("decision",)),
+            POLICIES,
+            TEMPLATES,
+            "praise: no policy row for clock decision",
+        ),
+        (NEW_KIND, POLICIES, TEMPLATES - {"case_replied"}, "praise: result thanked needs template case_replied"),
+        (
+            replace(NEW_KIND, receipt_clocks=("praise_back",)),
+            POLICIES,
+            TEMPLATES,
+            "praise: clock praise_back has no label",
+        ),
+    ],
+)
+def test_a_kind_added_without_a_label_results_policy_or_template_is_caught(kind, policies, templates, problem):
     assert problem in kind_problems({**SHIPPED, "praise": kind}, policies, templates)
 
 
 def test_a_policy_row_that_no_clock_uses_is_caught():
-    rows = [{"jurisdiction": "*", "case_kind": "tip", "urgent": "false", "clock": "tell_tipper"},
-            {"jurisdiction": "*", "case_kind": "tip", "urgent": "false", "clock": "resolve"},
-            {"jurisdiction": "*", "case_kind": "praise", "urgent": "false", "clock": "sign"}]
+    rows = [
+        {"jurisdiction": "*", "case_kind": "tip", "urgent": "false", "clock": "tell_tipper"},
+        {"jurisdiction": "*", "case_kind": "tip", "urgent": "false", "clock": "resolve"},
+        {"jurisdiction": "*", "case_kind": "praise", "urgent": "false", "clock": "sign"},
+    ]
     assert policy_problems(SHIPPED, rows) == [
-        "tip/tell_tipper: no such clock", "tip/tell_tipper: no clock uses this row",
-        "tip/resolve: no clock uses this row", "praise/sign: no such kind"]
+        "tip/tell_tipper: no such clock",
+        "tip/tell_tipper: no clock uses this row",
+        "tip/resolve: no clock uses this row",
+        "praise/sign: no such kind",
+    ]
 
 
 def events_written_in_the_code() -> set[str]:
@@ -149,8 +171,17 @@ def test_seed_drops_a_policy_row_for_a_clock_no_case_runs(app):
     from intake.reference.seed import POLICY_EPOCH
     from intake.seeding import seed_all
 
-    db.session.add(TimeLimitPolicy(jurisdiction="*", case_kind="tip", urgent=False, clock="tell_tipper",
-                                   amount=5, unit=TimeUnit.WORKING_DAYS, effective_from=POLICY_EPOCH))
+    db.session.add(
+        TimeLimitPolicy(
+            jurisdiction="*",
+            case_kind="tip",
+            urgent=False,
+            clock="tell_tipper",
+            amount=5,
+            unit=TimeUnit.WORKING_DAYS,
+            effective_from=POLICY_EPOCH,
+        )
+    )
     db.session.commit()
     seed_all()
     assert db.session.scalar(sa.select(sa.func.count()).where(TimeLimitPolicy.clock == "tell_tipper")) == 0

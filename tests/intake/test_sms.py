@@ -1,5 +1,6 @@
 """SMS in: a signed gateway message becomes a routed case and a reply; replays, forgeries and
 oversized bodies change nothing; commands 查询, 1/2/3 and TD; long messages joined; follow-ups."""
+
 import hashlib
 import hmac
 import json
@@ -39,8 +40,14 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 
 def payload(text: str, sender: str = "13812345678", message_id: str | None = None, **extra) -> bytes:
-    message = {"message_id": message_id or uuid.uuid4().hex, "from": sender, "to": "12315",
-               "text": text, "received_at": "2026-11-23T10:15:00+08:00", **extra}
+    message = {
+        "message_id": message_id or uuid.uuid4().hex,
+        "from": sender,
+        "to": "12315",
+        "text": text,
+        "received_at": "2026-11-23T10:15:00+08:00",
+        **extra,
+    }
     return json.dumps(message, ensure_ascii=False).encode()
 
 
@@ -71,8 +78,12 @@ def count(model) -> int:
 def test_signed_sms_becomes_a_routed_case_and_the_sender_gets_number_and_code(client, run_jobs):
     assert sms(client, PHARMACY, sender="+86 138 1234 5678") == "new_case"
     case = the_case()
-    assert (case.channel, case.kind, case.complainant_phone, case.complainant_name) == \
-        (Channel.SMS, CaseKind.COMPLAINT, PHONE, "")
+    assert (case.channel, case.kind, case.complainant_phone, case.complainant_name) == (
+        Channel.SMS,
+        CaseKind.COMPLAINT,
+        PHONE,
+        "",
+    )
     assert case.details_requested_at is None
     inbound = db.session.scalar(sa.select(InboundSms))
     assert (inbound.sender, inbound.case_id, inbound.outcome) == (PHONE, case.id, "new_case")
@@ -94,11 +105,14 @@ def test_a_number_without_plus_from_the_gateway_is_parsed(client):
     assert the_case().complainant_phone == PHONE
 
 
-@pytest.mark.parametrize("text, kind", [
-    ("举报永嘉县桥头镇一家小作坊用地沟油炸油条。", CaseKind.TIP),
-    ("咨询一下永嘉县瓯北街道开小餐馆要办什么证？", CaseKind.INQUIRY),
-    ("建议瓯北街道的菜场早上多安排保洁。", CaseKind.SUGGESTION),
-])
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("举报永嘉县桥头镇一家小作坊用地沟油炸油条。", CaseKind.TIP),
+        ("咨询一下永嘉县瓯北街道开小餐馆要办什么证？", CaseKind.INQUIRY),
+        ("建议瓯北街道的菜场早上多安排保洁。", CaseKind.SUGGESTION),
+    ],
+)
 def test_the_words_举报_咨询_建议_decide_the_kind(client, text, kind):
     sms(client, text)
     assert the_case().kind is kind
@@ -114,13 +128,16 @@ def test_a_replayed_message_id_changes_nothing_and_sends_nothing(client, run_job
     assert len(texts_to()) == 1 and count(Message) == 1
 
 
-@pytest.mark.parametrize("signature", [
-    "",
-    "0" * 64,
-    sign(b"another body"),
-    sign(payload(PHARMACY, message_id="gw-2"), secret="not-the-secret"),
-    "不是签名",
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "",
+        "0" * 64,
+        sign(b"another body"),
+        sign(payload(PHARMACY, message_id="gw-2"), secret="not-the-secret"),
+        "不是签名",
+    ],
+)
 def test_a_bad_or_missing_signature_gets_401_and_stores_nothing(client, run_jobs, signature):
     resp = post(client, payload(PHARMACY, message_id="gw-2"), signature=signature)
     assert resp.status_code == 401 and resp.get_json()["errors"]["signature"]
@@ -140,14 +157,17 @@ def test_an_oversized_body_gets_413_and_stores_nothing(client, app):
     assert count(InboundSms) == count(Case) == 0
 
 
-@pytest.mark.parametrize("body, field, words", [
-    (b"{not json", "body", "JSON"),
-    (b"[1, 2]", "body", "JSON 对象"),
-    (json.dumps({"from": "13812345678", "text": "x"}).encode(), "message_id", "缺少"),
-    (payload("你好", part_no=3, part_count=2), "part_no", "不能大于"),
-    (payload("你好", part_count=2), "concat_ref", "分段"),
-    (payload("你好", received_at="昨天"), "received_at", "ISO 8601"),
-])
+@pytest.mark.parametrize(
+    "body, field, words",
+    [
+        (b"{not json", "body", "JSON"),
+        (b"[1, 2]", "body", "JSON 对象"),
+        (json.dumps({"from": "13812345678", "text": "x"}).encode(), "message_id", "缺少"),
+        (payload("你好", part_no=3, part_count=2), "part_no", "不能大于"),
+        (payload("你好", part_count=2), "concat_ref", "分段"),
+        (payload("你好", received_at="昨天"), "received_at", "ISO 8601"),
+    ],
+)
 def test_a_signed_body_we_cannot_read_gets_400_in_chinese(client, body, field, words):
     resp = post(client, body)
     assert resp.status_code == 400
@@ -200,13 +220,13 @@ def test_a_two_part_message_is_joined_in_order_and_handled_once(client, run_jobs
     assert count(Case) == 1 and len(texts_to()) == 1 and the_case().status is CaseStatus.DISPATCHED
 
 
-def test_a_long_message_whose_handling_failed_is_handled_when_the_gateway_retries_a_part(
-        client, monkeypatch):
+def test_a_long_message_whose_handling_failed_is_handled_when_the_gateway_retries_a_part(client, monkeypatch):
     import intake.sms.services as services
 
     part = dict(concat_ref="7f", part_count=2)
     sms(client, PHARMACY[:12], message_id="gw-p1", part_no=1, **part)
     body2 = payload(PHARMACY[12:], message_id="gw-p2", part_no=2, **part)
+
     def fails(*args):
         raise RuntimeError("the database went away")
 

@@ -2,6 +2,7 @@
 
 Each table refuses a move it does not list, and nothing sets these statuses but the tables.
 """
+
 import ast
 import enum
 from pathlib import Path
@@ -26,11 +27,17 @@ from tests.intake.test_hotline import CALL, FILING
 from tests.routing.test_lifecycle import TIP, routed
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"call": CALL_STATES, "extension": EXTENSION_STATES, "message": MESSAGE_STATES,
-          "callback answer": CALLBACK_ANSWERS, "callback review": CALLBACK_REVIEWS}
+TABLES = {
+    "call": CALL_STATES,
+    "extension": EXTENSION_STATES,
+    "message": MESSAGE_STATES,
+    "callback answer": CALLBACK_ANSWERS,
+    "callback review": CALLBACK_REVIEWS,
+}
 
 
 # --- the helper ---------------------------------------------------------------------------------
+
 
 class Light(enum.Enum):
     RED, GREEN = "red", "green"
@@ -61,8 +68,7 @@ def test_every_table_names_only_members_of_its_enum(name):
     assert len({type(s) for s in states}) == 1
 
 
-@pytest.mark.parametrize("model, states", [(Call, CallStatus), (Extension, ExtensionStatus),
-                                           (Message, MessageStatus)])
+@pytest.mark.parametrize("model, states", [(Call, CallStatus), (Extension, ExtensionStatus), (Message, MessageStatus)])
 def test_each_status_column_comment_lists_every_state(model, states):
     comment = model.__table__.c.status.comment
     assert [s.value for s in states if s.value not in comment] == []
@@ -70,11 +76,14 @@ def test_each_status_column_comment_lists_every_state(model, states):
 
 # --- hotline calls: ringing → taken → filed or ended ---------------------------------------------
 
+
 @pytest.fixture
 def announce(client, app):
     def do(payload=CALL):
-        return client.post("/hotline/calls", json=payload,
-                           headers={"Authorization": f"Bearer {app.config['HOTLINE_TOKEN']}"}).get_json()["id"]
+        return client.post(
+            "/hotline/calls", json=payload, headers={"Authorization": f"Bearer {app.config['HOTLINE_TOKEN']}"}
+        ).get_json()["id"]
+
     return do
 
 
@@ -113,6 +122,7 @@ def test_the_call_claim_matches_only_the_states_the_table_starts_from(announce):
 
 # --- extension requests: pending → approved or refused -------------------------------------------
 
+
 @pytest.fixture
 def extension(client, run_jobs, make_user, login):
     """A department's pending extension request and a supervisor logged in to decide it."""
@@ -133,8 +143,9 @@ def test_an_extension_already_decided_cannot_be_decided_again_and_the_page_says_
     status, due = decided.status, decided.clock.due_at
     assert status is {"approve": ExtensionStatus.APPROVED, "refuse": ExtensionStatus.REFUSED}[first]
 
-    page = client.post(f"/staff/extensions/{extension}", data={"decision": second, "note": "再审一次。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/extensions/{extension}", data={"decision": second, "note": "再审一次。"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "这份延期申请已经审批过了" in page
     db.session.expire_all()
     again = db.session.get(Extension, extension)
@@ -142,6 +153,7 @@ def test_an_extension_already_decided_cannot_be_decided_again_and_the_page_says_
 
 
 # --- callbacks: answered once; 不满意 reviewed once ----------------------------------------------
+
 
 def test_a_callback_answered_cannot_be_answered_again(client, run_jobs, make_user, login):
     replied_case(client, run_jobs, make_user, login)
@@ -157,21 +169,24 @@ def test_a_callback_answered_cannot_be_answered_again(client, run_jobs, make_use
 
 
 def test_a_dissatisfied_callback_reviewed_cannot_be_reviewed_again_and_the_page_says_so(
-        client, run_jobs, make_user, login):
+    client, run_jobs, make_user, login
+):
     replied_case(client, run_jobs, make_user, login)
     callback_id, ask_at = db.session.execute(sa.select(Callback.id, Callback.ask_at)).one()
     sweep_callbacks(now=ask_at)
     answer_by_sms(PHONE, "3")
     login(make_user("chen", role=Role.SUPERVISOR, county="330324", kind=None))
     client.post(f"/staff/callbacks/{callback_id}", data={"decision": "confirm", "reason": "答复属实。"})
-    page = client.post(f"/staff/callbacks/{callback_id}", data={"decision": "reopen", "reason": "再看看。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/callbacks/{callback_id}", data={"decision": "reopen", "reason": "再看看。"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "这件不满意件已经处理过了" in page
     db.session.expire_all()
     assert db.session.get(Callback, callback_id).review is Review.CONFIRMED
 
 
 # --- outbound messages: queued → sent, failed or suppressed --------------------------------------
+
 
 def test_a_sent_message_is_not_sent_again_nor_marked_failed(client, run_jobs):
     MemoryBackend.sent.clear()
@@ -208,13 +223,19 @@ def _status_writes(path: Path) -> list[int]:
             found.append(node.lineno)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "values":
             keys = {k.arg for k in node.keywords}
-            keys |= {k.value for a in node.args if isinstance(a, ast.Dict) for k in a.keys
-                     if isinstance(k, ast.Constant)}
+            keys |= {
+                k.value for a in node.args if isinstance(a, ast.Dict) for k in a.keys if isinstance(k, ast.Constant)
+            }
             if keys & STATE_ATTRIBUTES:
                 found.append(node.lineno)
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr"
-                and len(node.args) > 1 and isinstance(node.args[1], ast.Constant)
-                and node.args[1].value in STATE_ATTRIBUTES):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in STATE_ATTRIBUTES
+        ):
             found.append(node.lineno)
     return sorted(found)
 
@@ -229,14 +250,21 @@ def _unpacked(target: ast.expr) -> list[ast.expr]:
 def test_no_module_sets_a_status_outside_the_state_tables():
     sources = [p for package in ("intake", "notify", "routing") for p in (ROOT / package).rglob("*.py")]
     assert len(sources) > 20
-    writes = [f"{name}:{line}" for p in sources if (name := str(p.relative_to(ROOT))) not in ALLOWED
-              for line in _status_writes(p)]
+    writes = [
+        f"{name}:{line}"
+        for p in sources
+        if (name := str(p.relative_to(ROOT))) not in ALLOWED
+        for line in _status_writes(p)
+    ]
     assert writes == []
 
 
 def test_the_status_check_finds_the_old_ways(tmp_path):
     old = tmp_path / "old_ways.py"
-    old.write_text("ext.status = X.APPROVED\nmessage.status, message.last_error = S, why\n"
-                   "sa.update(Call).values(status=TAKEN)\nq.values({'answer': A})\n"
-                   "setattr(callback, 'review', R)\nmessage.status == S\nself.status.choices = []\n", encoding="utf-8")
+    old.write_text(
+        "ext.status = X.APPROVED\nmessage.status, message.last_error = S, why\n"
+        "sa.update(Call).values(status=TAKEN)\nq.values({'answer': A})\n"
+        "setattr(callback, 'review', R)\nmessage.status == S\nself.status.choices = []\n",
+        encoding="utf-8",
+    )
     assert _status_writes(old) == [1, 2, 3, 4, 5]

@@ -1,5 +1,6 @@
 """Commit at the edge: a failed action stores nothing, a GET that only reads commits nothing,
 and only intake/transaction.py commits."""
+
 import contextlib
 import pathlib
 import re
@@ -40,8 +41,12 @@ def stored_cases() -> int:
 
 
 def _submission() -> Submission:
-    return Submission(kind=CaseKind.COMPLAINT, channel=Channel.API, description="药店卖过期药，不肯退钱。",
-                      complainant_phone="+8613812345678")
+    return Submission(
+        kind=CaseKind.COMPLAINT,
+        channel=Channel.API,
+        description="药店卖过期药，不肯退钱。",
+        complainant_phone="+8613812345678",
+    )
 
 
 def test_a_step_that_raises_after_adding_rows_stores_nothing():
@@ -117,8 +122,7 @@ def _python_files():
 
 
 def test_only_the_edge_commits():
-    committing = [name for name, text in _python_files()
-                  if re.search(r"\.commit\(", text) and name not in MAY_COMMIT]
+    committing = [name for name, text in _python_files() if re.search(r"\.commit\(", text) and name not in MAY_COMMIT]
     assert committing == []
 
 

@@ -1,4 +1,5 @@
 """The citizen's web form and the lookup page."""
+
 import re
 
 import sqlalchemy as sa

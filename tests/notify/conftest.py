@@ -1,5 +1,6 @@
 """Fixtures for messages out: a case to write about, a worker that drains retries and scheduled
 jobs, and template rows put back as shipped after each test."""
+
 import time
 
 import pytest
@@ -39,6 +40,7 @@ def event(case):
 @pytest.fixture
 def template():
     """Add a template row, as an administrator would have it."""
+
     def add(key: str, text: str, essential: bool = True, channel: str = "sms") -> str:
         db.session.add(MessageTemplate(key=key, channel=channel, text=text, essential=essential))
         db.session.flush()

@@ -1,4 +1,5 @@
 """The administrator's pages for messages out: the outbound log and the template wording."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -45,14 +46,17 @@ def test_seeding_again_keeps_an_administrators_wording(app, admin, client):
     assert wording("case_accepted") == GOOD
 
 
-@pytest.mark.parametrize("text, error", [
-    ("【十小投诉举报】您的投诉{tracking_no}已受理，经办人{handler}。", "不认识的占位符：{handler}"),
-    ("【十小投诉举报】您的投诉{tracking_no已受理。", "花括号不成对"),
-    ("【十小投诉举报】您的投诉{tracking_no.__class__}已受理。", "写法不对"),
-    ("【十小投诉举报】您的投诉{}已受理。", "写法不对"),
-    ("【十小投诉举报】您的投诉{tracking_no:d}已受理。", "模板无法生成短信"),
-    ("   ", "请填写模板内容"),
-])
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("【十小投诉举报】您的投诉{tracking_no}已受理，经办人{handler}。", "不认识的占位符：{handler}"),
+        ("【十小投诉举报】您的投诉{tracking_no已受理。", "花括号不成对"),
+        ("【十小投诉举报】您的投诉{tracking_no.__class__}已受理。", "写法不对"),
+        ("【十小投诉举报】您的投诉{}已受理。", "写法不对"),
+        ("【十小投诉举报】您的投诉{tracking_no:d}已受理。", "模板无法生成短信"),
+        ("   ", "请填写模板内容"),
+    ],
+)
 def test_a_bad_template_is_refused_in_chinese_and_nothing_changes(client, admin, text, error):
     before = wording("case_accepted")
     response = edit(client, "case_accepted", text)
@@ -92,8 +96,10 @@ def test_the_message_log_shows_queued_messages_to_an_administrator(client, admin
     template("test_news", "【十小投诉举报】案件{tracking_no}有新进展。", essential=False)
     queue_message(case, "sms", CITIZEN, "test_news", event())
     db.session.commit()
-    assert {m.status for m in db.session.scalars(sa.select(Message))} == {MessageStatus.QUEUED,
-                                                                          MessageStatus.SUPPRESSED}
+    assert {m.status for m in db.session.scalars(sa.select(Message))} == {
+        MessageStatus.QUEUED,
+        MessageStatus.SUPPRESSED,
+    }
 
     page = client.get("/admin/messages").get_data(as_text=True)
     assert f"您的投诉（受理编号{case.tracking_no}）已受理" in page and "待发送" in page

@@ -1,4 +1,5 @@
 """The real gateways against servers on localhost: an SMS gateway that fails twice, a mail server."""
+
 import email
 import email.policy
 import json
@@ -61,12 +62,15 @@ class GatewayHandler(BaseHTTPRequestHandler):
 def gateway(app, monkeypatch):
     server = Gateway(failures=2)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    for key, value in {"NOTIFY_SMS_BACKEND": "http", "NOTIFY_SMS_HTTP_URL": server.url,
-                       "NOTIFY_SMS_HTTP_TOKEN": "s3cret-token",
-                       "NOTIFY_SMS_HTTP_PAYLOAD": '{"mobile": "{recipient}", "content": "{body}", '
-                                                  '"sign": "十小投诉举报", "extra": {"ref": "{idempotency_key}"}}',
-                       "NOTIFY_SMS_HTTP_ID_PATH": "data.msgid",
-                       "NOTIFY_RETRY_INTERVALS": [10, 60, 300]}.items():
+    for key, value in {
+        "NOTIFY_SMS_BACKEND": "http",
+        "NOTIFY_SMS_HTTP_URL": server.url,
+        "NOTIFY_SMS_HTTP_TOKEN": "s3cret-token",
+        "NOTIFY_SMS_HTTP_PAYLOAD": '{"mobile": "{recipient}", "content": "{body}", '
+        '"sign": "十小投诉举报", "extra": {"ref": "{idempotency_key}"}}',
+        "NOTIFY_SMS_HTTP_ID_PATH": "data.msgid",
+        "NOTIFY_RETRY_INTERVALS": [10, 60, 300],
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     yield server
     server.shutdown()
@@ -109,8 +113,10 @@ def test_a_gateway_failing_twice_gets_the_message_exactly_once(app, gateway, cas
     assert db.session.scalar(sa.select(Message.attempts).where(Message.id == message_id)) == 3
 
 
-@pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-                    reason="two workers at once need PostgreSQL's row locks (run by .ci/run)")
+@pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+    reason="two workers at once need PostgreSQL's row locks (run by .ci/run)",
+)
 def test_two_workers_at_once_send_once(app, gateway, case, event):
     gateway.failures, gateway.delay = 0, 0.5
     message_id = queue_message(case, "sms", CITIZEN, "case_accepted", event(), due="2026-12-07").id
@@ -143,11 +149,16 @@ def test_a_gateway_that_never_takes_it_leaves_a_failed_row(app, gateway, case, e
 
 def test_basic_auth_and_the_default_payload(app, gateway, case, event, monkeypatch):
     gateway.failures = 0
-    for key, value in {"NOTIFY_SMS_HTTP_TOKEN": "", "NOTIFY_SMS_HTTP_USER": "intake",
-                       "NOTIFY_SMS_HTTP_PASSWORD": "pw", "NOTIFY_SMS_HTTP_ID_PATH": "id"}.items():
+    for key, value in {
+        "NOTIFY_SMS_HTTP_TOKEN": "",
+        "NOTIFY_SMS_HTTP_USER": "intake",
+        "NOTIFY_SMS_HTTP_PASSWORD": "pw",
+        "NOTIFY_SMS_HTTP_ID_PATH": "id",
+    }.items():
         monkeypatch.setitem(app.config, key, value)
-    monkeypatch.setitem(app.config, "NOTIFY_SMS_HTTP_PAYLOAD",
-                        '{"to": "{recipient}", "text": "{body}", "ref": "{idempotency_key}"}')
+    monkeypatch.setitem(
+        app.config, "NOTIFY_SMS_HTTP_PAYLOAD", '{"to": "{recipient}", "text": "{body}", "ref": "{idempotency_key}"}'
+    )
     message_id = queue_message(case, "sms", CITIZEN, "case_accepted", event(), due="2026-12-07").id
     db.session.commit()
     assert send_message(message_id) == "sent"
@@ -160,6 +171,7 @@ def test_basic_auth_and_the_default_payload(app, gateway, case, event, monkeypat
 
 
 # --- mail ------------------------------------------------------------------------------------------
+
 
 class MailServer(socketserver.ThreadingTCPServer):
     """Just enough SMTP to take mail: EHLO, MAIL, RCPT, DATA, QUIT."""
@@ -208,9 +220,15 @@ class SmtpHandler(socketserver.StreamRequestHandler):
 def mail_server(app, monkeypatch):
     server = MailServer()
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    for key, value in {"NOTIFY_MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1",
-                       "MAIL_PORT": server.server_address[1], "MAIL_FROM": "12315@county.example",
-                       "MAIL_USE_TLS": False, "MAIL_USE_SSL": False, "MAIL_USERNAME": ""}.items():
+    for key, value in {
+        "NOTIFY_MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": server.server_address[1],
+        "MAIL_FROM": "12315@county.example",
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": "",
+    }.items():
         monkeypatch.setitem(app.config, key, value)
     yield server
     server.shutdown()
@@ -218,8 +236,9 @@ def mail_server(app, monkeypatch):
 
 
 def test_mail_goes_out_over_smtp_in_utf8(mail_server, case, event, drain):
-    message = queue_message(case, "mail", "oubei@example.test", "clock_red", event(),
-                            clock="签收", due="2026-12-01 17:30")
+    message = queue_message(
+        case, "mail", "oubei@example.test", "clock_red", event(), clock="签收", due="2026-12-01 17:30"
+    )
     db.session.commit()
     message_id, tracking_no = message.id, case.tracking_no
     drain()
@@ -230,14 +249,17 @@ def test_mail_goes_out_over_smtp_in_utf8(mail_server, case, event, drain):
     assert mail["Subject"].startswith("【十小投诉举报】案件") and tracking_no in mail["Subject"]
     assert "已列入督办" in mail.get_content() and mail.get_content_charset() == "utf-8"
     row = db.session.get(Message, message_id)
-    assert row.status is MessageStatus.SENT and row.gateway_id == mail["Message-ID"].strip()  # a long id folds onto its own line
+    assert (
+        row.status is MessageStatus.SENT and row.gateway_id == mail["Message-ID"].strip()
+    )  # a long id folds onto its own line
 
 
 def test_a_mail_server_that_is_down_is_retried(app, mail_server, case, event, drain, monkeypatch):
     monkeypatch.setitem(app.config, "MAIL_PORT", 1)  # nothing listens there
     monkeypatch.setitem(app.config, "NOTIFY_RETRY_INTERVALS", [30])
-    message_id = queue_message(case, "mail", "oubei@example.test", "clock_red", event(),
-                               clock="签收", due="2026-12-01 17:30").id
+    message_id = queue_message(
+        case, "mail", "oubei@example.test", "clock_red", event(), clock="签收", due="2026-12-01 17:30"
+    ).id
     db.session.commit()
     drain()
     row = db.session.get(Message, message_id)

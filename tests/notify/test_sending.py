@@ -1,4 +1,5 @@
 """The sending rules: quiet hours, the daily cap, TD opt-outs, secrets kept out of the database."""
+
 from datetime import datetime, timedelta
 
 import pytest
@@ -40,12 +41,15 @@ def sms_sent_to(phone: str) -> list[str]:
 
 # --- quiet hours -----------------------------------------------------------------------------------
 
-def test_quiet_hours_defer_a_message_to_eight_and_an_urgent_one_goes_at_once(app, quiet_hours, case,
-                                                                               event, drain, monkeypatch):
+
+def test_quiet_hours_defer_a_message_to_eight_and_an_urgent_one_goes_at_once(
+    app, quiet_hours, case, event, drain, monkeypatch
+):
     evening = local(1, 22, 30)
     held = queue_message(case, "sms", CITIZEN, "case_accepted", event(), due="…", now=evening)
-    urgent = queue_message(case, "sms", CITIZEN, "case_merged", event(), master_no="2611220765432",
-                           urgent=True, now=evening)
+    urgent = queue_message(
+        case, "sms", CITIZEN, "case_merged", event(), master_no="2611220765432", urgent=True, now=evening
+    )
     db.session.commit()
     held_id, held_until, urgent_id = held.id, held.not_before, urgent.id
     assert held_until == local(2, 8) and urgent.not_before is None
@@ -63,20 +67,20 @@ def test_quiet_hours_defer_a_message_to_eight_and_an_urgent_one_goes_at_once(app
     assert len(sms_sent_to(CITIZEN)) == 2
 
 
-@pytest.mark.parametrize("hour, minute, held_to", [(21, 0, (1, 8)), (23, 59, (1, 8)), (0, 30, (0, 8)),
-                                                   (7, 59, (0, 8)), (8, 0, None), (20, 59, None)])
+@pytest.mark.parametrize(
+    "hour, minute, held_to",
+    [(21, 0, (1, 8)), (23, 59, (1, 8)), (0, 30, (0, 8)), (7, 59, (0, 8)), (8, 0, None), (20, 59, None)],
+)
 def test_the_edges_of_quiet_hours(app, quiet_hours, hour, minute, held_to):
     until = services.quiet_until(local(3, hour, minute))
     assert until == (local(3 + held_to[0], held_to[1]) if held_to else None)
 
 
 def test_mail_is_not_held_and_no_quiet_hours_means_none(app, monkeypatch, quiet_hours, case, event):
-    mail = queue_message(case, "mail", "staff@example.test", "case_accepted", event(), due="…",
-                         now=local(1, 23))
+    mail = queue_message(case, "mail", "staff@example.test", "case_accepted", event(), due="…", now=local(1, 23))
     assert mail.not_before is None
     monkeypatch.setitem(app.config, "NOTIFY_QUIET_HOURS", "")
-    assert queue_message(case, "sms", CITIZEN, "case_accepted", event(), due="…",
-                         now=local(1, 23)).not_before is None
+    assert queue_message(case, "sms", CITIZEN, "case_accepted", event(), due="…", now=local(1, 23)).not_before is None
 
 
 def test_a_job_that_runs_in_quiet_hours_puts_itself_off(app, quiet_hours, case, event):
@@ -96,6 +100,7 @@ def test_a_job_that_runs_in_quiet_hours_puts_itself_off(app, quiet_hours, case, 
 
 
 # --- the daily cap and TD ------------------------------------------------------------------------
+
 
 def test_the_daily_cap_suppresses_the_next_non_essential_sms_but_not_an_essential_one(app, case, event, news):
     morning = local(1, 9)
@@ -148,6 +153,7 @@ def test_one_message_per_case_event_and_recipient(case, event):
 
 
 # --- secrets ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def receipt(template):
@@ -212,8 +218,14 @@ def test_the_sweep_waits_for_a_held_message(app, quiet_hours, case, event):
     assert db.session.get(Message, message_id).status is MessageStatus.QUEUED
 
 
-@pytest.mark.parametrize("overrides", [{"NOTIFY_QUIET_HOURS": "21-8"}, {"NOTIFY_QUIET_HOURS": "21:00"},
-                                       {"NOTIFY_SMS_BACKEND": "http", "NOTIFY_SMS_HTTP_URL": ""}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"NOTIFY_QUIET_HOURS": "21-8"},
+        {"NOTIFY_QUIET_HOURS": "21:00"},
+        {"NOTIFY_SMS_BACKEND": "http", "NOTIFY_SMS_HTTP_URL": ""},
+    ],
+)
 def test_settings_the_sending_rules_cannot_use_are_refused_at_start(tmp_path, overrides):
     from intake.config import ConfigError, load
 

@@ -1,4 +1,5 @@
 """Every shipped SMS template, filled with realistic values, fits one 70-character segment."""
+
 import string
 
 import sqlalchemy as sa
@@ -6,9 +7,16 @@ import sqlalchemy as sa
 from intake.extensions import db
 from notify.models import MessageTemplate
 
-SAMPLE = {"tracking_no": "2611232341596", "master_no": "2611232341597", "clock": "受理/立案决定期限",
-          "due": "2026年10月13日", "result": "调解终止，未达成协议", "lookup_code": "123456",
-          "status": "重新办理中", "number": "2611232341596"}
+SAMPLE = {
+    "tracking_no": "2611232341596",
+    "master_no": "2611232341597",
+    "clock": "受理/立案决定期限",
+    "due": "2026年10月13日",
+    "result": "调解终止，未达成协议",
+    "lookup_code": "123456",
+    "status": "重新办理中",
+    "number": "2611232341596",
+}
 
 
 def test_every_sms_template_fits_one_segment():

@@ -1,4 +1,5 @@
 """Tests for routing.calendar (facts checked against chinesecalendar 1.11.0)."""
+
 from datetime import date, datetime, timedelta, timezone
 
 import pytest

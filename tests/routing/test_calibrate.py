@@ -1,5 +1,6 @@
 """The calibrated confidence: a probability that grows with the evidence, a JSON model that
 round-trips, a threshold that meets its precision target, reliability and per-category reports."""
+
 import json
 import math
 import os
@@ -8,9 +9,9 @@ import pytest
 
 from routing.router import fit as cal
 from routing.router.calibrate import FEATURES, Calibration, load_calibration
+from routing.router.evaluate import Report, build_router_from_reference_files, evaluate
 from routing.router.fit import choose_threshold, rates
 from routing.router.reliability import reliability
-from routing.router.evaluate import Report, build_router_from_reference_files, evaluate
 
 SHARED_SETS = cal.default_sets()
 
@@ -29,6 +30,7 @@ def _vector(**values) -> list[float]:
 
 
 # --- the probability ------------------------------------------------------------
+
 
 def test_probability_is_monotone_in_the_evidence():
     model = _model(loc_confidence=4.0, cls_share=3.0, loc_candidates=-1.5)
@@ -54,8 +56,15 @@ def test_probability_is_the_logistic_of_the_linear_score():
 
 
 def test_the_router_reports_the_calibrated_probability(router):
-    d = router.decide({"text": "举报一家农资店卖没有登记证的农药", "business_name": "丰收农资店",
-                       "address": "平湖市广陈镇", "kind": "complaint", "channel": "web"})
+    d = router.decide(
+        {
+            "text": "举报一家农资店卖没有登记证的农药",
+            "business_name": "丰收农资店",
+            "address": "平湖市广陈镇",
+            "kind": "complaint",
+            "channel": "web",
+        }
+    )
     assert not d.triage and d.confidence >= router.threshold
     nowhere = router.decide({"text": "有家药店卖过期药", "kind": "complaint", "channel": "sms"})
     assert nowhere.triage and nowhere.confidence == 0.0  # no township: no route to be right
@@ -68,8 +77,9 @@ def test_a_hard_doubt_stays_triage_however_high_the_probability(router):
     sure.calibration = Calibration(["loc_confidence"], [0.0], 50.0, 0.5)  # always ~1.0
     d = sure.decide({"text": "梅园村口那家小卖部卖的饼干全是过期的", "kind": "complaint", "channel": "sms"})
     assert d.triage
-    d = sure.decide({"text": "在一家大型超市买到过期牛奶", "address": "平湖市当湖街道",
-                     "kind": "complaint", "channel": "web"})
+    d = sure.decide(
+        {"text": "在一家大型超市买到过期牛奶", "address": "平湖市当湖街道", "kind": "complaint", "channel": "web"}
+    )
     assert d.triage and d.industry == "other"
 
 
@@ -81,6 +91,7 @@ def test_the_threshold_is_a_setting(router):
 
 
 # --- the JSON model ------------------------------------------------------------------
+
 
 def test_json_model_round_trips(tmp_path):
     model = _model(loc_confidence=1.234567, kind_tip=-0.5)
@@ -102,6 +113,7 @@ def test_a_model_with_other_features_reads_them_by_name():
 
 
 # --- the threshold ---------------------------------------------------------------------
+
 
 def test_threshold_chosen_hits_the_precision_target_on_a_synthetic_set():
     import random
@@ -128,19 +140,30 @@ def test_threshold_ignores_cases_with_a_hard_doubt_and_gives_up_when_unreachable
 
 # --- the reports ----------------------------------------------------------------------
 
+
 def test_reliability_table_counts_right():
-    table = reliability([0.1, 0.49, 0.5, 0.75, 0.85, 0.9, 0.94, 0.95, 0.99, 1.0],
-                        [False, True, True, True, False, True, True, True, True, False])
+    table = reliability(
+        [0.1, 0.49, 0.5, 0.75, 0.85, 0.9, 0.94, 0.95, 0.99, 1.0],
+        [False, True, True, True, False, True, True, True, True, False],
+    )
     assert [(r["lo"], r["cases"], r["right"]) for r in table] == [
-        (0.0, 2, 1), (0.5, 1, 1), (0.7, 1, 1), (0.8, 1, 0), (0.9, 2, 2), (0.95, 3, 2)]
+        (0.0, 2, 1),
+        (0.5, 1, 1),
+        (0.7, 1, 1),
+        (0.8, 1, 0),
+        (0.9, 2, 2),
+        (0.95, 3, 2),
+    ]
     assert table[-1]["precision"] == pytest.approx(2 / 3)
     assert table[0]["mean_confidence"] == pytest.approx(0.295)
 
 
 def test_report_prints_reliability_and_categories():
-    outcomes = [{"id": "a", "confidence": 0.97, "auto": True, "right": True, "routable": True},
-                {"id": "b", "confidence": 0.2, "auto": False, "right": False, "routable": False},
-                {"id": "c", "confidence": 0.6, "auto": False, "right": True, "routable": True}]
+    outcomes = [
+        {"id": "a", "confidence": 0.97, "auto": True, "right": True, "routable": True},
+        {"id": "b", "confidence": 0.2, "auto": False, "right": False, "routable": False},
+        {"id": "c", "confidence": 0.6, "auto": False, "right": True, "routable": True},
+    ]
     report = Report(1.0, 0.5, 1.0, 1, 2, 1, outcomes=outcomes)
     rows = dict(report.by_category({"a": {"cats": [1]}, "b": {"cats": [9, 1]}, "c": {"cats": [1]}}))
     assert rows["1"]["cases"] == 3 and rows["1"]["coverage"] == 0.5 and rows["1"]["precision"] == 1.0
@@ -151,13 +174,32 @@ def test_report_prints_reliability_and_categories():
 
 def test_flask_routing_eval_prints_per_category_rows(app, tmp_path):
     rows = [
-        {"id": "a", "channel": "web", "kind": "complaint", "text": "买的感冒药过期了", "business_name": "好日子大药房",
-         "address": "永嘉县瓯北街道", "caller_phone": None,
-         "expect": {"triage": False, "industry": "pharmacy", "county": "330324", "township": "330324009",
-                    "lead_department": "market"}},
-        {"id": "b", "channel": "sms", "kind": "tip", "text": "有人卖假货", "business_name": None, "address": None,
-         "caller_phone": None, "expect": {"triage": True, "industry": None, "county": None, "township": None,
-                                          "lead_department": None}},
+        {
+            "id": "a",
+            "channel": "web",
+            "kind": "complaint",
+            "text": "买的感冒药过期了",
+            "business_name": "好日子大药房",
+            "address": "永嘉县瓯北街道",
+            "caller_phone": None,
+            "expect": {
+                "triage": False,
+                "industry": "pharmacy",
+                "county": "330324",
+                "township": "330324009",
+                "lead_department": "market",
+            },
+        },
+        {
+            "id": "b",
+            "channel": "sms",
+            "kind": "tip",
+            "text": "有人卖假货",
+            "business_name": None,
+            "address": None,
+            "caller_phone": None,
+            "expect": {"triage": True, "industry": None, "county": None, "township": None, "lead_department": None},
+        },
     ]
     cases, tags = tmp_path / "cases.jsonl", tmp_path / "tags.json"
     cases.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
@@ -174,23 +216,34 @@ def test_flask_routing_eval_prints_per_category_rows(app, tmp_path):
 
 
 def test_evaluate_keeps_its_summary(router):
-    cases = [{"id": "x", "text": "有人卖假货", "expect": {"triage": True, "industry": None, "township": None,
-                                                     "lead_department": None}}]
+    cases = [
+        {
+            "id": "x",
+            "text": "有人卖假货",
+            "expect": {"triage": True, "industry": None, "township": None, "lead_department": None},
+        }
+    ]
     report = evaluate(router, cases)
     assert report.triage_recall == 1.0 and report.outcomes[0]["confidence"] == 0.0
 
 
 # --- the shipped calibration is up to date ----------------------------------------------
 
-@pytest.mark.skipif(not all(os.path.exists(p) for p in SHARED_SETS),
-                    reason="the shared labelled sets (../shared/eval/dev_cases*.jsonl) are not beside this checkout")
+
+@pytest.mark.skipif(
+    not all(os.path.exists(p) for p in SHARED_SETS),
+    reason="the shared labelled sets (../shared/eval/dev_cases*.jsonl) are not beside this checkout",
+)
 def test_refitting_on_the_shipped_sets_reproduces_the_shipped_calibration(router):
     shipped = load_calibration()
     fresh, report = cal.fit(router)
-    hint = ("routing/router/data/calibration.json is stale: the router, its data or the labelled sets "
-            "changed. Refit: python -m routing.router.fit")
-    assert [s["sha256"] for s in fresh.meta["training_sets"]] == \
-        [s["sha256"] for s in shipped.meta["training_sets"]], hint
+    hint = (
+        "routing/router/data/calibration.json is stale: the router, its data or the labelled sets "
+        "changed. Refit: python -m routing.router.fit"
+    )
+    assert [s["sha256"] for s in fresh.meta["training_sets"]] == [s["sha256"] for s in shipped.meta["training_sets"]], (
+        hint
+    )
     assert fresh.features == shipped.features, hint
     assert fresh.threshold == pytest.approx(shipped.threshold, abs=1e-4), hint
     assert fresh.coef == pytest.approx(shipped.coef, abs=1e-4), hint
@@ -198,8 +251,10 @@ def test_refitting_on_the_shipped_sets_reproduces_the_shipped_calibration(router
     assert report["precision"] >= shipped.precision_target
 
 
-@pytest.mark.skipif(not all(os.path.exists(p) for p in SHARED_SETS),
-                    reason="the shared labelled sets (../shared/eval/dev_cases*.jsonl) are not beside this checkout")
+@pytest.mark.skipif(
+    not all(os.path.exists(p) for p in SHARED_SETS),
+    reason="the shared labelled sets (../shared/eval/dev_cases*.jsonl) are not beside this checkout",
+)
 def test_flask_routing_calibrate_writes_a_model_and_prints_cross_validated_numbers(app, tmp_path):
     out = tmp_path / "calibration.json"
     result = app.test_cli_runner().invoke(args=["routing", "calibrate", "--out", str(out)])

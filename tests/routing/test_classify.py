@@ -1,11 +1,9 @@
 """The classifier names the business a complaint is against, not every trade the story mentions."""
+
 import subprocess
 import sys
 
 import pytest
-
-
-
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +90,12 @@ def test_a_chain_is_not_a_rival_trade(classify):
     assert "other" not in result.ambiguous
 
 
-CASE = {"text": "斜桥镇一家小吃店厨房里堆了十几个液化气钢瓶，有的还漏气。", "business_name": None,
-        "address": None, "caller_phone": None}
+CASE = {
+    "text": "斜桥镇一家小吃店厨房里堆了十几个液化气钢瓶，有的还漏气。",
+    "business_name": None,
+    "address": None,
+    "caller_phone": None,
+}
 
 
 def test_two_trades_equally_the_subject_go_to_triage_naming_both(router):
@@ -110,8 +112,10 @@ def test_reasons_say_why_a_mentioned_trade_is_set_aside(router):
 
 
 def test_the_router_core_imports_no_web_or_database_code():
-    code = ("import sys, routing.router.classify, routing.router.decide; "
-            "print([m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'intake')])")
+    code = (
+        "import sys, routing.router.classify, routing.router.decide; "
+        "print([m for m in sys.modules if m.split('.')[0] in ('flask', 'sqlalchemy', 'intake')])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -126,10 +130,13 @@ def test_where_the_complainant_bought_is_the_subject_not_a_supplier(classify):
     assert result.industry == "pharmacy" and result.incidental == []
 
 
-@pytest.mark.parametrize("text", [
-    "我们村的小卖部老板从一个小作坊进了一批辣条，都没有生产日期。",
-    "小卖部卖的辣条没有生产日期，老板说是在一个小作坊进的货。",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们村的小卖部老板从一个小作坊进了一批辣条，都没有生产日期。",
+        "小卖部卖的辣条没有生产日期，老板说是在一个小作坊进的货。",
+    ],
+)
 def test_the_shop_restocked_from_a_workshop_is_the_subject(classify, text):
     result = classify(text)
     assert result.industry == "grocery" and result.ambiguous == []

@@ -1,20 +1,24 @@
 """Clocks take their length from the policy table and count Chinese working days."""
+
 from datetime import date, datetime
 
 import pytest
 
+from intake.cases.clocks import start_clock
 from intake.extensions import db
 from intake.reference.models import CalendarDay
 from routing.calendar import TZ
-from intake.cases.clocks import start_clock
 from tests.factories import CaseFactory
 
 
-@pytest.mark.parametrize("start, due", [
-    (datetime(2026, 9, 30, 16, 0, tzinfo=TZ), datetime(2026, 10, 8, 23, 59, 59, 999999, tzinfo=TZ)),
-    (datetime(2026, 10, 9, 9, 0, tzinfo=TZ), datetime(2026, 10, 10, 23, 59, 59, 999999, tzinfo=TZ)),
-    (datetime(2026, 12, 31, 9, 0, tzinfo=TZ), datetime(2027, 1, 1, 23, 59, 59, 999999, tzinfo=TZ)),
-])
+@pytest.mark.parametrize(
+    "start, due",
+    [
+        (datetime(2026, 9, 30, 16, 0, tzinfo=TZ), datetime(2026, 10, 8, 23, 59, 59, 999999, tzinfo=TZ)),
+        (datetime(2026, 10, 9, 9, 0, tzinfo=TZ), datetime(2026, 10, 10, 23, 59, 59, 999999, tzinfo=TZ)),
+        (datetime(2026, 12, 31, 9, 0, tzinfo=TZ), datetime(2027, 1, 1, 23, 59, 59, 999999, tzinfo=TZ)),
+    ],
+)
 def test_sign_clock_is_one_working_day_around_national_day_and_into_2027(start, due):
     clock = start_clock(CaseFactory(received_at=start), "sign", start)
     assert clock.due_at == due

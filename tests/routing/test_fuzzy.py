@@ -1,4 +1,5 @@
 """Place names as people write them: what a dispatcher would notice about fuzzy matches."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -10,14 +11,21 @@ MAQIAO, HAIZHOU_WAN, HAIZHOU = "330481004", "320703008", "330481002"
 XINCHENG, XINCHENG_ZHEN, WANGJIANGJING = "330411002", "330411104", "330411101"
 
 
-
-
 def decide(router, text, address=None, caller_phone=None, business_name=None):
-    return router.decide({"text": text, "business_name": business_name, "address": address,
-                          "caller_phone": caller_phone, "kind": "complaint", "channel": "hotline"})
+    return router.decide(
+        {
+            "text": text,
+            "business_name": business_name,
+            "address": address,
+            "caller_phone": caller_phone,
+            "kind": "complaint",
+            "channel": "hotline",
+        }
+    )
 
 
 # --- routing on a name written with a slip ------------------------------------------
+
 
 def test_a_homophone_in_the_address_routes_with_its_reason(router):
     d = decide(router, "那家饭店的海鲜不新鲜，吃了拉肚子", address="海盐县甘浦镇")
@@ -106,24 +114,40 @@ def test_accent_folding():
 
 
 def test_an_alias_is_found_with_its_reason():
-    g = Gazetteer.from_rows([
-        {"code": "33", "name": "浙江省", "level": "province", "parent_code": ""},
-        {"code": "3399", "name": "样例市", "level": "city", "parent_code": "33"},
-        {"code": "339901", "name": "样例县", "level": "county", "parent_code": "3399"},
-        {"code": "339901100", "name": "桥头镇", "level": "township", "parent_code": "339901",
-         "aliases": ["老城关"]},
-    ])
+    g = Gazetteer.from_rows(
+        [
+            {"code": "33", "name": "浙江省", "level": "province", "parent_code": ""},
+            {"code": "3399", "name": "样例市", "level": "city", "parent_code": "33"},
+            {"code": "339901", "name": "样例县", "level": "county", "parent_code": "3399"},
+            {
+                "code": "339901100",
+                "name": "桥头镇",
+                "level": "township",
+                "parent_code": "339901",
+                "aliases": ["老城关"],
+            },
+        ]
+    )
     assert [(m.code, m.how) for m in g.find("老城关那边")] == [("339901100", "别名")]
     assert [h.how for h in g.matcher.search("老城")] == ["别名"]
 
 
 # --- the place picker ---------------------------------------------------------------
 
-@pytest.mark.parametrize("query, code, how", [
-    ("甘浦", GANPU, "按读音"), ("新代", XINDAI, "按读音"), ("obj", OUBEI, "按拼音首字母"),
-    ("oubei", OUBEI, "按拼音"), ("瓯北", OUBEI, ""), ("瓯北镇", OUBEI, "后缀不同"),
-    ("王江镇", WANGJIANGJING, "缺字"), ("祟福", "330483107", "按字形"),
-])
+
+@pytest.mark.parametrize(
+    "query, code, how",
+    [
+        ("甘浦", GANPU, "按读音"),
+        ("新代", XINDAI, "按读音"),
+        ("obj", OUBEI, "按拼音首字母"),
+        ("oubei", OUBEI, "按拼音"),
+        ("瓯北", OUBEI, ""),
+        ("瓯北镇", OUBEI, "后缀不同"),
+        ("王江镇", WANGJIANGJING, "缺字"),
+        ("祟福", "330483107", "按字形"),
+    ],
+)
 def test_search_finds_townships(router, query, code, how):
     hits = router.gazetteer.matcher.search(query)
     assert hits and isinstance(hits[0], PlaceHit)
@@ -140,11 +164,11 @@ def test_search_puts_the_characters_typed_first_and_keeps_the_limit(router):
 
 def test_search_finds_a_townships_villages(router):
     hits = router.gazetteer.matcher.search("xw", township=XINDAI)
-    assert hits and all(h.level == "village" and router.gazetteer.township_of(h.code) == XINDAI
-                        for h in hits)
+    assert hits and all(h.level == "village" and router.gazetteer.township_of(h.code) == XINDAI for h in hits)
 
 
 # --- an administrator adds an alias -------------------------------------------------
+
 
 def test_an_administrator_adds_an_alias(app):
     from intake.extensions import db

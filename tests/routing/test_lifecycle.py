@@ -1,15 +1,16 @@
 """Each move of a case starts and stops the clocks RULES.md gives it; staff see and feel the limits."""
+
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
+from intake.cases.clocks import extend_clock, start_clock
 from intake.cases.models import Case, CaseEvent, CaseStatus, Extension, ExtensionStatus
 from intake.extensions import db
 from intake.types import utcnow
 from notify.backends import MemoryBackend
 from routing.calendar import TZ, WorkCalendar
-from intake.cases.clocks import extend_clock, start_clock
 from routing.sweeps import sweep_clocks
 from tests.factories import CaseFactory
 from tests.intake.test_api import PHARMACY
@@ -116,8 +117,9 @@ def test_extension_asked_approved_and_the_complainant_told_the_new_date(client, 
     dept = make_user("yj-market")
     login(dept)
     client.post(f"/staff/cases/{case_id}/sign")
-    page = client.post(f"/staff/cases/{case_id}/extension", data={"reason": "需要抽检送检，检验报告尚未出具。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/cases/{case_id}/extension", data={"reason": "需要抽检送检，检验报告尚未出具。"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "等待督办人员审批" in page
     ext = db.session.scalar(sa.select(Extension))
     ext_id = ext.id
@@ -139,8 +141,9 @@ def test_extension_asked_approved_and_the_complainant_told_the_new_date(client, 
     # once only
     client.post("/logout")
     login(dept)
-    page = client.post(f"/staff/cases/{case_id}/extension", data={"reason": "还需要时间。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/cases/{case_id}/extension", data={"reason": "还需要时间。"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "已经延长过一次" in page
     assert db.session.scalar(sa.select(sa.func.count(Extension.id))) == 1
 
@@ -158,8 +161,9 @@ def test_an_extension_cannot_be_asked_after_the_deadline_and_a_refusal_says_why(
     client.post("/logout")
     login(make_user("chen", role=Role.SUPERVISOR, county="330324", kind=None))
     ext_id = db.session.scalar(sa.select(Extension.id))
-    page = client.post(f"/staff/extensions/{ext_id}", data={"decision": "refuse", "note": ""},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/extensions/{ext_id}", data={"decision": "refuse", "note": ""}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "须写明理由" in page
     client.post(f"/staff/extensions/{ext_id}", data={"decision": "refuse", "note": "案情简单，无需延期。"})
     assert db.session.get(Extension, ext_id).status is ExtensionStatus.REFUSED
@@ -169,8 +173,9 @@ def test_an_extension_cannot_be_asked_after_the_deadline_and_a_refusal_says_why(
     db.session.commit()
     client.post("/logout")
     login(dept)
-    page = client.post(f"/staff/cases/{case_id}/extension", data={"reason": "需要送检。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/cases/{case_id}/extension", data={"reason": "需要送检。"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "期限已过" in page
 
 
@@ -184,8 +189,9 @@ def test_the_return_window_closes_after_two_working_days_without_warnings(client
     db.session.commit()
     page = client.get(f"/staff/cases/{case_id}").get_data(as_text=True)
     assert 'id="return"' not in page
-    page = client.post(f"/staff/cases/{case_id}/return", data={"reason": "不是药店，是诊所。"},
-                       follow_redirects=True).get_data(as_text=True)
+    page = client.post(
+        f"/staff/cases/{case_id}/return", data={"reason": "不是药店，是诊所。"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "已超过退单期限" in page
     result = sweep_clocks(now=utcnow())
     assert result["windows_closed"] == 1 and result["red"] == 0
@@ -203,8 +209,10 @@ def test_a_case_returned_three_times_is_escalated_as_a_problem_case(client, run_
         assert db.session.get(Case, case_id).status is CaseStatus.TRIAGE
         if n < 2:
             login(dispatcher)
-            client.post(f"/dispatch/cases/{case_id}/route",
-                        data={"township": "330324009", "industry": "pharmacy", "lead_kind": ""})
+            client.post(
+                f"/dispatch/cases/{case_id}/route",
+                data={"township": "330324009", "industry": "pharmacy", "lead_kind": ""},
+            )
             client.post("/logout")
             assert db.session.get(Case, case_id).status is CaseStatus.DISPATCHED
             assert db.session.get(Case, case_id).problem_at is None

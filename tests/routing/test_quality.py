@@ -4,6 +4,7 @@ The bars are those of issue 9 (precision 98, coverage 92, triage recall 92) wher
 reaches them, and just under what it measures where it does not yet (dev_cases_3 whole, the
 held-out parts' precision), so that a change that makes it worse fails here.
 """
+
 import os
 
 import pytest
@@ -25,8 +26,6 @@ def _shared(name):
     if not os.path.exists(path):
         pytest.skip(f"{path} is not beside this checkout")
     return path
-
-
 
 
 def _check(report, bars):

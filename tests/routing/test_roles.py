@@ -1,13 +1,10 @@
 """Roles of place mentions: where the shop is, not where the caller lives or works."""
+
 import pytest
 
 
-
-
-
 def decide(router, text, address=None, business_name=None, phone=None):
-    return router.decide({"text": text, "address": address, "business_name": business_name,
-                          "caller_phone": phone})
+    return router.decide({"text": text, "address": address, "business_name": business_name, "caller_phone": phone})
 
 
 def test_an_address_marked_as_the_callers_home_gives_way_to_the_shop_in_the_story(router):
@@ -58,31 +55,40 @@ def test_a_bare_name_that_is_also_another_townships_village_goes_to_triage(route
     assert d.triage and len(d.candidates) >= 2
 
 
-@pytest.mark.parametrize("text, address, township", [
-    ("填的是我家地址，上周在许村镇一家饭店吃饭，菜里有虫", "海宁市长安镇", "330481101"),
-    ("住址：海盐县沈荡镇。在武原街道一家理发店办卡不退", "海盐县沈荡镇", "330424001"),
-])
+@pytest.mark.parametrize(
+    "text, address, township",
+    [
+        ("填的是我家地址，上周在许村镇一家饭店吃饭，菜里有虫", "海宁市长安镇", "330481101"),
+        ("住址：海盐县沈荡镇。在武原街道一家理发店办卡不退", "海盐县沈荡镇", "330424001"),
+    ],
+)
 def test_the_caller_saying_the_address_is_theirs_in_other_words(router, text, address, township):
     d = decide(router, text, address)
     assert not d.triage and d.township == township
 
 
-@pytest.mark.parametrize("text, address", [
-    ("留的是单位的地址。我在上班路上一家早餐店买的包子馊了", "平湖市当湖街道"),
-    ("上班路上经过一家早餐店，买的包子馊了", "平湖市当湖街道东湖社区 来电人住址"),
-    ("来电人反映：其在回家路上一家小卖部买到过期饮料，店名不清楚", "嘉善县魏塘街道（住）"),
-    ("在县城一家药店买的膏药贴了过敏", "永嘉县南城街道 家庭住址"),
-])
+@pytest.mark.parametrize(
+    "text, address",
+    [
+        ("留的是单位的地址。我在上班路上一家早餐店买的包子馊了", "平湖市当湖街道"),
+        ("上班路上经过一家早餐店，买的包子馊了", "平湖市当湖街道东湖社区 来电人住址"),
+        ("来电人反映：其在回家路上一家小卖部买到过期饮料，店名不清楚", "嘉善县魏塘街道（住）"),
+        ("在县城一家药店买的膏药贴了过敏", "永嘉县南城街道 家庭住址"),
+    ],
+)
 def test_the_callers_own_address_and_a_shop_somewhere_unnamed_go_to_triage(router, text, address):
     d = decide(router, text, address)
     assert d.triage and d.township is None
 
 
-@pytest.mark.parametrize("text, township", [
-    ("这家小卖部的东西是从海盐批发来的，都过期了，店在当湖街道", "330482001"),  # where the goods came from
-    ("瓯北街道一家药店卖过期药，我后来去桥头镇医院看了病", "330324009"),  # where the caller went afterwards
-    ("那家“乌镇酱鸭”店开在梧桐街道，鸭子是臭的", "330483001"),  # a place in the shop's name
-])
+@pytest.mark.parametrize(
+    "text, township",
+    [
+        ("这家小卖部的东西是从海盐批发来的，都过期了，店在当湖街道", "330482001"),  # where the goods came from
+        ("瓯北街道一家药店卖过期药，我后来去桥头镇医院看了病", "330324009"),  # where the caller went afterwards
+        ("那家“乌镇酱鸭”店开在梧桐街道，鸭子是臭的", "330483001"),  # a place in the shop's name
+    ],
+)
 def test_places_that_are_not_where_the_shop_is_do_not_move_it(router, text, township):
     d = decide(router, text)
     assert not d.triage and d.township == township

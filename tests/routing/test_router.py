@@ -7,14 +7,21 @@ from routing.router.gazetteer import Gazetteer
 MEIYUAN = {"330324001", "330481002", "330482001", "330483101"}  # 梅园: 东城, 海洲, 当湖, 濮院
 
 
-
-
 def decide(router, text, business_name=None, address=None, caller_phone=None):
-    return router.decide({"text": text, "business_name": business_name, "address": address,
-                          "caller_phone": caller_phone, "kind": "complaint", "channel": "sms"})
+    return router.decide(
+        {
+            "text": text,
+            "business_name": business_name,
+            "address": address,
+            "caller_phone": caller_phone,
+            "kind": "complaint",
+            "channel": "sms",
+        }
+    )
 
 
 # --- places written the way people write them ---------------------------------
+
 
 def test_township_written_without_its_suffix_is_found(router):
     d = decide(router, "斜桥那家小饭店的菜里吃出一根铁丝，老板还不认")
@@ -46,6 +53,7 @@ def test_a_road_the_divisions_do_not_name_leaves_the_township_unknown(router):
 
 # --- village names that several townships share -------------------------------
 
+
 def test_shared_village_name_alone_goes_to_triage_with_candidates(router):
     d = decide(router, "梅园村口那家小卖部卖的饼干全是过期的")
     assert d.triage and d.township is None
@@ -74,6 +82,7 @@ def test_area_code_that_only_narrows_keeps_the_case_in_triage(router):
 
 # --- contradictions and routes --------------------------------------------------
 
+
 def test_address_and_story_naming_different_townships_go_to_triage(router):
     d = decide(router, "在天凝镇一家饭店吃饭，鱼是臭的", business_name="老街饭店", address="嘉善县姚庄镇")
     assert d.triage
@@ -93,9 +102,9 @@ def test_where_the_van_starts_counts_when_the_other_end_is_no_township(router):
 
 # --- industries -------------------------------------------------------------------
 
+
 def test_big_supermarket_chain_is_not_one_of_the_ten_and_goes_to_triage(router):
-    d = decide(router, "在沃尔玛买的冷冻水饺化冻了又冻上", business_name="沃尔玛超市",
-               address="秀洲区嘉北街道")
+    d = decide(router, "在沃尔玛买的冷冻水饺化冻了又冻上", business_name="沃尔玛超市", address="秀洲区嘉北街道")
     assert d.triage and d.industry == "other" and d.lead_department is None
     assert d.township == "330411003"  # the dispatcher still sees where it is
 
@@ -111,10 +120,8 @@ def test_a_story_that_never_says_what_the_shop_sells_goes_to_triage(router):
 
 
 def test_business_name_outweighs_words_in_the_story(router):
-    d = decide(router, "店里给客人烫发用的药水是三无的，还卖饮料", business_name="丽人美发",
-               address="桐乡市高桥街道")
-    assert (d.industry, d.lead_department, d.co_handlers) == ("beauty_salon", "commerce",
-                                                              ["health", "market"])
+    d = decide(router, "店里给客人烫发用的药水是三无的，还卖饮料", business_name="丽人美发", address="桐乡市高桥街道")
+    assert (d.industry, d.lead_department, d.co_handlers) == ("beauty_salon", "commerce", ["health", "market"])
 
 
 def test_the_shop_a_workshop_supplies_is_not_the_business(router):
@@ -124,9 +131,9 @@ def test_the_shop_a_workshop_supplies_is_not_the_business(router):
 
 # --- reasons ------------------------------------------------------------------------
 
+
 def test_routed_case_carries_plain_reasons(router):
-    d = decide(router, "举报一家农资店卖没有登记证的农药", business_name="丰收农资店",
-               address="平湖市广陈镇")
+    d = decide(router, "举报一家农资店卖没有登记证的农药", business_name="丰收农资店", address="平湖市广陈镇")
     assert not d.triage
     assert "'农资店' → 小农资店" in d.reasons
     assert "地址中'广陈镇' → 广陈镇" in d.reasons
@@ -141,15 +148,23 @@ def test_triaged_case_says_why(router):
 
 # --- building blocks ----------------------------------------------------------------
 
+
 def test_gazetteer_prefers_the_longest_name_and_takes_aliases():
-    g = Gazetteer.from_rows([
-        {"code": "33", "name": "浙江省", "level": "province", "parent_code": ""},
-        {"code": "3399", "name": "样例市", "level": "city", "parent_code": "33"},
-        {"code": "339901", "name": "样例县", "level": "county", "parent_code": "3399"},
-        {"code": "339901100", "name": "桥头镇", "level": "township", "parent_code": "339901",
-         "aliases": ["老桥头"]},
-        {"code": "339901100001", "name": "上桥头村委会", "level": "village", "parent_code": "339901100"},
-    ])
+    g = Gazetteer.from_rows(
+        [
+            {"code": "33", "name": "浙江省", "level": "province", "parent_code": ""},
+            {"code": "3399", "name": "样例市", "level": "city", "parent_code": "33"},
+            {"code": "339901", "name": "样例县", "level": "county", "parent_code": "3399"},
+            {
+                "code": "339901100",
+                "name": "桥头镇",
+                "level": "township",
+                "parent_code": "339901",
+                "aliases": ["老桥头"],
+            },
+            {"code": "339901100001", "name": "上桥头村委会", "level": "village", "parent_code": "339901100"},
+        ]
+    )
     assert [(m.text, m.code) for m in g.find("上桥头村口")] == [("上桥头村", "339901100001")]
     assert [m.code for m in g.find("老桥头那边")] == ["339901100"]
     assert g.county_of("339901100001") == "339901"
@@ -157,8 +172,9 @@ def test_gazetteer_prefers_the_longest_name_and_takes_aliases():
 
 
 def test_vocabulary_is_data_and_neutral_phrases_shield_short_words():
-    c = Classifier([("药店", "pharmacy", 3), ("医药", "pharmacy", 1.5), ("医药费", "other", 0),
-                    ("理发", "beauty_salon", 3)])
+    c = Classifier(
+        [("药店", "pharmacy", 3), ("医药", "pharmacy", 1.5), ("医药费", "other", 0), ("理发", "beauty_salon", 3)]
+    )
     result = c.classify("理发时划伤了，要求赔医药费", None)
     assert result.industry == "beauty_salon"
     assert all(term != "医药" for term, _, _ in result.evidence)
@@ -166,11 +182,16 @@ def test_vocabulary_is_data_and_neutral_phrases_shield_short_words():
 
 def test_evaluation_counts_precision_coverage_and_triage_recall(router):
     cases = [
-        {"id": "a", "text": "斜桥那家小饭店的菜不新鲜", "expect": {
-            "triage": False, "industry": "restaurant", "township": "330481107",
-            "lead_department": "market"}},
-        {"id": "b", "text": "有家店卖假货", "expect": {
-            "triage": True, "industry": None, "township": None, "lead_department": None}},
+        {
+            "id": "a",
+            "text": "斜桥那家小饭店的菜不新鲜",
+            "expect": {"triage": False, "industry": "restaurant", "township": "330481107", "lead_department": "market"},
+        },
+        {
+            "id": "b",
+            "text": "有家店卖假货",
+            "expect": {"triage": True, "industry": None, "township": None, "lead_department": None},
+        },
     ]
     report = evaluate(build_router_from_reference_files(threshold=0.0), cases)
     assert (report.precision, report.coverage, report.triage_recall) == (1.0, 1.0, 1.0)

@@ -1,4 +1,5 @@
 """The text router is a library of its own: it loads no web framework, ORM or app code."""
+
 import json
 import subprocess
 import sys

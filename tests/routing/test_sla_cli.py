@@ -1,4 +1,5 @@
 """The administrators' deadline tool and the holiday import for years chinesecalendar lacks."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -6,13 +7,16 @@ from intake.extensions import db
 from intake.reference.models import CalendarDay
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--start", "2026-09-28T10:00", "--working-days", "7"], "2026-10-13 23:59:59 +0800"),
-    (["--start", "2026-10-09T10:00", "--working-days", "1"], "2026-10-10 23:59:59 +0800"),
-    (["--start", "2026-08-02T10:00", "--calendar-days", "60"], "2026-10-08 23:59:59 +0800"),
-    (["--start", "2026-10-01T23:30", "--hours", "2"], "2026-10-02 01:30:00 +0800"),
-    (["--start", "2030-05-01T09:00", "--working-days", "3"], "2030-05-06 23:59:59 +0800"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--start", "2026-09-28T10:00", "--working-days", "7"], "2026-10-13 23:59:59 +0800"),
+        (["--start", "2026-10-09T10:00", "--working-days", "1"], "2026-10-10 23:59:59 +0800"),
+        (["--start", "2026-08-02T10:00", "--calendar-days", "60"], "2026-10-08 23:59:59 +0800"),
+        (["--start", "2026-10-01T23:30", "--hours", "2"], "2026-10-02 01:30:00 +0800"),
+        (["--start", "2030-05-01T09:00", "--working-days", "3"], "2030-05-06 23:59:59 +0800"),
+    ],
+)
 def test_sla_due_prints_the_deadline(app, args, expected):
     out = app.test_cli_runner().invoke(args=["sla", "due", *args]).output
     assert expected in out

@@ -1,4 +1,5 @@
 """An unsigned case turns amber, then red; the supervisor sees it; nobody is told twice."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -46,8 +47,12 @@ def test_unsigned_case_turns_amber_then_red_and_each_is_told_once(client, run_jo
     MemoryBackend.sent.clear()
     run_jobs()
     recipients = sorted((channel, to) for channel, to, _ in MemoryBackend.sent)
-    assert recipients == [("mail", "oubei@example.test"), ("mail", "oubei@example.test"),
-                          ("sms", "+8613800000001"), ("sms", "+8613800000001")]
+    assert recipients == [
+        ("mail", "oubei@example.test"),
+        ("mail", "oubei@example.test"),
+        ("sms", "+8613800000001"),
+        ("sms", "+8613800000001"),
+    ]
     assert any("超期" in body for *_, body in MemoryBackend.sent)
     warnings = sa.select(sa.func.count(Message.id)).where(Message.template.in_(["clock_amber", "clock_red"]))
     assert db.session.scalar(warnings) == 4

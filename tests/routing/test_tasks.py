@@ -1,4 +1,5 @@
 """The routing job through a real worker: idempotent, and nothing lost when Redis is down."""
+
 import sqlalchemy as sa
 from redis import Redis
 
@@ -42,8 +43,10 @@ def test_sweep_leaves_routed_cases_alone(client, run_jobs):
 
 
 def test_a_case_the_router_is_unsure_of_goes_to_triage_with_reasons(client, run_jobs):
-    client.post("/api/v1/cases", json={**PHARMACY, "business_name": "", "business_address": "",
-                                       "description": "买的东西有问题，老板不给退。"})
+    client.post(
+        "/api/v1/cases",
+        json={**PHARMACY, "business_name": "", "business_address": "", "description": "买的东西有问题，老板不给退。"},
+    )
     run_jobs()
     case = db.session.scalar(sa.select(Case))
     assert case.status is CaseStatus.TRIAGE and case.lead_department_id is None
