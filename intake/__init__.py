@@ -19,7 +19,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(
         __name__,
         template_folder=os.path.join(ROOT, "templates"),
-        static_folder=os.path.join(ROOT, "static"),
+        static_folder=os.path.join(ROOT, "intake", "static"),
         instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
     )
     os.makedirs(app.instance_path, exist_ok=True)
@@ -34,6 +34,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     babel.init_app(app)
 
+    # Imported when an app is built, not when the package is: a worker or a command that imports
+    # intake.extensions or intake.cases does not load every web area for it. (No cycle needs this.)
     from intake import models  # noqa: F401  (registers every table with the metadata)
     from intake.accounts.views import bp as accounts_bp
     from intake.admin.views import bp as admin_bp
