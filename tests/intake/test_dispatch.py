@@ -1,6 +1,7 @@
 """Dispatchers route what the machine would not; duplicates are flagged and merged; business files."""
 
 import json
+import os
 
 import sqlalchemy as sa
 
@@ -9,6 +10,10 @@ from intake.businesses.models import Business
 from intake.cases.models import Case, CaseStatus
 from intake.extensions import db
 from tests.intake.test_api import PHARMACY
+
+TWO_CASES = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "two_labelled_cases.jsonl"
+)
 
 VAGUE = {
     **PHARMACY,
@@ -175,37 +180,8 @@ def test_supervisors_see_businesses_with_repeated_substantiated_cases(client, ru
     assert "好日子大药房" in page and "<td>2</td>" in page
 
 
-def test_routing_predict_and_eval_commands(app, tmp_path):
-    cases = tmp_path / "cases.jsonl"
-    rows = [
-        {
-            "id": "a",
-            "channel": "web",
-            "kind": "complaint",
-            "text": "买的感冒药过期了",
-            "business_name": "好日子大药房",
-            "address": "永嘉县瓯北街道",
-            "caller_phone": None,
-            "expect": {
-                "triage": False,
-                "industry": "pharmacy",
-                "county": "330324",
-                "township": "330324009",
-                "lead_department": "market",
-            },
-        },
-        {
-            "id": "b",
-            "channel": "sms",
-            "kind": "tip",
-            "text": "有人卖假货",
-            "business_name": None,
-            "address": None,
-            "caller_phone": None,
-            "expect": {"triage": True, "industry": None, "county": None, "township": None, "lead_department": None},
-        },
-    ]
-    cases.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+def test_routing_predict_and_eval_commands(app):
+    cases = TWO_CASES
     runner = app.test_cli_runner()
     out = runner.invoke(args=["routing", "predict", str(cases)]).output.strip().splitlines()
     lines = [json.loads(line) for line in out]

@@ -173,36 +173,10 @@ def test_report_prints_reliability_and_categories():
 
 
 def test_flask_routing_eval_prints_per_category_rows(app, tmp_path):
-    rows = [
-        {
-            "id": "a",
-            "channel": "web",
-            "kind": "complaint",
-            "text": "买的感冒药过期了",
-            "business_name": "好日子大药房",
-            "address": "永嘉县瓯北街道",
-            "caller_phone": None,
-            "expect": {
-                "triage": False,
-                "industry": "pharmacy",
-                "county": "330324",
-                "township": "330324009",
-                "lead_department": "market",
-            },
-        },
-        {
-            "id": "b",
-            "channel": "sms",
-            "kind": "tip",
-            "text": "有人卖假货",
-            "business_name": None,
-            "address": None,
-            "caller_phone": None,
-            "expect": {"triage": True, "industry": None, "county": None, "township": None, "lead_department": None},
-        },
-    ]
-    cases, tags = tmp_path / "cases.jsonl", tmp_path / "tags.json"
-    cases.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    cases = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "two_labelled_cases.jsonl"
+    )
+    tags = tmp_path / "tags.json"
     tags.write_text(json.dumps({"a": {"cats": [1]}, "b": {"cats": [13]}}), encoding="utf-8")
     out = app.test_cli_runner().invoke(args=["routing", "eval", str(cases), "--tags", str(tags)]).output
     assert "0.95–1.00" in out and "observed precision" in out
