@@ -22,7 +22,7 @@ from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.types import utcnow
-from notify.services import tell_citizen
+from notify.services import tell_citizen, tell_staff
 from routing.calendar import to_local
 
 
@@ -167,6 +167,7 @@ def record_site_visit(case: Case, user: User, visited_on: date, findings: str) -
         raise ActionError(_("核查日期不能早于案件受理日期。"))
     text = _note_text(findings, _("核查情况"))
     event = record(case, "site_visit", user, reason=text, data={"visited_on": visited_on.isoformat()}, public=False)
+    _tell_lead_department(case, event, case.township.name if case.township else user.display_name)
     db.session.flush()
     return event
 
@@ -178,8 +179,15 @@ def add_co_handler_opinion(case: Case, user: User, opinion: str) -> CaseEvent:
     _check_open(case)
     text = _note_text(opinion, _("协办意见"))
     event = record(case, "co_opinion", user, reason=text, public=False)
+    _tell_lead_department(case, event, user.department.name if user.department else user.display_name)
     db.session.flush()
     return event
+
+
+def _tell_lead_department(case: Case, event: CaseEvent, who: str) -> None:
+    """The lead department hears of a new 协办意见 (the township does not hear of its own)."""
+    if case.lead_department_id:
+        tell_staff(case, "co_handling_note", event, township=False, who=who)
 
 
 def participation_notes(case: Case) -> list[CaseEvent]:

@@ -140,3 +140,14 @@ def test_the_citizen_does_not_see_the_notes(client, case, people):
 def test_a_user_who_cannot_see_the_case_gets_404(client, login, case, people):
     login(people["other_township"])
     assert client.post(f"/staff/cases/{case.id}/site-visit", data={"findings": "x"}).status_code == 404
+
+
+def test_the_lead_department_is_told_and_the_township_not_of_its_own_finding(case, people):
+    from notify.models import Message
+
+    people["lead"].phone, people["oubei"].phone = "+8613800000001", "+8613800000002"
+    services.record_site_visit(case, people["oubei"], today(), "已到现场核查。")
+    services.add_co_handler_opinion(case, people["co"], "同意。")
+    messages = db.session.scalars(sa.select(Message).where(Message.template == "co_handling_note")).all()
+    assert [m.recipient for m in messages] == ["+8613800000001", "+8613800000001"]
+    assert "瓯北街道的协办意见" in messages[0].body and "卫生" in messages[1].body
