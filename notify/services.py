@@ -219,11 +219,17 @@ def tell_citizen(
 
 
 def tell_staff(
-    case: Case, template: str, event: CaseEvent, platform: bool = False, urgent: bool = False, **context
+    case: Case,
+    template: str,
+    event: CaseEvent,
+    platform: bool = False,
+    urgent: bool = False,
+    township: bool = True,
+    **context,
 ) -> list[Message]:
-    """Queue SMS and mail to the staff on duty for the case: its department and township, or,
-    for the platform's own duties (triage, the callback) and cases with no department yet, the
-    county's dispatchers and operators."""
+    """Queue SMS and mail to the staff on duty for the case: its department and township (the
+    department alone with township=False), or, for the platform's own duties (triage, the
+    callback) and cases with no department yet, the county's dispatchers and operators."""
     if platform or not case.lead_department_id:
         county = (
             sa.or_(User.county_code.is_(None), User.county_code == case.county_code) if case.county_code else sa.true()
@@ -233,7 +239,7 @@ def tell_staff(
         duty = sa.or_(
             sa.and_(User.role == Role.DEPARTMENT, User.department_id == case.lead_department_id),
             sa.and_(User.role == Role.TOWNSHIP, User.township_code == case.township_code)
-            if case.township_code
+            if case.township_code and township
             else sa.false(),
         )
     messages = []

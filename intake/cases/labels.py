@@ -46,6 +46,8 @@ ACTION_LABELS = {
     "callback_asked": _l("发送满意度回访"),
     "callback_answered": _l("回访结果"),
     "callback_dissatisfied": _l("回访不满意"),
+    "site_visit": _l("属地现场核查（协办意见）"),
+    "co_opinion": _l("配合部门协办意见"),
 }
 
 # every clock a case may run (intake.cases.lifecycle starts them), and the extension a policy allows

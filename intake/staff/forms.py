@@ -2,10 +2,12 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms import DateField, HiddenField, SelectChoice, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length, ValidationError
 
 from intake.forms import ActionForm, errors_text  # noqa: F401  (read from here too)
+from intake.types import utcnow
+from routing.calendar import to_local
 
 
 class ReturnForm(FlaskForm):
@@ -49,3 +51,39 @@ class CallbackForm(FlaskForm):
         validators=[InputRequired(_l("请选择回访结果。"))],
     )
     note = TextAreaField(_l("回访记录"), [Length(max=1000)])
+
+
+class ChineseDateField(DateField):
+    """A date field (a date picker in the browser) whose error for an unreadable date is in Chinese."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(str(_l("日期格式不正确，请按“年-月-日”填写。"))) from exc
+
+
+def not_in_future(form, field) -> None:
+    if field.data and field.data > to_local(utcnow()).date():
+        raise ValidationError(_l("核查日期不能晚于今天。"))
+
+
+class SiteVisitForm(FlaskForm):
+    """协办意见 of the township: when staff went to the business and what they found."""
+
+    visited_on = ChineseDateField(_l("核查日期"), [InputRequired(_l("请填写核查日期。")), not_in_future])
+    findings = TextAreaField(
+        _l("现场核查情况"),
+        [InputRequired(_l("请写明现场核查情况。")), Length(max=2000, message=_l("核查情况不能超过2000个字。"))],
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visited_on.render_kw = {"max": to_local(utcnow()).date().isoformat()}
+
+
+class CoOpinionForm(FlaskForm):
+    opinion = TextAreaField(
+        _l("协办意见"),
+        [InputRequired(_l("请写明协办意见。")), Length(max=2000, message=_l("协办意见不能超过2000个字。"))],
+    )

@@ -1,5 +1,7 @@
 """One service per staff action; each checks who may do it, then makes one transition."""
 
+from datetime import date
+
 from flask_babel import gettext as _
 
 from intake.accounts.models import Role, User
@@ -13,13 +15,15 @@ from intake.cases.access import (  # noqa: F401  (read from here too)
     visible_cases,
 )
 from intake.cases.errors import ActionError
+from intake.cases.events import record
 from intake.cases.kinds import RESULTS, kind_of
-from intake.cases.models import Case, CaseStatus
+from intake.cases.models import Case, CaseEvent, CaseStatus
 from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.types import utcnow
-from notify.services import tell_citizen
+from notify.services import tell_citizen, tell_staff
+from routing.calendar import to_local
 
 
 def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
@@ -109,6 +113,91 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
         tell_citizen(case, outcome.template, event, result=outcome.label)
     schedule(case, event.at)
     db.session.flush()
+
+
+# --- 协办: the township's site visits and the co-handling departments' opinions -----------------
+
+SITE_VISIT, CO_OPINION = "site_visit", "co_opinion"
+PARTICIPATION_EVENTS = (SITE_VISIT, CO_OPINION)
+MAX_NOTE = 2000
+
+
+def may_record_site_visit(user: User, case: Case) -> bool:
+    """Staff of the township where the business is (属地) record what they found on the spot."""
+    return user.role is Role.TOWNSHIP and bool(case.township_code) and user.township_code == case.township_code
+
+
+def may_add_co_handler_opinion(user: User, case: Case) -> bool:
+    """A department named as co-handler (配合部门), not the lead, adds its opinion."""
+    return (
+        user.role is Role.DEPARTMENT
+        and not is_lead_department(user, case)
+        and any(d.id == user.department_id for d in case.co_handlers)
+    )
+
+
+def _check_open(case: Case) -> None:
+    if case.status is CaseStatus.CLOSED:
+        raise ActionError(_("案件已结案，不能再添加协办意见。"))
+
+
+def _note_text(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ActionError(_("请写明%(what)s。", what=what))
+    if len(text) > MAX_NOTE:
+        raise ActionError(_("%(what)s不能超过%(n)d个字。", what=what, n=MAX_NOTE))
+    return text
+
+
+def local_today() -> date:
+    return to_local(utcnow()).date()
+
+
+def record_site_visit(case: Case, user: User, visited_on: date, findings: str) -> CaseEvent:
+    """协办意见 of the township: the day of the site visit and what was found; staff only."""
+    if not may_record_site_visit(user, case):
+        raise ActionError(_("只有案件所在乡镇（街道）的工作人员可以登记现场核查情况。"))
+    _check_open(case)
+    if visited_on is None:
+        raise ActionError(_("请填写核查日期。"))
+    if visited_on > local_today():
+        raise ActionError(_("核查日期不能晚于今天。"))
+    if visited_on < to_local(case.received_at).date():
+        raise ActionError(_("核查日期不能早于案件受理日期。"))
+    text = _note_text(findings, _("核查情况"))
+    event = record(case, "site_visit", user, reason=text, data={"visited_on": visited_on.isoformat()}, public=False)
+    _tell_lead_department(case, event, case.township.name if case.township else user.display_name)
+    db.session.flush()
+    return event
+
+
+def add_co_handler_opinion(case: Case, user: User, opinion: str) -> CaseEvent:
+    """协办意见 of a co-handling department; staff only."""
+    if not may_add_co_handler_opinion(user, case):
+        raise ActionError(_("只有本案的配合部门可以提出协办意见。"))
+    _check_open(case)
+    text = _note_text(opinion, _("协办意见"))
+    event = record(case, "co_opinion", user, reason=text, public=False)
+    _tell_lead_department(case, event, user.department.name if user.department else user.display_name)
+    db.session.flush()
+    return event
+
+
+def _tell_lead_department(case: Case, event: CaseEvent, who: str) -> None:
+    """The lead department hears of a new 协办意见 (the township does not hear of its own)."""
+    if case.lead_department_id:
+        tell_staff(case, "co_handling_note", event, township=False, who=who)
+
+
+def participation_notes(case: Case) -> list[CaseEvent]:
+    """The township's findings and the co-handlers' opinions, by the day they concern, then as written."""
+
+    def day(e: CaseEvent) -> str:
+        return (e.data or {}).get("visited_on") or to_local(e.at).date().isoformat()
+
+    notes = [e for e in case.events if e.action in PARTICIPATION_EVENTS]
+    return sorted(notes, key=lambda e: (day(e), e.at, e.id))
 
 
 __all__ = ["ActionError", "PLATFORM_ROLES", "TransitionError", "RESULTS", "is_supervisor"]

@@ -20,11 +20,13 @@ from intake.staff import services
 from intake.staff.forms import (
     ActionForm,
     CallbackForm,
+    CoOpinionForm,
     ExtensionDecisionForm,
     ExtensionForm,
     ReopenForm,
     ReplyForm,
     ReturnForm,
+    SiteVisitForm,
     errors_text,
 )
 from intake.transaction import transactional
@@ -83,7 +85,14 @@ def case_detail(case_id: int):
             sa.select(Callback).where(Callback.case_id == case.id).order_by(Callback.id)
         ).all(),
         ANSWER_LABELS=callbacks.ANSWER_LABELS,
+        participation=services.participation_notes(case),
+        site_visit_form=SiteVisitForm() if _may_take_part(services.may_record_site_visit, case) else None,
+        opinion_form=CoOpinionForm() if _may_take_part(services.may_add_co_handler_opinion, case) else None,
     )
+
+
+def _may_take_part(may, case) -> bool:
+    return may(current_user, case) and case.status is not CaseStatus.CLOSED
 
 
 def _dispatch_form(case) -> DispatchForm:
@@ -191,6 +200,31 @@ def reply(case_id: int):
 def phone_callback(case_id: int):
     """电话回访: an operator records what the complainant said on the phone."""
     return _submit(case_id, CallbackForm(), callbacks.record_by_phone, "answer", "note", done=_("已登记回访结果。"))
+
+
+@bp.post("/cases/<int:case_id>/site-visit")
+@login_required
+def site_visit(case_id: int):
+    """协办意见 of the township: the site visit's date and findings."""
+    if not services.may_record_site_visit(current_user, _case_or_404(case_id)):
+        abort(403)
+    return _submit(
+        case_id,
+        SiteVisitForm(),
+        services.record_site_visit,
+        "visited_on",
+        "findings",
+        done=_("已登记现场核查情况，牵头部门可在案件页看到。"),
+    )
+
+
+@bp.post("/cases/<int:case_id>/co-opinion")
+@login_required
+def co_opinion(case_id: int):
+    """协办意见 of a co-handling department."""
+    if not services.may_add_co_handler_opinion(current_user, _case_or_404(case_id)):
+        abort(403)
+    return _submit(case_id, CoOpinionForm(), services.add_co_handler_opinion, "opinion", done=_("已提交协办意见。"))
 
 
 PENDING_SHOWN = 50  # oldest first; the rest follow as these are decided
