@@ -248,15 +248,16 @@ class RuleForm(FlaskForm):
 
     def __init__(self, kinds: dict, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.kinds = kinds
         self.lead.choices = _choices(kinds)
         self.co.choices = _choices(kinds)
 
     def validate_lead(self, field):
-        if field.data not in dict(self.lead.choices):
+        if field.data not in self.kinds:
             raise ValidationError(_l("该县没有这类部门。"))
 
     def validate_co(self, field):
-        if any(k not in dict(self.co.choices) for k in field.data or []):
+        if any(k not in self.kinds for k in field.data or []):
             raise ValidationError(_l("该县没有这类部门。"))
         if self.lead.data in (field.data or []):
             raise ValidationError(_l("牵头部门不能同时是配合部门。"))
@@ -294,10 +295,11 @@ class TermForm(FlaskForm):
 
     def __init__(self, industries: dict, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.industries = industries
         self.industry.choices = _choices(industries)
 
     def validate_industry(self, field):
-        if field.data not in dict(self.industry.choices):
+        if field.data not in self.industries:
             raise ValidationError(_l("没有这个行业。"))
 
 
