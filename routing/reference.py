@@ -166,6 +166,8 @@ def set_term(term: str, industry: str, weight: float, note: str = "", actor=None
     term = (term or "").strip()
     if not 1 <= len(term) <= 64:
         raise ReferenceDataError(_("词语须为 1 到 64 个字。"))
+    if "|" in term:  # it separates the parts of the audit row's key
+        raise ReferenceDataError(_("词语不能含有“|”。"))
     if db.session.get(Industry, industry) is None:
         raise ReferenceDataError(_("没有这个行业：%(code)s。", code=industry))
     if weight is None or not WEIGHT_MIN <= weight <= WEIGHT_MAX:
