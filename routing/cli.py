@@ -7,8 +7,9 @@ import click
 from flask.cli import with_appcontext
 
 from intake.extensions import db
-from intake.reference.models import Department, Division, DivisionLevel, Industry, IndustryTerm, RoutingRule
+from intake.reference.models import Division, DivisionLevel, Industry
 from intake.transaction import transaction
+from routing import reference
 from routing.router.calibrate import DEFAULT_PATH
 from routing.router.evaluate import evaluate, load_cases, load_tags, predict_line
 from routing.router.fit import fit, format_fit
@@ -27,13 +28,11 @@ def routing_add_term(term, industry, weight, note):
     """Teach the classifier a word (or change its weight); every worker picks it up."""
     if db.session.get(Industry, industry) is None:
         raise click.BadParameter(f"unknown industry {industry!r}", param_hint="INDUSTRY")
-    with transaction():  # committed before every worker is told to rebuild
-        row = db.session.scalar(db.select(IndustryTerm).filter_by(term=term, industry_code=industry))
-        if row is None:
-            row = IndustryTerm(term=term, industry_code=industry)
-            db.session.add(row)
-        row.weight, row.note = weight, note
-    invalidate_router()
+    with transaction():  # committed, and audited, before every worker is told to rebuild
+        try:
+            reference.set_term(term, industry, weight, note)
+        except reference.ReferenceDataError as exc:
+            raise click.BadParameter(str(exc)) from None
     click.echo(f"'{term}' → {industry}（权重 {weight}）")
 
 
@@ -51,17 +50,15 @@ def routing_set_rule(county, industry, lead, co):
     if db.session.get(Industry, industry) is None or industry == "other":
         raise click.BadParameter(f"unknown industry {industry!r}", param_hint="INDUSTRY")
     co_kinds = [k.strip() for k in co.split(",") if k.strip()]
-    kinds = set(db.session.scalars(db.select(Department.kind).filter_by(county_code=county)))
+    kinds = reference.department_kinds(county)
     for kind, hint in [(lead, "--lead")] + [(k, "--co") for k in co_kinds]:
         if kind not in kinds:
             raise click.BadParameter(f"{division.name} has no department of kind {kind!r}", param_hint=hint)
-    with transaction():  # committed before every worker is told to rebuild
-        rule = db.session.scalar(db.select(RoutingRule).filter_by(county_code=county, industry_code=industry))
-        if rule is None:
-            rule = RoutingRule(county_code=county, industry_code=industry)
-            db.session.add(rule)
-        rule.lead_kind, rule.co_handler_kinds = lead, co_kinds
-    invalidate_router()
+    with transaction():  # committed, and audited, before every worker is told to rebuild
+        try:
+            reference.set_rule(county, industry, lead, co_kinds)
+        except reference.ReferenceDataError as exc:
+            raise click.BadParameter(str(exc)) from None
     click.echo(f"{division.name}：{industry} → {lead}牵头" + (f"，{'、'.join(co_kinds)}配合" if co_kinds else ""))
 
 

@@ -6,10 +6,12 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    FloatField,
     IntegerField,
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -17,6 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, ValidationErr
 
 from intake.admin import services
 from notify import services as notify_services
+from routing import reference
 
 
 def _choices(labels: dict) -> list[SelectChoice]:
@@ -221,3 +224,85 @@ class MessageTemplateForm(FlaskForm):
             self.preview = notify_services.check_template(self.key, field.data)
         except notify_services.TemplateError as exc:
             raise ValidationError(str(exc)) from None
+
+
+# --- reference data (/admin/reference/…); the rules are routing.reference's ----------------------
+
+
+class ChineseFloatField(ChineseParseError, FloatField):
+    parse_error = _l("请填写数字。")
+
+
+class DepartmentForm(FlaskForm):
+    name = StringField(
+        _l("部门名称"),
+        [InputRequired(_l("请填写部门名称。")), Length(2, 64, _l("部门名称须为 2 到 64 个字。"))],
+    )
+
+
+class RuleForm(FlaskForm):
+    """The lead department kind and the co-handlers for one industry in one county."""
+
+    lead = SelectField(_l("牵头部门"), validate_choice=False, validators=[InputRequired(_l("请选择牵头部门。"))])
+    co = SelectMultipleField(_l("配合部门"), validate_choice=False)
+
+    def __init__(self, kinds: dict, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kinds = kinds
+        self.lead.choices = _choices(kinds)
+        self.co.choices = _choices(kinds)
+
+    def validate_lead(self, field):
+        if field.data not in self.kinds:
+            raise ValidationError(_l("该县没有这类部门。"))
+
+    def validate_co(self, field):
+        if any(k not in self.kinds for k in field.data or []):
+            raise ValidationError(_l("该县没有这类部门。"))
+        if self.lead.data in (field.data or []):
+            raise ValidationError(_l("牵头部门不能同时是配合部门。"))
+
+
+class AliasForm(FlaskForm):
+    """Another name people use for one of the county's divisions."""
+
+    code = StringField(_l("区划代码"), [InputRequired(_l("请填写区划代码。"))])
+    name = StringField(_l("别名"), [InputRequired(_l("请填写别名。")), Length(2, 32, _l("别名须为 2 到 32 个字。"))])
+
+    def __init__(self, county_code: str, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.county_code = county_code
+
+    def validate_code(self, field):
+        field.data = (field.data or "").strip()
+        if not field.data.startswith(self.county_code):
+            raise ValidationError(_l("区划代码须为本县或其下乡镇、村社区的代码。"))
+
+
+class TermForm(FlaskForm):
+    """A word of the classifier and its weight."""
+
+    term = StringField(_l("词语"), [InputRequired(_l("请填写词语。")), Length(1, 64, _l("词语须为 1 到 64 个字。"))])
+    industry = SelectField(_l("行业"), validate_choice=False, validators=[InputRequired(_l("请选择行业。"))])
+    weight = ChineseFloatField(
+        _l("权重"),
+        [
+            InputRequired(_l("请填写权重。")),
+            NumberRange(reference.WEIGHT_MIN, reference.WEIGHT_MAX, _l("权重须在 %(min)s 到 %(max)s 之间。")),
+        ],
+    )
+    note = StringField(_l("说明"), [Length(max=200, message=_l("说明不能超过 200 个字。"))])
+
+    def __init__(self, industries: dict, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.industries = industries
+        self.industry.choices = _choices(industries)
+
+    def validate_industry(self, field):
+        if field.data not in self.industries:
+            raise ValidationError(_l("没有这个行业。"))
+
+
+class TermWeightForm(FlaskForm):
+    weight = TermForm.weight
+    note = TermForm.note

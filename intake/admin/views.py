@@ -3,32 +3,46 @@
 from datetime import date
 from functools import wraps
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from intake.accounts.models import Role
 from intake.admin import services
 from intake.admin.forms import (
+    AliasForm,
     CalendarDayForm,
     CalendarImportForm,
     DeadlineForm,
+    DepartmentForm,
     MessageFilterForm,
     MessageTemplateForm,
     PolicyAddForm,
     PolicyEditForm,
+    RuleForm,
+    TermForm,
+    TermWeightForm,
 )
 from intake.extensions import db
-from intake.reference.models import TimeLimitPolicy
-from intake.reference.seed import POLICY_EPOCH
+from intake.reference.models import Department, Industry, IndustryTerm, TimeLimitPolicy
+from intake.reference.seed import POLICY_EPOCH, department_kind_names
 from intake.staff.forms import ActionForm, errors_text
 from intake.types import utcnow
 from notify import services as notify_services
 from notify.models import MessageTemplate
+from routing import reference
 from routing.calendar import TZ, to_local
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 YEARS_AHEAD = 4
+REFERENCE_TABLES = {
+    "department": _l("部门"),
+    "routing_rule": _l("分拨表"),
+    "division": _l("地名别名"),
+    "industry_term": _l("分类词"),
+}
 
 
 def admin_required(view):
@@ -260,3 +274,239 @@ def edit_template(key: str):
     else:
         flash(_("已保存，此后发出的通知使用新内容。"), "success")
     return redirect(url_for("admin.templates", _anchor=f"template-{key}"))
+
+
+# --- reference data: departments, the routing table, place aliases, the classifier's terms --------
+
+
+def _kind_labels(county_code: str) -> dict:
+    names = department_kind_names()
+    return {k: names.get(k, k) for k in sorted(reference.department_kinds(county_code), key=list(names).index)}
+
+
+def _industry_labels() -> dict:
+    rows = db.session.scalars(sa.select(Industry).order_by(Industry.position)).all()
+    return {i.code: i.name for i in rows}
+
+
+def _county_or_404(county_code: str):
+    try:
+        return reference.county(county_code)
+    except reference.ReferenceDataError:
+        abort(404)
+
+
+@bp.get("/reference/")
+@login_required
+@admin_required
+def reference_index():
+    return render_template(
+        "admin/reference_index.html",
+        counties=services.county_names(),
+        changes=reference.recent_changes(list(REFERENCE_TABLES)),
+        table_labels=REFERENCE_TABLES,
+    )
+
+
+def _county_page(county_code: str, failed: dict | None = None, status: int = 200):
+    division = _county_or_404(county_code)
+    kinds = _kind_labels(county_code)
+    departments = db.session.scalars(
+        sa.select(Department).filter_by(county_code=county_code).order_by(Department.kind)
+    ).all()
+    table = reference.routing_table(county_code)
+    failed = failed or {}
+    dept_forms = {
+        d.kind: failed.get(("dept", d.kind)) or DepartmentForm(formdata=None, prefix=f"dept-{d.kind}", name=d.name)
+        for d in departments
+    }
+    rule_forms = {
+        row["industry"].code: failed.get(("rule", row["industry"].code))
+        or RuleForm(
+            kinds,
+            formdata=None,
+            prefix=f"rule-{row['industry'].code}",
+            lead=row["rule"].lead_kind if row["rule"] else None,
+            co=list(row["rule"].co_handler_kinds or []) if row["rule"] else [],
+        )
+        for row in table
+    }
+    return render_template(
+        "admin/reference_county.html",
+        county=division,
+        kinds=kinds,
+        departments=departments,
+        dept_forms=dept_forms,
+        table=table,
+        rule_forms=rule_forms,
+        alias_form=failed.get("alias") or AliasForm(county_code, formdata=None, prefix="alias"),
+        aliased=reference.divisions_with_aliases(county_code),
+        action_form=ActionForm(),
+        changes=reference.recent_changes(["department", "routing_rule", "division"], key_prefix=county_code),
+        table_labels=REFERENCE_TABLES,
+    ), status
+
+
+@bp.get("/reference/<county_code>")
+@login_required
+@admin_required
+def reference_county(county_code: str):
+    return _county_page(county_code)
+
+
+@bp.post("/reference/<county_code>/departments/<kind>")
+@login_required
+@admin_required
+def rename_department(county_code: str, kind: str):
+    _county_or_404(county_code)
+    form = DepartmentForm(prefix=f"dept-{kind}")
+    try:
+        if not form.validate_on_submit():
+            raise reference.ReferenceDataError(errors_text(form))
+        reference.rename_department(county_code, kind, form.name.data, actor=current_user)
+    except reference.ReferenceDataError as exc:
+        flash(_("未保存：") + str(exc), "error")
+        return _county_page(county_code, {("dept", kind): form}, 400)
+    flash(_("已保存，新分拨的案件使用新名称。"), "success")
+    return redirect(url_for("admin.reference_county", county_code=county_code, _anchor="departments"))
+
+
+@bp.post("/reference/<county_code>/rules/<industry>")
+@login_required
+@admin_required
+def set_rule(county_code: str, industry: str):
+    _county_or_404(county_code)
+    form = RuleForm(_kind_labels(county_code), prefix=f"rule-{industry}")
+    try:
+        if not form.validate_on_submit():
+            raise reference.ReferenceDataError(errors_text(form))
+        reference.set_rule(county_code, industry, form.lead.data, list(form.co.data or []), actor=current_user)
+    except reference.ReferenceDataError as exc:
+        flash(_("未保存：") + str(exc), "error")
+        return _county_page(county_code, {("rule", industry): form}, 400)
+    flash(_("已保存，下一件案件即按新的分拨表分拨。"), "success")
+    return redirect(url_for("admin.reference_county", county_code=county_code, _anchor=f"rule-{industry}"))
+
+
+@bp.post("/reference/<county_code>/rules/<industry>/reset")
+@login_required
+@admin_required
+def reset_rule(county_code: str, industry: str):
+    _county_or_404(county_code)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if reference.reset_rule(county_code, industry, actor=current_user):
+        flash(_("已恢复为各县通用的分拨规则。"), "success")
+    return redirect(url_for("admin.reference_county", county_code=county_code, _anchor=f"rule-{industry}"))
+
+
+@bp.post("/reference/<county_code>/aliases")
+@login_required
+@admin_required
+def add_alias(county_code: str):
+    _county_or_404(county_code)
+    form = AliasForm(county_code, prefix="alias")
+    try:
+        if not form.validate_on_submit():
+            raise reference.ReferenceDataError(errors_text(form))
+        added = reference.add_alias(form.code.data, form.name.data, actor=current_user)
+    except reference.ReferenceDataError as exc:
+        flash(_("未保存：") + str(exc), "error")
+        return _county_page(county_code, {"alias": form}, 400)
+    flash(_("已添加别名。") if added else _("这个名称已有，未改动。"), "success" if added else "notice")
+    return redirect(url_for("admin.reference_county", county_code=county_code, _anchor="aliases"))
+
+
+@bp.post("/reference/<county_code>/aliases/<code>/delete")
+@login_required
+@admin_required
+def remove_alias(county_code: str, code: str):
+    _county_or_404(county_code)
+    if not ActionForm().validate_on_submit() or not code.startswith(county_code):
+        abort(400)
+    try:
+        removed = reference.remove_alias(code, request.form.get("name", ""), actor=current_user)
+    except reference.ReferenceDataError:
+        abort(404)
+    if removed:
+        flash(_("已删除别名。"), "success")
+    return redirect(url_for("admin.reference_county", county_code=county_code, _anchor="aliases"))
+
+
+TERMS_SHOWN = 200
+
+
+def _terms_page(add_form: TermForm | None = None, status: int = 200):
+    industries = _industry_labels()
+    industry = request.args.get("industry") or next(iter(industries), "")
+    q = (request.args.get("q") or "").strip()
+    query = sa.select(IndustryTerm).order_by(IndustryTerm.industry_code, IndustryTerm.term)
+    if q:
+        query = query.where(IndustryTerm.term.contains(q, autoescape=True))
+    elif industry:
+        query = query.filter_by(industry_code=industry)
+    terms = db.session.scalars(query.limit(TERMS_SHOWN)).all()
+    return render_template(
+        "admin/reference_terms.html",
+        industries=industries,
+        industry=industry,
+        q=q,
+        terms=terms,
+        add_form=add_form or TermForm(industries, formdata=None, prefix="term", industry=industry, weight=2.0),
+        action_form=ActionForm(),
+        changes=reference.recent_changes(["industry_term"]),
+        table_labels=REFERENCE_TABLES,
+    ), status
+
+
+@bp.get("/reference/terms")
+@login_required
+@admin_required
+def reference_terms():
+    return _terms_page()
+
+
+@bp.post("/reference/terms")
+@login_required
+@admin_required
+def set_term():
+    form = TermForm(_industry_labels(), prefix="term")
+    try:
+        if not form.validate_on_submit():
+            raise reference.ReferenceDataError(errors_text(form))
+        row = reference.set_term(
+            form.term.data, form.industry.data, form.weight.data, form.note.data or "", actor=current_user
+        )
+    except reference.ReferenceDataError as exc:
+        flash(_("未保存：") + str(exc), "error")
+        return _terms_page(form, 400)
+    flash(_("已保存，下一件案件即按新的词表分类。"), "success")
+    return redirect(url_for("admin.reference_terms", industry=row.industry_code))
+
+
+@bp.post("/reference/terms/<int:term_id>")
+@login_required
+@admin_required
+def reweigh_term(term_id: int):
+    row = db.session.get(IndustryTerm, term_id) or abort(404)
+    form = TermWeightForm()
+    try:
+        if not form.validate_on_submit():
+            raise reference.ReferenceDataError(errors_text(form))
+        reference.set_term(row.term, row.industry_code, form.weight.data, form.note.data or "", actor=current_user)
+    except reference.ReferenceDataError as exc:
+        flash(_("未保存：") + str(exc), "error")
+        return _terms_page(status=400)
+    flash(_("已保存，下一件案件即按新的词表分类。"), "success")
+    return redirect(url_for("admin.reference_terms", industry=row.industry_code))
+
+
+@bp.post("/reference/terms/<int:term_id>/delete")
+@login_required
+@admin_required
+def remove_term(term_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    row = reference.remove_term(term_id, actor=current_user) or abort(404)
+    flash(_("已删除“%(term)s”。", term=row.term), "success")
+    return redirect(url_for("admin.reference_terms", industry=row.industry_code))

@@ -7,6 +7,7 @@ from intake.extensions import db
 from intake.reference.models import Division
 from intake.reference.seed import import_divisions, seed_departments
 from intake.transaction import transaction
+from routing import reference
 from routing.services import invalidate_router
 
 divisions_cli = click.Group("divisions", help="The gazetteer of administrative divisions.")
@@ -41,11 +42,12 @@ def divisions_alias(code, name):
     name = name.strip()
     if len(name) < 2:
         raise click.BadParameter("an alias needs at least two characters", param_hint="NAME")
-    aliases = list(division.aliases or [])
-    if name in aliases or name == division.name:
+    with transaction():  # committed, and audited, before every process is told to rebuild
+        try:
+            added = reference.add_alias(code, name)
+        except reference.ReferenceDataError as exc:
+            raise click.BadParameter(str(exc), param_hint="NAME") from None
+    if not added:
         click.echo(f"'{name}' 已是{division.name}的名称，未改动。")
         return
-    with transaction():
-        division.aliases = aliases + [name]  # a new list, so the JSON column is seen as changed
-    invalidate_router()
     click.echo(f"'{name}' → {division.name}（{code}）的别名：{'、'.join(division.aliases)}")

@@ -101,3 +101,20 @@ class CalendarDay(db.Model):
     day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     working: Mapped[bool] = mapped_column(comment="true for a make-up working day (调休)")
     note: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class ReferenceChange(db.Model):
+    """One change an administrator (or a command) made to reference data: who, when, before, after.
+
+    `flask seed` consults these rows: a row whose key was changed or deleted here is never re-added.
+    """
+
+    __tablename__ = "reference_change"
+    __table_args__ = (sa.Index("ix_reference_change_table_key", "table", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id"), comment="null: a command (命令行)")
+    table: Mapped[str] = mapped_column(sa.String(32), comment="department, routing_rule, industry_term, division")
+    key: Mapped[str] = mapped_column(sa.String(128), comment="the row's natural key, parts joined by |")
+    before: Mapped[dict | None] = mapped_column(sa.JSON, comment="null: the row was added")
+    after: Mapped[dict | None] = mapped_column(sa.JSON, comment="null: the row was deleted")

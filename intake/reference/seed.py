@@ -1,4 +1,8 @@
-"""Load the reference data files into the database; rows already there are left alone."""
+"""Load the reference data files into the database; rows already there are left alone.
+
+A row an administrator changed or deleted (its key has a `reference_change` row) is never re-added
+or overwritten: the audit table is the tombstone.
+"""
 
 import csv
 import os
@@ -13,6 +17,7 @@ from intake.reference.models import (
     DivisionLevel,
     Industry,
     IndustryTerm,
+    ReferenceChange,
     RoutingRule,
     TimeLimitPolicy,
     TimeUnit,
@@ -49,7 +54,8 @@ def seed_reference(folder: str = HERE) -> dict[str, int]:
     added["routing_rule"] = _insert_missing(
         RoutingRule,
         ["county_code", "industry_code"],
-        [
+        audited="routing_rule",
+        rows=[
             {
                 "county_code": r["county"],
                 "industry_code": r["industry"],
@@ -79,7 +85,8 @@ def seed_reference(folder: str = HERE) -> dict[str, int]:
     added["industry_term"] = _insert_missing(
         IndustryTerm,
         ["term", "industry_code"],
-        [
+        audited="industry_term",
+        rows=[
             {
                 "term": r["term"],
                 "industry_code": r["industry"],
@@ -126,14 +133,18 @@ def seed_departments(folder: str = HERE) -> int:
     return _insert_missing(
         Department,
         ["county_code", "kind"],
-        [{"county_code": c.code, "kind": k["kind"], "name": c.name + k["name"]} for c in counties for k in kinds],
+        audited="department",
+        rows=[{"county_code": c.code, "kind": k["kind"], "name": c.name + k["name"]} for c in counties for k in kinds],
     )
 
 
-def _insert_missing(model, key: list[str], rows: list[dict]) -> int:
-    """Insert the rows whose natural key is not in the table yet."""
+def _insert_missing(model, key: list[str], rows: list[dict], audited: str | None = None) -> int:
+    """Insert the rows whose natural key is not in the table yet, nor in the audit table as `audited`."""
     columns = [getattr(model, k) for k in key]
     existing = {tuple(r) for r in db.session.execute(sa.select(*columns)).all()}
+    if audited:  # changed or deleted by an administrator: the audit row's key is "a|b"
+        keys = db.session.scalars(sa.select(ReferenceChange.key).where(ReferenceChange.table == audited))
+        existing |= {tuple(k.split("|")) for k in keys}
     new = [r for r in rows if tuple(r[k] for k in key) not in existing]
     if new:
         db.session.execute(sa.insert(model), new)
