@@ -221,9 +221,9 @@ def tell_citizen(
 def tell_staff(
     case: Case, template: str, event: CaseEvent, platform: bool = False, urgent: bool = False, **context
 ) -> list[Message]:
-    """Queue SMS (to a phone) and mail (to an email) to the active, on-duty staff of the case: its department and township, or,
-    for the platform's own duties (triage, the callback) and cases with no department yet, the
-    county's dispatchers and operators."""
+    """Queue SMS (to a phone) and mail (to an email) to the active, on-duty staff of the case: its
+    department and township, or, for the platform's own duties (triage, the callback) and cases
+    with no department yet, the county's dispatchers and operators."""
     if platform or not case.lead_department_id:
         county = (
             sa.or_(User.county_code.is_(None), User.county_code == case.county_code) if case.county_code else sa.true()
