@@ -110,7 +110,11 @@ def edit_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     if request.method == "POST":
         form = UserForm(region=_region())
-        if not form.validate_on_submit():
+        ok = form.validate_on_submit()
+        if ok and user.id == current_user.id and form.checked.role is not Role.ADMIN:
+            form.role.errors.append(_("不能取消自己的系统管理员角色。"))
+            ok = False
+        if not ok:
             return _user_page(user, form, status=400)
         account_services.update_user(user, form.checked, _region())
         flash(_("已保存 %(name)s 的资料。", name=user.username), "success")

@@ -141,6 +141,9 @@ def test_administrator_creates_edits_deactivates_and_resets(admin, client):
     assert client.post(f"/admin/users/{admin.id}/active", data={"active": "0"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, admin.id).active  # not yourself
+    self_demotion = {"display_name": "admin", "role": "dispatcher"}
+    resp = client.post(f"/admin/users/{admin.id}", data=self_demotion)
+    assert resp.status_code == 400 and "不能取消自己的系统管理员角色" in resp.get_data(as_text=True)
 
 
 # --- duty messages and the dashboard -----------------------------------------------------------------
