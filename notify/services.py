@@ -227,9 +227,10 @@ def tell_staff(
     township: bool = True,
     **context,
 ) -> list[Message]:
-    """Queue SMS and mail to the staff on duty for the case: its department and township (the
-    department alone with township=False), or, for the platform's own duties (triage, the
-    callback) and cases with no department yet, the county's dispatchers and operators."""
+    """Queue SMS (to a phone) and mail (to an email) to the active, on-duty staff of the case: its
+    department and township (the department alone with township=False), or, for the platform's own
+    duties (triage, the callback) and cases with no department yet, the county's dispatchers and
+    operators."""
     if platform or not case.lead_department_id:
         county = (
             sa.or_(User.county_code.is_(None), User.county_code == case.county_code) if case.county_code else sa.true()
@@ -243,7 +244,8 @@ def tell_staff(
             else sa.false(),
         )
     messages = []
-    for user in db.session.scalars(sa.select(User).where(User.active.is_(True), duty)):
+    reachable = sa.select(User).where(User.active.is_(True), User.on_duty.is_(True), duty)
+    for user in db.session.scalars(reachable):
         for channel, address in (("sms", user.phone), ("mail", user.email)):
             if address:
                 messages.append(queue_message(case, channel, address, template, event, urgent=urgent, **context))

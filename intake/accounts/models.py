@@ -44,7 +44,11 @@ class User(UserMixin, db.Model):
     township_code: Mapped[str | None] = mapped_column(sa.ForeignKey("division.code"))
     phone: Mapped[str] = mapped_column(sa.String(20), default="", server_default="", comment="E.164, for duty SMS")
     email: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
-    active: Mapped[bool] = mapped_column(default=True)
+    on_duty: Mapped[bool] = mapped_column(
+        default=True, server_default=sa.true(), comment="gets the duty SMS and mail of their department or township"
+    )
+    active: Mapped[bool] = mapped_column(default=True)  # a deactivated user cannot log in
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     department = relationship("Department")

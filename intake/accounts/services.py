@@ -1,9 +1,18 @@
 """Creating and authenticating staff users."""
 
+import re
+from dataclasses import dataclass
+
+import phonenumbers
 import sqlalchemy as sa
+from flask_babel import gettext as _
+from phonenumbers import PhoneNumberType
 
 from intake.accounts.models import Role, User
 from intake.extensions import db
+from intake.phones import normalise_phone
+from intake.reference.models import Department, Division, DivisionLevel
+from intake.types import utcnow
 
 
 def authenticate(username: str, password: str) -> User | None:
@@ -11,6 +20,12 @@ def authenticate(username: str, password: str) -> User | None:
     if user is None or not user.active or not user.check_password(password):
         return None
     return user
+
+
+def record_login(user: User) -> None:
+    """When they last logged in, for the administrators' list (the request commits it)."""
+    user.last_login_at = utcnow()
+    db.session.flush()
 
 
 def ensure_user(
@@ -37,3 +52,157 @@ def ensure_user(
         db.session.add(user)
         db.session.flush()
     return user
+
+
+# --- administering staff users: one rule for the page and `flask create-user` ---------------------
+
+ROLES_WITH_DEPARTMENT = {Role.DEPARTMENT}
+ROLES_WITH_TOWNSHIP = {Role.TOWNSHIP}
+PASSWORD_MIN = 8
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
+
+class UserError(ValueError):
+    """A staff user that may not be saved: which field, and why (in Chinese)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class StaffFields:
+    """What an administrator sets on a staff user (the page's form and the CLI's options)."""
+
+    display_name: str
+    role: Role
+    county_code: str | None = None
+    department_id: int | None = None
+    township_code: str | None = None
+    phone: str = ""
+    email: str = ""
+    on_duty: bool = True
+
+
+def check_staff(fields: StaffFields, region: str = "CN") -> StaffFields:
+    """The fields as they will be stored, or UserError: a department's user needs a department, a
+    township's a township (the county follows from it); a phone is a mobile in E.164."""
+    name = (fields.display_name or "").strip()
+    if not name:
+        raise UserError("display_name", _("请填写姓名。"))
+    if len(name) > 64:
+        raise UserError("display_name", _("姓名不能超过 64 个字。"))
+    county, department_id, township = fields.county_code or None, None, None
+    if county is not None:
+        division = db.session.get(Division, county)
+        if division is None or division.level is not DivisionLevel.COUNTY:
+            raise UserError("county_code", _("没有这个县（市、区）。"))
+    if fields.role in ROLES_WITH_DEPARTMENT:
+        department = db.session.get(Department, fields.department_id) if fields.department_id else None
+        if department is None:
+            raise UserError(
+                "department_id", _("部门承办人必须选择所属部门，否则看不到本部门的案件，也收不到派单通知。")
+            )
+        if county is not None and county != department.county_code:
+            raise UserError("department_id", _("所选部门不在所选的县（市、区）。"))
+        department_id, county = department.id, department.county_code
+    if fields.role in ROLES_WITH_TOWNSHIP:
+        division = db.session.get(Division, fields.township_code) if fields.township_code else None
+        if division is None or division.level is not DivisionLevel.TOWNSHIP:
+            raise UserError("township_code", _("乡镇（街道）工作人员必须选择所属乡镇（街道）。"))
+        if county is not None and county != division.parent_code:
+            raise UserError("township_code", _("所选乡镇（街道）不在所选的县（市、区）。"))
+        township, county = division.code, division.parent_code
+    phone = (fields.phone or "").strip()
+    if phone:
+        e164 = normalise_phone(phone, region)
+        if e164 is None or phonenumbers.number_type(phonenumbers.parse(e164)) not in MOBILE_TYPES:
+            raise UserError("phone", _("请填写有效的手机号码（用于接收值班短信），例如 13812345678。"))
+        phone = e164
+    email = (fields.email or "").strip()
+    if email and (len(email) > 200 or not EMAIL_RE.match(email)):
+        raise UserError("email", _("请填写有效的电子邮箱，例如 zhangsan@example.gov.cn。"))
+    return StaffFields(name, fields.role, county, department_id, township, phone, email, bool(fields.on_duty))
+
+
+def check_password(password: str) -> None:
+    if len(password or "") < PASSWORD_MIN:
+        raise UserError("password", _("密码至少 %(n)d 位。", n=PASSWORD_MIN))
+
+
+def check_username(username: str) -> str:
+    username = (username or "").strip()
+    if not USERNAME_RE.match(username):
+        raise UserError("username", _("用户名为 2 到 64 位字母、数字、点、横线或下划线，以字母或数字开头。"))
+    if db.session.scalar(sa.select(User.id).filter_by(username=username)) is not None:
+        raise UserError("username", _("用户名 %(name)s 已被使用。", name=username))
+    return username
+
+
+def _apply(user: User, fields: StaffFields) -> None:
+    for name in ("display_name", "role", "county_code", "department_id", "township_code", "phone", "email", "on_duty"):
+        setattr(user, name, getattr(fields, name))
+
+
+def create_user(username: str, password: str, fields: StaffFields, region: str = "CN") -> User:
+    """A new staff user, checked by the one rule; UserError when it may not be saved."""
+    username = check_username(username)
+    fields = check_staff(fields, region)
+    check_password(password)
+    user = User(username=username)
+    _apply(user, fields)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(user: User, fields: StaffFields, region: str = "CN") -> User:
+    _apply(user, check_staff(fields, region))
+    db.session.flush()
+    return user
+
+
+def reset_password(user: User, password: str) -> None:
+    check_password(password)
+    user.set_password(password)
+    db.session.flush()
+
+
+def set_active(user: User, active: bool) -> None:
+    """Deactivate (cannot log in, gets no duty messages; their cases and events stay) or reactivate."""
+    user.active = active
+    db.session.flush()
+
+
+def staff_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.active.desc(), User.role, User.username)))
+
+
+def department_choices() -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        sa.select(Department.id, Division.name, Department.name)
+        .join(Division, Division.code == Department.county_code)
+        .order_by(Department.county_code, Department.id)
+    ).all()
+    return [(i, f"{county} · {name}") for i, county, name in rows]
+
+
+def township_choices() -> list[tuple[str, str]]:
+    county = sa.orm.aliased(Division)
+    rows = db.session.execute(
+        sa.select(Division.code, county.name, Division.name)
+        .join(county, county.code == Division.parent_code)
+        .where(Division.level == DivisionLevel.TOWNSHIP)
+        .order_by(Division.code)
+    ).all()
+    return [(code, f"{c} · {name}") for code, c, name in rows]
+
+
+def county_choices() -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        sa.select(Division.code, Division.name).where(Division.level == DivisionLevel.COUNTY).order_by(Division.code)
+    ).all()
+    return [(code, name) for code, name in rows]

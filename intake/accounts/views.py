@@ -6,7 +6,7 @@ from flask_login import login_required, login_user, logout_user
 
 from intake.accounts.forms import LoginForm
 from intake.accounts.models import User
-from intake.accounts.services import authenticate
+from intake.accounts.services import authenticate, record_login
 from intake.extensions import db, login_manager
 from intake.navigation import local_or
 
@@ -15,7 +15,8 @@ bp = Blueprint("accounts", __name__)
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.is_active else None  # deactivated: the session ends
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -23,8 +24,8 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = authenticate(form.username.data, form.password.data)
-        if user is not None:
-            login_user(user)
+        if user is not None and login_user(user):
+            record_login(user)
             target = request.args.get("next", "")
             return redirect(local_or(target, url_for("staff.queue")))
         form.password.errors.append(_("用户名或密码不正确。"))

@@ -8,6 +8,7 @@ from wtforms import (
     DateTimeLocalField,
     FloatField,
     IntegerField,
+    PasswordField,
     RadioField,
     SelectChoice,
     SelectField,
@@ -17,6 +18,8 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
+from intake.accounts import services as account_services
+from intake.accounts.models import ROLE_LABELS, Role
 from intake.admin import services
 from notify import services as notify_services
 from routing import reference
@@ -306,3 +309,96 @@ class TermForm(FlaskForm):
 class TermWeightForm(FlaskForm):
     weight = TermForm.weight
     note = TermForm.note
+
+
+# --- staff users: the fields here, the rule in intake.accounts.services (the CLI uses it too) -----
+
+
+class UserForm(FlaskForm):
+    """A staff user's name, role, unit, county and contacts; `validate` runs the one saving rule."""
+
+    display_name = StringField(_l("姓名"), [InputRequired(_l("请填写姓名。"))])
+    role = SelectField(
+        _l("角色"),
+        choices=_choices({r.value: label for r, label in ROLE_LABELS.items()}),
+        validate_choice=False,
+        validators=[InputRequired(_l("请选择角色。"))],
+    )
+
+    def validate_role(self, field):
+        if field.data not in {r.value for r in Role}:
+            raise ValidationError(_l("没有这个角色。"))
+
+    county_code = SelectField(_l("所属县（市、区）"), validate_choice=False, default="")
+    department_id = SelectField(_l("所属部门（部门承办人必填）"), validate_choice=False, default="")
+    township_code = SelectField(_l("所属乡镇（街道）（乡镇工作人员必填）"), validate_choice=False, default="")
+    phone = StringField(_l("手机号码（接收值班短信）"), [Length(max=32, message=_l("号码太长。"))])
+    email = StringField(_l("电子邮箱（接收值班邮件）"), [Length(max=200, message=_l("邮箱不能超过 200 个字。"))])
+    on_duty = BooleanField(_l("值班：接收本部门或本乡镇（街道）的派单、预警等通知"), default=True)
+
+    def __init__(self, *args, region: str = "CN", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.region = region
+        self.county_code.choices = [SelectChoice("", _l("全部（不限县）"))] + [
+            SelectChoice(code, name) for code, name in account_services.county_choices()
+        ]
+        self.department_id.choices = [SelectChoice("", _l("无"))] + [
+            SelectChoice(str(i), label) for i, label in account_services.department_choices()
+        ]
+        self.township_code.choices = [SelectChoice("", _l("无"))] + [
+            SelectChoice(code, label) for code, label in account_services.township_choices()
+        ]
+
+    @property
+    def fields(self) -> account_services.StaffFields:
+        department = self.department_id.data or ""
+        return account_services.StaffFields(
+            self.display_name.data or "",
+            Role(self.role.data),
+            county_code=self.county_code.data or None,
+            department_id=int(department) if department.isdigit() else None,
+            township_code=self.township_code.data or None,
+            phone=self.phone.data or "",
+            email=self.email.data or "",
+            on_duty=bool(self.on_duty.data),
+        )
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.role.errors:
+            return False
+        try:
+            self.checked = account_services.check_staff(self.fields, self.region)
+        except account_services.UserError as exc:
+            getattr(self, exc.field).errors.append(str(exc))
+            return False
+        return ok
+
+
+class NewUserForm(UserForm):
+    """A new staff user: also a username and the first password, typed by the administrator."""
+
+    username = StringField(_l("用户名（登录用）"), [InputRequired(_l("请填写用户名。"))])
+    password = PasswordField(_l("初始密码（至少 8 位，由您告知本人）"), [InputRequired(_l("请填写初始密码。"))])
+
+    def validate_username(self, field):
+        try:
+            field.data = account_services.check_username(field.data)
+        except account_services.UserError as exc:
+            raise ValidationError(str(exc)) from None
+
+    def validate_password(self, field):
+        try:
+            account_services.check_password(field.data)
+        except account_services.UserError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("新密码（至少 8 位，由您告知本人）"), [InputRequired(_l("请填写新密码。"))])
+
+    def validate_password(self, field):
+        try:
+            account_services.check_password(field.data)
+        except account_services.UserError as exc:
+            raise ValidationError(str(exc)) from None

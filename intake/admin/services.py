@@ -13,12 +13,13 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from intake.accounts.models import Role, User
 from intake.cases import kinds
 from intake.cases.clocks import work_calendar
 from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import Case, CaseStatus, Clock
 from intake.extensions import db
-from intake.reference.models import CalendarDay, Division, DivisionLevel, TimeLimitPolicy, TimeUnit
+from intake.reference.models import CalendarDay, Department, Division, DivisionLevel, TimeLimitPolicy, TimeUnit
 from intake.types import utcnow
 from routing.calendar import TZ, to_local
 
@@ -315,3 +316,42 @@ def dashboard_counts() -> dict[str, int]:
         "policies_in_force": count_policies_in_force(),
         "calendar_days": db.session.scalar(sa.select(sa.func.count()).select_from(CalendarDay)),
     }
+
+
+@dataclass
+class UnreachableUnit:
+    kind: str  # "department" or "township"
+    key: str  # the department's id or the township's code
+    name: str
+    open_cases: int
+
+
+def _reachable(*where) -> sa.Exists:
+    return (
+        sa.select(User.id)
+        .where(User.active.is_(True), User.on_duty.is_(True), sa.or_(User.phone != "", User.email != ""), *where)
+        .exists()
+    )
+
+
+def unreachable_units() -> list[UnreachableUnit]:
+    """Departments and townships with open cases routed to them whose duty messages reach nobody:
+    no active, on-duty user of theirs has a phone or an email."""
+    is_open = Case.status != CaseStatus.CLOSED
+    departments = db.session.execute(
+        sa.select(Department.id, Department.name, sa.func.count(Case.id))
+        .join(Case, Case.lead_department_id == Department.id)
+        .where(is_open, ~_reachable(User.role == Role.DEPARTMENT, User.department_id == Department.id))
+        .group_by(Department.id, Department.name)
+        .order_by(Department.id)
+    ).all()
+    townships = db.session.execute(
+        sa.select(Division.code, Division.name, sa.func.count(Case.id))
+        .join(Case, Case.township_code == Division.code)
+        .where(is_open, ~_reachable(User.role == Role.TOWNSHIP, User.township_code == Division.code))
+        .group_by(Division.code, Division.name)
+        .order_by(Division.code)
+    ).all()
+    return [UnreachableUnit("department", str(i), name, n) for i, name, n in departments] + [
+        UnreachableUnit("township", code, name, n) for code, name, n in townships
+    ]

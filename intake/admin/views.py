@@ -4,12 +4,13 @@ from datetime import date
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from intake.accounts.models import Role
+from intake.accounts import services as account_services
+from intake.accounts.models import Role, User
 from intake.admin import services
 from intake.admin.forms import (
     AliasForm,
@@ -19,11 +20,14 @@ from intake.admin.forms import (
     DepartmentForm,
     MessageFilterForm,
     MessageTemplateForm,
+    NewUserForm,
+    PasswordResetForm,
     PolicyAddForm,
     PolicyEditForm,
     RuleForm,
     TermForm,
     TermWeightForm,
+    UserForm,
 )
 from intake.extensions import db
 from intake.reference.models import Department, Industry, IndustryTerm, TimeLimitPolicy
@@ -72,8 +76,118 @@ def _labels() -> dict:
 @admin_required
 def dashboard():
     return render_template(
-        "admin/dashboard.html", missing_years=services.missing_years(), counts=services.dashboard_counts()
+        "admin/dashboard.html",
+        missing_years=services.missing_years(),
+        counts=services.dashboard_counts(),
+        unreachable=services.unreachable_units(),
     )
+
+
+# --- staff users -------------------------------------------------------------------------------
+
+
+def _region() -> str:
+    return current_app.config.get("DEFAULT_REGION", "CN")
+
+
+@bp.get("/users")
+@login_required
+@admin_required
+def users():
+    return render_template(
+        "admin/users.html",
+        users=account_services.staff_users(),
+        townships=dict(account_services.township_choices()),
+        counties=dict(account_services.county_choices()),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@login_required
+@admin_required
+def new_user():
+    form = NewUserForm(region=_region())
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("admin/user_form.html", form=form, user=None), 400
+        user = account_services.create_user(form.username.data, form.password.data, form.checked, _region())
+        flash(_("已创建用户 %(name)s，请将初始密码告知本人。", name=user.username), "success")
+        return redirect(url_for("admin.users", _anchor=f"user-{user.id}"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@login_required
+@admin_required
+def edit_user(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    if request.method == "POST":
+        form = UserForm(region=_region())
+        ok = form.validate_on_submit()
+        if ok and user.id == current_user.id and form.checked.role is not Role.ADMIN:
+            form.role.errors.append(_("不能取消自己的系统管理员角色。"))
+            ok = False
+        if not ok:
+            return _user_page(user, form, status=400)
+        account_services.update_user(user, form.checked, _region())
+        flash(_("已保存 %(name)s 的资料。", name=user.username), "success")
+        return redirect(url_for("admin.users", _anchor=f"user-{user.id}"))
+    return _user_page(user)
+
+
+def _user_page(user, form=None, password_form=None, status: int = 200):
+    form = form or UserForm(
+        formdata=None,
+        region=_region(),
+        display_name=user.display_name,
+        role=user.role.value,
+        county_code=user.county_code or "",
+        department_id=str(user.department_id or ""),
+        township_code=user.township_code or "",
+        phone=user.phone,
+        email=user.email,
+        on_duty=user.on_duty,
+    )
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        password_form=password_form or PasswordResetForm(formdata=None),
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.post("/users/<int:user_id>/password")
+@login_required
+@admin_required
+def reset_password(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    form = PasswordResetForm()
+    if not form.validate_on_submit():
+        return _user_page(user, password_form=form, status=400)
+    account_services.reset_password(user, form.password.data)
+    flash(_("已为 %(name)s 设置新密码，请告知本人。", name=user.username), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.post("/users/<int:user_id>/active")
+@login_required
+@admin_required
+def set_user_active(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    if not active and user.id == current_user.id:
+        flash(_("不能停用自己的账号。"), "error")
+        return redirect(url_for("admin.users", _anchor=f"user-{user.id}"))
+    account_services.set_active(user, active)
+    if active:
+        flash(_("已启用 %(name)s。", name=user.username), "success")
+    else:
+        flash(_("已停用 %(name)s：不能再登录，也不再接收通知。", name=user.username), "success")
+    return redirect(url_for("admin.users", _anchor=f"user-{user.id}"))
 
 
 # --- time limits -------------------------------------------------------------------------------

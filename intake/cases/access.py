@@ -11,6 +11,10 @@ from intake.extensions import db
 def visible_cases(user: User) -> sa.Select:
     """The cases this user may see: their department's or township's, or their county's."""
     query = sa.select(Case)
+    if user.role is Role.DEPARTMENT and user.department_id is None:
+        return query.where(sa.false())  # a department's user without one sees nothing, never the unrouted
+    if user.role is Role.TOWNSHIP and user.township_code is None:
+        return query.where(sa.false())
     if user.role is Role.DEPARTMENT:
         co = sa.select(case_co_handler.c.case_id).where(case_co_handler.c.department_id == user.department_id)
         return query.where(sa.or_(Case.lead_department_id == user.department_id, Case.id.in_(co)))
@@ -36,7 +40,7 @@ def may_see_identity(user: User, case: Case) -> bool:
     if case.identity_hidden:
         return False
     if user.role is Role.DEPARTMENT:
-        return case.lead_department_id == user.department_id
+        return user.department_id is not None and case.lead_department_id == user.department_id
     return user.role in PLATFORM_ROLES
 
 

@@ -1,7 +1,7 @@
 """reference_change: every change to reference data, who, when, before and after
 
 Revision ID: 0010
-Revises: 0008 (another branch adds 0009; the chain is fixed at merge)
+Revises: 0009
 Create Date: 2026-12-01 23:15:00
 
 """
@@ -12,7 +12,7 @@ import intake.types
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
