@@ -106,6 +106,7 @@ def _may_call_back(case) -> bool:
 
 def _submit(case_id: int, form, action, *fields: str, done: str):
     """Validate a case action's form, then run the action with those fields' values."""
+    _case_or_404(case_id)  # an invalid form on a case the user cannot see is a 404, not a redirect to one
     if not form.validate_on_submit():
         flash(errors_text(form), "error")
         return redirect(url_for("staff.case_detail", case_id=case_id))
@@ -119,6 +120,9 @@ def _run(case_id: int, action, *args, done: str):
     except (services.ActionError, services.TransitionError) as exc:
         flash(str(exc) if isinstance(exc, services.ActionError) else _("案件状态已经改变，请刷新后再试。"), "error")
     else:
+        if services.get_visible_case(current_user, case_id) is None:  # e.g. 退单: no longer the user's
+            flash(_("%(done)s 案件 %(no)s 已不在您的待办中。", done=done, no=case.tracking_no), "success")
+            return redirect(url_for("staff.queue"))
         flash(done, "success")
     return redirect(url_for("staff.case_detail", case_id=case_id))
 
