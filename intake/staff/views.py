@@ -22,6 +22,7 @@ from intake.staff.forms import (
     CallbackForm,
     ExtensionDecisionForm,
     ExtensionForm,
+    QueueFilterForm,
     ReopenForm,
     ReplyForm,
     ReturnForm,
@@ -40,8 +41,24 @@ def queue():
         return redirect(url_for("dispatch.triage"))
     if current_user.role is Role.OPERATOR:
         return redirect(url_for("hotline.console"))
-    cases = services.queue(current_user)
-    return render_template("staff/queue.html", cases=cases)
+    form = QueueFilterForm(request.args)
+    industries, townships = services.filter_choices(current_user)
+    form.industry.choices = [SelectChoice("", _("全部行业"))] + [SelectChoice(c, n) for c, n in industries]
+    form.township.choices = [SelectChoice("", _("全部乡镇街道"))] + [SelectChoice(c, n) for c, n in townships]
+    form.validate()
+    chosen, page = form.chosen()
+    result = services.queue_page(current_user, services.QueueFilter(**chosen), page)
+    # the page links keep the filters that were valid, and nothing else
+    args = {k: v for k, v in request.args.items() if k in form and k != "page" and not form[k].errors}
+    return render_template(
+        "staff/queue.html",
+        form=form,
+        result=result,
+        counts=services.queue_counts(current_user),
+        township=services.division_name(current_user.township_code) if current_user.township_code else "",
+        filtered=any(chosen.values()),
+        page_url=lambda n: url_for("staff.queue", **args, page=n),
+    )
 
 
 def _case_or_404(case_id: int):
