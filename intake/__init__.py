@@ -8,6 +8,7 @@ from flask_babel import Babel
 from intake import config as config_module
 from intake.extensions import csrf, db, login_manager, migrate
 from intake.logconfig import configure_logging
+from intake.navigation import IdConverter
 
 ROOT = config_module.ROOT
 babel = Babel()
@@ -22,6 +23,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=os.path.join(ROOT, "intake", "static"),
         instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(ROOT, "instance"),
     )
+    # every <int:…> in a route stops at the largest id the database holds (else a 404)
+    app.url_map.converters["int"] = IdConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config_module.load(app.instance_path, overrides))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from intake.accounts.models import Role, User
 from intake.accounts.roles import PLATFORM_ROLES
+from intake.cases.kinds import KINDS, Identity
 from intake.cases.models import Case, PersonalDataAccess, case_co_handler
 from intake.extensions import db
 
@@ -42,6 +43,15 @@ def may_see_identity(user: User, case: Case) -> bool:
     if user.role is Role.DEPARTMENT:
         return user.department_id is not None and case.lead_department_id == user.department_id
     return user.role in PLATFORM_ROLES
+
+
+def identity_visible(user: User) -> sa.ColumnElement[bool]:
+    """may_see_identity as a condition on Case, for searching by phone without leaking a tipper's."""
+    confidential = [k for k, spec in KINDS.items() if spec.identity is Identity.MAY_BE_ANONYMOUS]
+    shown = sa.and_(Case.anonymous.is_(False), sa.or_(Case.kind.not_in(confidential), Case.disclose_identity.is_(True)))
+    if user.role is Role.DEPARTMENT:
+        return sa.and_(shown, Case.lead_department_id == user.department_id)
+    return shown if user.role in PLATFORM_ROLES else sa.false()
 
 
 def log_identity_view(user: User, case: Case, purpose: str) -> None:

@@ -2,9 +2,22 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    Form,
+    HiddenField,
+    IntegerField,
+    SearchField,
+    SelectChoice,
+    SelectField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from intake.cases.kinds import KIND_LABELS
+from intake.cases.labels import STATUS_LABELS
+from intake.cases.models import OPEN_STATUSES, CaseKind, CaseStatus
 from intake.forms import ActionForm, errors_text  # noqa: F401  (read from here too)
 from intake.types import utcnow
 from routing.calendar import to_local
@@ -87,3 +100,45 @@ class CoOpinionForm(FlaskForm):
         _l("协办意见"),
         [InputRequired(_l("请写明协办意见。")), Length(max=2000, message=_l("协办意见不能超过2000个字。"))],
     )
+
+
+class QueueFilterForm(Form):
+    """The queue's GET filters; a value that is not a choice is a form error and is ignored, never a 500."""
+
+    class Meta:
+        csrf = False
+        locales = ("zh_CN", "zh")
+
+    status = SelectField(
+        _l("状态"),
+        choices=[SelectChoice("", _l("全部状态"))]
+        + [SelectChoice(s.value, STATUS_LABELS[s]) for s in CaseStatus if s in OPEN_STATUSES],
+        default="",
+    )
+    kind = SelectField(
+        _l("类型"),
+        choices=[SelectChoice("", _l("全部类型"))] + [SelectChoice(k, v) for k, v in KIND_LABELS.items()],
+        default="",
+    )
+    industry = SelectField(_l("行业"), choices=[], default="")  # the view sets the choices
+    township = SelectField(_l("属地"), choices=[], default="")
+    overdue = BooleanField(_l("只看已超期"))
+    q = SearchField(_l("受理编号、商家或电话"), [Optional(), Length(max=50, message=_l("搜索词不超过50个字。"))])
+    page = IntegerField(_l("页码"), [Optional(), NumberRange(min=1, max=100000, message=_l("页码不正确。"))], default=1)
+
+    def value(self, name):
+        """A field's value, or None when it was not given or did not validate."""
+        field = self[name]
+        return None if field.errors or field.data in ("", None) else field.data
+
+    def chosen(self):
+        """(status, kind, industry, township, overdue, q, page) after validation, odd values dropped."""
+        status, kind = self.value("status"), self.value("kind")
+        return dict(
+            status=CaseStatus(status) if status else None,
+            kind=CaseKind(kind) if kind else None,
+            industry=self.value("industry"),
+            township=self.value("township"),
+            overdue=bool(self.value("overdue")),
+            q=self.value("q") or "",
+        ), self.value("page") or 1

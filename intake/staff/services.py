@@ -1,38 +1,171 @@
 """One service per staff action; each checks who may do it, then makes one transition."""
 
+import re
+from dataclasses import dataclass, field
 from datetime import date
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from intake.accounts.models import Role, User
 from intake.accounts.roles import PLATFORM_ROLES, is_supervisor  # noqa: F401  (read from here too)
 from intake.callbacks.services import schedule
 from intake.cases.access import (  # noqa: F401  (read from here too)
     get_visible_case,
+    identity_visible,
     log_identity_view,
     may_see_identity,
     visible_business_cases,
     visible_cases,
 )
+from intake.cases.clocks import WINDOWS
 from intake.cases.errors import ActionError
 from intake.cases.events import record
-from intake.cases.kinds import RESULTS, kind_of
-from intake.cases.models import Case, CaseEvent, CaseStatus
+from intake.cases.kinds import RESULTS, CaseKind, kind_of
+from intake.cases.models import Case, CaseEvent, CaseStatus, Clock
 from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
 from intake.filters import deadline_text
+from intake.reference.models import Division, DivisionLevel, Industry
 from intake.types import utcnow
 from notify.services import tell_citizen, tell_staff
 from routing.calendar import to_local
 
+PAGE_SIZE = 50
 
-def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
-    """Open cases for this user, most urgent and newest first."""
-    query = visible_cases(user).where(Case.status != CaseStatus.CLOSED)
-    if statuses:
-        query = query.where(Case.status.in_(statuses))
-    query = query.order_by(Case.urgent.desc(), Case.received_at.desc()).limit(limit)
-    return list(db.session.scalars(query))
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the clerk narrowed the queue to (validated by intake.staff.forms.QueueFilterForm)."""
+
+    status: CaseStatus | None = None
+    kind: CaseKind | None = None
+    industry: str | None = None
+    township: str | None = None
+    overdue: bool = False
+    q: str = ""
+
+
+@dataclass
+class QueuePage:
+    cases: list[Case]
+    total: int
+    page: int
+    pages: int
+    marks: dict[int, set[str]] = field(default_factory=dict)  # case id -> {"red", "amber", "escalated", "problem"}
+
+
+def _running_deadlines():
+    """Running clocks that are deadlines (not the 退单 window, which only bounds what staff may do)."""
+    return sa.and_(Clock.case_id == Case.id, Clock.stopped_at.is_(None), Clock.name.not_in(WINDOWS))
+
+
+def _overdue(now):
+    return sa.exists().where(_running_deadlines(), Clock.due_at <= now)
+
+
+def _open_cases(user: User) -> sa.Select:
+    return visible_cases(user).where(Case.status != CaseStatus.CLOSED)
+
+
+def queue_query(user: User, f: QueueFilter, now=None) -> sa.Select:
+    """The user's open cases as filtered, the next deadline first (cases with none last)."""
+    now = now or utcnow()
+    query = _open_cases(user)
+    if f.status:
+        query = query.where(Case.status == f.status)
+    if f.kind:
+        query = query.where(Case.kind == f.kind)
+    if f.industry:
+        query = query.where(Case.industry_code == f.industry)
+    if f.township:
+        query = query.where(Case.township_code == f.township)
+    if f.overdue:
+        query = query.where(_overdue(now))
+    if f.q:
+        text = f.q.strip()
+        found = [Case.tracking_no.contains(text, autoescape=True), Case.business_name.contains(text, autoescape=True)]
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 4 and re.fullmatch(r"[\d\s+\-]+", text):
+            # a phone only where the user may see who called: a hidden tipper's number finds nothing
+            found.append(sa.and_(identity_visible(user), Case.complainant_phone.contains(digits, autoescape=True)))
+        query = query.where(sa.or_(*found))
+    next_due = sa.select(sa.func.min(Clock.due_at)).where(_running_deadlines()).scalar_subquery()
+    return query.order_by(next_due.is_(None), next_due, Case.urgent.desc(), Case.received_at, Case.id)
+
+
+def queue_page(user: User, f: QueueFilter, page: int = 1, per_page: int = PAGE_SIZE, now=None) -> QueuePage:
+    """One page of the queue; a page past the end is empty (the view says so)."""
+    now = now or utcnow()
+    query = queue_query(user, f, now)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.scalars(
+        query.options(selectinload(Case.clocks), selectinload(Case.township), selectinload(Case.industry))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return QueuePage(
+        cases=list(rows),
+        total=total,
+        page=page,
+        pages=max(1, -(-total // per_page)),
+        marks={c.id: case_marks(c, now) for c in rows},
+    )
+
+
+def filter_choices(user: User) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(industries, townships) the queue's filters offer this user: the county's townships, none for a township."""
+    industries = db.session.execute(sa.select(Industry.code, Industry.name).order_by(Industry.position)).all()
+    townships = []
+    if user.role is not Role.TOWNSHIP and user.county_code:
+        townships = db.session.execute(
+            sa.select(Division.code, Division.name)
+            .where(Division.parent_code == user.county_code, Division.level == DivisionLevel.TOWNSHIP)
+            .order_by(Division.code)
+        ).all()
+    return [tuple(r) for r in industries], [tuple(r) for r in townships]
+
+
+def division_name(code: str) -> str:
+    return db.session.scalar(sa.select(Division.name).where(Division.code == code)) or code
+
+
+def case_marks(case: Case, now=None) -> set[str]:
+    """red: a deadline passed; amber: one comes near; escalated: 督办; problem: returned or reopened 3 times."""
+    now = now or utcnow()
+    running = [c for c in case.clocks if c.stopped_at is None and c.name not in WINDOWS]
+    marks = set()
+    if any(c.due_at <= now for c in running):
+        marks.add("red")
+    elif any(c.amber_at is not None and c.amber_at <= now for c in running):
+        marks.add("amber")
+    if case.escalated_at is not None:
+        marks.add("escalated")
+    if case.problem_at is not None:
+        marks.add("problem")
+    return marks
+
+
+def queue_counts(user: User, now=None) -> dict[str, int]:
+    """The figures at the top of the queue: open cases by state, then red, amber, 督办 and problem cases."""
+    now = now or utcnow()
+    base = _open_cases(user).order_by(None).subquery()
+    counts = {
+        status.value: n
+        for status, n in db.session.execute(sa.select(base.c.status, sa.func.count()).group_by(base.c.status))
+    }
+    ids = sa.select(base.c.id)
+    amber = sa.exists().where(_running_deadlines(), Clock.amber_at <= now)
+
+    def count(*conditions) -> int:
+        return db.session.scalar(sa.select(sa.func.count(Case.id)).where(Case.id.in_(ids), *conditions)) or 0
+
+    counts["red"] = count(_overdue(now))
+    counts["amber"] = count(amber, ~_overdue(now))
+    counts["escalated"] = count(Case.escalated_at.is_not(None))
+    counts["problem"] = count(Case.problem_at.is_not(None))
+    return counts
 
 
 def is_lead_department(user: User, case: Case) -> bool:

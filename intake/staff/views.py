@@ -23,6 +23,7 @@ from intake.staff.forms import (
     CoOpinionForm,
     ExtensionDecisionForm,
     ExtensionForm,
+    QueueFilterForm,
     ReopenForm,
     ReplyForm,
     ReturnForm,
@@ -42,8 +43,24 @@ def queue():
         return redirect(url_for("dispatch.triage"))
     if current_user.role is Role.OPERATOR:
         return redirect(url_for("hotline.console"))
-    cases = services.queue(current_user)
-    return render_template("staff/queue.html", cases=cases)
+    form = QueueFilterForm(request.args)
+    industries, townships = services.filter_choices(current_user)
+    form.industry.choices = [SelectChoice("", _("全部行业"))] + [SelectChoice(c, n) for c, n in industries]
+    form.township.choices = [SelectChoice("", _("全部乡镇街道"))] + [SelectChoice(c, n) for c, n in townships]
+    form.validate()
+    chosen, page = form.chosen()
+    result = services.queue_page(current_user, services.QueueFilter(**chosen), page)
+    # the page links keep the filters that were valid, and nothing else
+    args = {k: v for k, v in request.args.items() if k in form and k != "page" and not form[k].errors}
+    return render_template(
+        "staff/queue.html",
+        form=form,
+        result=result,
+        counts=services.queue_counts(current_user),
+        township=services.division_name(current_user.township_code) if current_user.township_code else "",
+        filtered=any(chosen.values()),
+        page_url=lambda n: url_for("staff.queue", **args, page=n),
+    )
 
 
 def _case_or_404(case_id: int):
@@ -115,6 +132,7 @@ def _may_call_back(case) -> bool:
 
 def _submit(case_id: int, form, action, *fields: str, done: str):
     """Validate a case action's form, then run the action with those fields' values."""
+    _case_or_404(case_id)  # an invalid form on a case the user cannot see is a 404, not a redirect to one
     if not form.validate_on_submit():
         flash(errors_text(form), "error")
         return redirect(url_for("staff.case_detail", case_id=case_id))
@@ -128,6 +146,9 @@ def _run(case_id: int, action, *args, done: str):
     except (services.ActionError, services.TransitionError) as exc:
         flash(str(exc) if isinstance(exc, services.ActionError) else _("案件状态已经改变，请刷新后再试。"), "error")
     else:
+        if services.get_visible_case(current_user, case_id) is None:  # e.g. 退单: no longer the user's
+            flash(_("%(done)s 案件 %(no)s 已不在您的待办中。", done=done, no=case.tracking_no), "success")
+            return redirect(url_for("staff.queue"))
         flash(done, "success")
     return redirect(url_for("staff.case_detail", case_id=case_id))
 
