@@ -27,7 +27,7 @@ from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
 from intake.jobs import SEND_MESSAGE, enqueue_after_commit
-from intake.phones import normalise_phone
+from intake.phones import can_receive_sms, normalise_phone
 from intake.types import utcnow
 from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
 from routing.calendar import TZ, to_local
@@ -209,13 +209,27 @@ def suppression(channel: str, recipient: str, essential: bool, send_day: datetim
 # --- queueing ------------------------------------------------------------------------------------
 
 
+def may_text(case: Case) -> bool:
+    """The complainant may be told by SMS: named, with a number that can receive one (a mobile)."""
+    region = current_app.config.get("DEFAULT_REGION", "CN")
+    return not case.anonymous and can_receive_sms(case.complainant_phone, region)
+
+
 def tell_citizen(
     case: Case, template: str, event: CaseEvent, urgent: bool = False, secret: dict | None = None, **context
 ) -> Message | None:
-    """Queue an SMS to the complainant about this event; nothing for an anonymous tipper."""
-    if case.anonymous or not case.complainant_phone:
+    """Queue an SMS to the complainant about this event; nothing for an anonymous tipper, nor for
+    a number no SMS can reach (a landline: the operator reads the number and code back instead)."""
+    if not may_text(case):
         return None
     return queue_message(case, "sms", case.complainant_phone, template, event, urgent=urgent, secret=secret, **context)
+
+
+def tell_complainants(case: Case, template: str, event: CaseEvent, **context) -> list[Message]:
+    """tell_citizen for the case's complainant and for each complainant of a case merged into it,
+    each SMS with the number that complainant knows."""
+    messages = [tell_citizen(c, template, event, **context) for c in [case, *case.merged_cases]]
+    return [m for m in messages if m is not None]
 
 
 def tell_staff(
