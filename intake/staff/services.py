@@ -19,7 +19,7 @@ from intake.cases.workflow import TransitionError, allowed_actions, transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.types import utcnow
-from notify.services import tell_citizen
+from notify.services import tell_citizen, tell_complainants
 
 
 def queue(user: User, statuses=None, limit: int = 200) -> list[Case]:
@@ -104,9 +104,9 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     case.reply_text = text.strip()
     event = transition(case, "reply", user, reason=outcome.label, data={"result": result})
     if outcome.needs_reason:  # a refusal or an end without agreement says why, in the SMS itself
-        tell_citizen(case, outcome.template, event, result=outcome.label.split("（")[0], reason=case.reply_text)
-    else:
-        tell_citizen(case, outcome.template, event, result=outcome.label)
+        tell_complainants(case, outcome.template, event, result=outcome.label.split("（")[0], reason=case.reply_text)
+    else:  # the complainants of duplicates merged into this case hear the reply too
+        tell_complainants(case, outcome.template, event, result=outcome.label)
     schedule(case, event.at)
     db.session.flush()
 
