@@ -314,7 +314,8 @@ def _queue(
         return existing
     now = now or utcnow()
     wording = template_for(template)
-    rendered = render(wording["text"], {"tracking_no": getattr(case, "tracking_no", ""), **context}, secret)
+    base = {"tracking_no": getattr(case, "tracking_no", ""), "url": public_url()}
+    rendered = render(wording["text"], {**base, **context}, secret)
     message = Message(
         case_id=getattr(case, "id", None),
         channel=channel,
@@ -337,6 +338,11 @@ def _queue(
     if not why:
         enqueue_send(message, rendered.secret)
     return message
+
+
+def public_url() -> str:
+    """The site's address for citizens (PUBLIC_BASE_URL), as the {url} of an SMS: "{url}/lookup"."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
 
 
 def send_job_id(message_id: int) -> str:
@@ -444,7 +450,8 @@ def check_template(key: str, text: str) -> Preview:
             )
         )
     try:
-        sample = text.format(**{n: SAMPLE_VALUES.get(n, GENERIC_SAMPLE) for n in allowed})
+        samples = {**SAMPLE_VALUES, "url": public_url()}
+        sample = text.format(**{n: samples.get(n, GENERIC_SAMPLE) for n in allowed})
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
         raise TemplateError(_("模板无法生成短信：%(error)s", error=str(exc))) from None
     channel = template_for(key)["channel"]
