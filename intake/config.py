@@ -51,6 +51,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "REDIS_URL": env.get("REDIS_URL", ""),
         "RQ_QUEUE": env.get("RQ_QUEUE", "intake"),
         "DEFAULT_REGION": env.get("DEFAULT_REGION", "CN"),
+        # the site's address for citizens, in SMS as "{url}/lookup" (keep it short: one SMS is 70 characters)
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         "TIMEZONE": "Asia/Shanghai",
         # Seconds a case may wait in 'received' before the sweep enqueues it again.
         "ROUTING_SWEEP_GRACE": int(env.get("ROUTING_SWEEP_GRACE", "60")),

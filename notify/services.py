@@ -27,7 +27,7 @@ from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
 from intake.jobs import SEND_MESSAGE, enqueue_after_commit
-from intake.phones import normalise_phone
+from intake.phones import can_receive_sms, normalise_phone
 from intake.types import utcnow
 from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
 from routing.calendar import TZ, to_local
@@ -209,13 +209,27 @@ def suppression(channel: str, recipient: str, essential: bool, send_day: datetim
 # --- queueing ------------------------------------------------------------------------------------
 
 
+def may_text(case: Case) -> bool:
+    """The complainant may be told by SMS: named, with a number that can receive one (a mobile)."""
+    region = current_app.config.get("DEFAULT_REGION", "CN")
+    return not case.anonymous and can_receive_sms(case.complainant_phone, region)
+
+
 def tell_citizen(
     case: Case, template: str, event: CaseEvent, urgent: bool = False, secret: dict | None = None, **context
 ) -> Message | None:
-    """Queue an SMS to the complainant about this event; nothing for an anonymous tipper."""
-    if case.anonymous or not case.complainant_phone:
+    """Queue an SMS to the complainant about this event; nothing for an anonymous tipper, nor for
+    a number no SMS can reach (a landline: the operator reads the number and code back instead)."""
+    if not may_text(case):
         return None
     return queue_message(case, "sms", case.complainant_phone, template, event, urgent=urgent, secret=secret, **context)
+
+
+def tell_complainants(case: Case, template: str, event: CaseEvent, **context) -> list[Message]:
+    """tell_citizen for the case's complainant and for each complainant of a case merged into it,
+    each SMS with the number that complainant knows."""
+    messages = [tell_citizen(c, template, event, **context) for c in [case, *case.merged_cases]]
+    return [m for m in messages if m is not None]
 
 
 def tell_staff(
@@ -308,7 +322,8 @@ def _queue(
         return existing
     now = now or utcnow()
     wording = template_for(template)
-    rendered = render(wording["text"], {"tracking_no": getattr(case, "tracking_no", ""), **context}, secret)
+    base = {"tracking_no": getattr(case, "tracking_no", ""), "url": public_url()}
+    rendered = render(wording["text"], {**base, **context}, secret)
     message = Message(
         case_id=getattr(case, "id", None),
         channel=channel,
@@ -331,6 +346,11 @@ def _queue(
     if not why:
         enqueue_send(message, rendered.secret)
     return message
+
+
+def public_url() -> str:
+    """The site's address for citizens (PUBLIC_BASE_URL), as the {url} of an SMS: "{url}/lookup"."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
 
 
 def send_job_id(message_id: int) -> str:
@@ -438,7 +458,8 @@ def check_template(key: str, text: str) -> Preview:
             )
         )
     try:
-        sample = text.format(**{n: SAMPLE_VALUES.get(n, GENERIC_SAMPLE) for n in allowed})
+        samples = {**SAMPLE_VALUES, "url": public_url()}
+        sample = text.format(**{n: samples.get(n, GENERIC_SAMPLE) for n in allowed})
     except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
         raise TemplateError(_("模板无法生成短信：%(error)s", error=str(exc))) from None
     channel = template_for(key)["channel"]

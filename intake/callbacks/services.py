@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import aliased
 
 from intake.accounts.models import User
 from intake.accounts.roles import PLATFORM_ROLES, is_supervisor
@@ -23,7 +24,7 @@ from intake.cases.workflow import allowed_actions, record, transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.types import utcnow
-from notify.services import tell_citizen, tell_staff
+from notify.services import tell_complainants, tell_staff
 from routing.calendar import TZ, to_local
 
 ANSWER_LABELS = {
@@ -72,8 +73,8 @@ def ask_due(now: datetime | None = None) -> int:
         callback.answer_due_at = answer_due
         stop_clock(case, "callback", now)
         event = record(case, "callback_asked", reason=_("发送满意度回访短信"), public=False)
-        if not tell_citizen(case, "survey", event):
-            # nobody to ask (an anonymous tip, no phone): nothing to wait for
+        if not tell_complainants(case, "survey", event):
+            # nobody to ask (an anonymous tip, no mobile, no merged complainant): nothing to wait for
             _answer(callback, Answer.NO_RESPONSE, "sms", None, _("无联系方式，未回访"), now)
     db.session.flush()
     return len(claimed)
@@ -96,16 +97,23 @@ def expire(now: datetime | None = None) -> int:
 
 
 def answer_by_sms(phone: str, digit: str) -> Callback | None:
-    """A reply of 1, 2 or 3 from the complainant's phone to the survey sent to it; None if none waits."""
+    """A reply of 1, 2 or 3 from the complainant's phone to the survey sent to it; None if none waits.
+
+    The complainant of a duplicate merged into the case was asked too, and may answer it.
+    """
     answer = SMS_DIGITS.get(digit.strip())
     if answer is None or not phone:
         return None
     now = utcnow()
+    follower = aliased(Case)
+    merged = sa.select(follower.merged_into_id).where(
+        follower.complainant_phone == phone, follower.merged_into_id.is_not(None)
+    )
     callback = db.session.scalar(
         sa.select(Callback)
         .join(Case)
         .where(
-            Case.complainant_phone == phone,
+            sa.or_(Case.complainant_phone == phone, Case.id.in_(merged)),
             Callback.asked_at.is_not(None),
             Callback.answer.is_(None),
             Callback.answer_due_at > now,

@@ -61,3 +61,30 @@ CLOCK_LABELS = {
     "rework": _l("重办期限"),
     "extension": _l("可延长期限（一次）"),
 }
+
+# What a citizen reads (the lookup page, the API, the 查询 SMS): what is true in plain words.
+# Nothing is 受理 before a department decides, and internal terms (分拨, 派单, 退单) stay inside.
+PUBLIC_STATUS_LABELS = {
+    S.RECEIVED: _l("已登记，待转交承办部门"),
+    S.TRIAGE: _l("已登记，正在确定承办部门"),
+    S.DISPATCHED: _l("已转交承办部门，待签收"),
+    S.SIGNED: _l("承办部门办理中"),
+    S.REPLIED: _l("已办结答复"),
+    S.REOPENED: _l("重新办理中"),
+    S.CLOSED: _l("已结案"),
+}
+MERGED_LABEL = _l("已并入 %(no)s")
+TRANSFERRED_LABEL = _l("不属本平台受理范围，已告知反映渠道")
+
+# the events a citizen reads in other words than staff do; the rest read as ACTION_LABELS
+PUBLIC_ACTION_LABELS = {
+    "receive": _l("登记"),
+    "route": _l("转交承办部门"),
+    "to_triage": _l("由工作人员确定承办部门"),
+    "dispatch": _l("转交承办部门"),
+    "reroute": _l("补充信息后转交承办部门"),
+    "sign": _l("承办部门签收"),
+    "return": _l("重新确定承办部门"),
+    "merge": _l("与其他案件反映同一问题，合并办理"),
+    "transfer_out": _l("转出（不属本平台受理范围）"),
+}

@@ -5,7 +5,14 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
-from intake.cases.labels import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
+from intake.cases.labels import (
+    ACTION_LABELS,
+    CLOCK_LABELS,
+    MERGED_LABEL,
+    PUBLIC_ACTION_LABELS,
+    PUBLIC_STATUS_LABELS,
+    TRANSFERRED_LABEL,
+)
 from intake.cases.models import Case
 from routing.calendar import TZ
 
@@ -17,12 +24,35 @@ class LookupForm(FlaskForm):
     lookup_code = StringField(_l("查询码"), [InputRequired(_l("请输入查询码。")), Length(max=16)])
 
 
+def public_status(case: Case) -> str:
+    """The state a citizen reads: plain words; a merged case says where it went."""
+    if case.merged_into is not None:
+        return str(MERGED_LABEL % {"no": case.merged_into.tracking_no})
+    if case.events and case.events[-1].action == "transfer_out":
+        return str(TRANSFERRED_LABEL)
+    return str(PUBLIC_STATUS_LABELS[case.status])
+
+
 def public_view(case: Case) -> dict:
-    """The public view of a case, shared by the lookup page and the API."""
+    """The public view of a case, shared by the lookup page and the API.
+
+    A case merged into another follows it: `merged_into` is the master's number and its public
+    state, and the master's result is this case's result.
+    """
+    master = case.merged_into
     return {
         "tracking_no": case.tracking_no,
         "status": case.status.value,
-        "status_label": str(STATUS_LABELS[case.status]),
+        "status_label": public_status(case),
+        "merged_into": (
+            {
+                "tracking_no": master.tracking_no,
+                "status": master.status.value,
+                "status_label": public_status(master),
+            }
+            if master is not None
+            else None
+        ),
         "kind": case.kind.value,
         "received_at": _iso(case.received_at),
         "industry": {"code": case.industry.code, "name": case.industry.name} if case.industry else None,
@@ -41,18 +71,22 @@ def public_view(case: Case) -> dict:
             for c in case.clocks
             if c.name in PUBLIC_CLOCKS
         ],
-        "result": case.reply_text if case.status.value in ("replied", "closed") else None,
+        "result": _result(master or case),
         "history": [
             {
                 "at": _iso(e.at),
                 "action": e.action,
-                "label": str(ACTION_LABELS.get(e.action, e.action)),
+                "label": str(PUBLIC_ACTION_LABELS.get(e.action) or ACTION_LABELS.get(e.action, e.action)),
                 "note": e.reason if e.public else "",
             }
             for e in case.events
             if e.public or e.to_status
         ],
     }
+
+
+def _result(case: Case) -> str | None:
+    return case.reply_text if case.status.value in ("replied", "closed") and case.reply_text else None
 
 
 def _iso(dt) -> str:

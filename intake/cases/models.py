@@ -123,6 +123,13 @@ class Case(db.Model):
     clocks = relationship("Clock", back_populates="case", order_by="Clock.id")
 
     @property
+    def merged_cases(self) -> list["Case"]:
+        """The duplicates merged into this case: their complainants follow it (reply, survey)."""
+        if self.id is None:
+            return []
+        return list(db.session.scalars(sa.select(Case).filter_by(merged_into_id=self.id).order_by(Case.id)))
+
+    @property
     def identity_hidden(self) -> bool:
         """A tipper's identity stays with the system unless they allowed disclosure."""
         confidential = kind_of(self.kind).identity is Identity.MAY_BE_ANONYMOUS

@@ -1,6 +1,7 @@
 """Taking a case in on any channel, and finding it again by number and code."""
 
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -88,11 +89,17 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
 
 def find_case(tracking_no: str, lookup_code: str) -> Case | None:
     """The case with this number, if the code matches; the same None for either mistake."""
-    tracking_no = "".join(ch for ch in (tracking_no or "") if ch.isdigit())
+    tracking_no, lookup_code = typed_digits(tracking_no), typed_digits(lookup_code)
     case = db.session.scalar(db.select(Case).filter_by(tracking_no=tracking_no)) if tracking_no else None
-    if case is None or not check_password_hash(case.lookup_code_hash, (lookup_code or "").strip()):
+    if case is None or not lookup_code or not check_password_hash(case.lookup_code_hash, lookup_code):
         return None
     return case
+
+
+def typed_digits(text: str | None) -> str:
+    """The digits of a number as people type it back: "724 696", "724-696", full-width "７２４６９６"."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return "".join(ch for ch in text if ch in "0123456789")
 
 
 def _new_tracking_no() -> str:

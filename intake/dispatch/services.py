@@ -71,7 +71,8 @@ def transfer_out(case: Case, user: User, reason: str) -> None:
         raise ActionError(_("只有派单员可以转出案件。"))
     if not reason.strip():
         raise ActionError(_("转出须写明应向哪里反映。"))
-    transition(case, "transfer_out", user, reason=reason.strip())
+    event = transition(case, "transfer_out", user, reason=reason.strip())
+    tell_citizen(case, "case_transferred", event, reason=reason.strip())
     db.session.flush()
 
 

@@ -21,7 +21,7 @@ from intake.hotline.models import CALL_STATES, Call, CallStatus
 from intake.reference.models import Division
 from intake.staff.services import ActionError, log_identity_view, may_see_identity, visible_cases
 from intake.types import utcnow
-from notify.services import tell_citizen
+from notify.services import may_text, tell_citizen
 
 # The phone system does not tell us when a waiting caller gives up: after this a ringing call
 # leaves the console (it stays in the table, never taken).
@@ -148,6 +148,15 @@ def _sms_receipt(case: Case, template: str, event, code: str) -> None:
     # Urgent: the caller is on the line now and expects it now, quiet hours or not. The lookup
     # code is a secret: it reaches the gateway but the stored body shows a mask.
     tell_citizen(case, template, event, urgent=True, secret={"lookup_code": code})
+
+
+def receipt_sms(case: Case) -> dict:
+    """What the console tells the operator of the receipt SMS: the number it went to, or that the
+    caller's number is a landline (no SMS can reach it: read the number and code back)."""
+    phone = case.complainant_phone
+    if may_text(case):
+        return {"sms_to": display_number(phone), "landline": False}
+    return {"sms_to": "", "landline": bool(phone) and not case.anonymous}
 
 
 def _file(

@@ -183,7 +183,7 @@ def file(call_id: int):
         "tracking_no": case.tracking_no,
         "lookup_code": code,
         "answered": answering,
-        "sms_to": services.display_number(case.complainant_phone) if case.complainant_phone else "",
+        **services.receipt_sms(case),
     }
     return redirect(url_for("hotline.console"))
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from intake.callbacks.services import answer_by_sms
 from intake.cases.forms import DESCRIPTION_MAX
 from intake.cases.kinds import kind_from_sms, kind_of
-from intake.cases.labels import STATUS_LABELS
+from intake.cases.lookup import public_status
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, Channel
 from intake.cases.services import CITIZEN, Submission, submit_case
 from intake.cases.workflow import record, transition
@@ -361,7 +361,7 @@ def answer_query(rows: list[InboundSms], sender: str, number: str) -> str:
         return "query"
     for row in rows:
         row.case_id = case.id
-    _reply(rows, sender, "sms_status", case=case, status=str(STATUS_LABELS[case.status]))
+    _reply(rows, sender, "sms_status", case=case, status=public_status(case))
     return "query"
 
 

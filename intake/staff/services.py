@@ -29,7 +29,7 @@ from intake.extensions import db
 from intake.filters import deadline_text
 from intake.reference.models import Division, DivisionLevel, Industry
 from intake.types import utcnow
-from notify.services import tell_citizen, tell_staff
+from notify.services import tell_citizen, tell_complainants, tell_staff
 from routing.calendar import to_local
 
 PAGE_SIZE = 50
@@ -241,9 +241,9 @@ def reply_case(case: Case, user: User, result: str, text: str) -> None:
     case.reply_text = text.strip()
     event = transition(case, "reply", user, reason=outcome.label, data={"result": result})
     if outcome.needs_reason:  # a refusal or an end without agreement says why, in the SMS itself
-        tell_citizen(case, outcome.template, event, result=outcome.label.split("（")[0], reason=case.reply_text)
-    else:
-        tell_citizen(case, outcome.template, event, result=outcome.label)
+        tell_complainants(case, outcome.template, event, result=outcome.label.split("（")[0], reason=case.reply_text)
+    else:  # the complainants of duplicates merged into this case hear the reply too
+        tell_complainants(case, outcome.template, event, result=outcome.label)
     schedule(case, event.at)
     db.session.flush()
 

@@ -47,5 +47,6 @@ def test_citizen_files_on_a_phone_and_looks_the_case_up(phone, live_server, run_
     page.fill("#tracking_no", tracking_no)
     page.fill("#lookup_code", code)
     page.tap("button[type=submit]")
-    assert page.inner_text("#case-status") == "已派单，待签收"
-    assert "受理登记" in page.inner_text("#case-view") and fits_the_screen(page)
+    assert page.inner_text("#case-status") == "已转交承办部门，待签收"
+    assert "登记" in page.inner_text("#case-view") and "已受理" not in page.inner_text("#case-view")
+    assert fits_the_screen(page)

@@ -273,6 +273,16 @@ def test_the_caller_gets_an_sms_receipt_with_number_and_code(client, on_call, ru
     assert case.tracking_no in stored and code not in stored  # the code is not kept in the clear
 
 
+def test_a_landline_caller_gets_no_sms_and_the_operator_reads_the_number_back(client, on_call, run_jobs):
+    MemoryBackend.sent.clear()
+    filing = {**FILING, "complainant_phone": "0577 6712 3456"}
+    page = client.post(f"/hotline/calls/{on_call}/file", data=filing, follow_redirects=True).get_data(as_text=True)
+    assert 'id="landline-note"' in page and "固定电话" in page and 'id="lookup-code"' in page
+    run_jobs()
+    assert db.session.scalar(sa.select(Case)).complainant_phone == "+8657767123456"
+    assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 0 and MemoryBackend.sent == []
+
+
 def test_an_anonymous_tip_by_phone_gets_no_sms_and_no_link_to_the_number(client, on_call, run_jobs):
     MemoryBackend.sent.clear()
     client.post(

@@ -189,7 +189,7 @@ def test_查询_answers_with_the_status_of_the_senders_own_case(client, run_jobs
     assert sms(client, f"查询：{tracking_no}") == "query"
     run_jobs()
     assert len(texts_to()) == 2
-    assert all(tracking_no in t and "已派单，待签收" in t for t in texts_to())
+    assert all(tracking_no in t and "已转交承办部门，待签收" in t for t in texts_to())
 
 
 def test_查询_of_someone_elses_case_reads_exactly_like_a_number_that_does_not_exist(client, run_jobs):

@@ -31,7 +31,9 @@ def test_filing_shows_tracking_number_and_code_that_look_the_case_up(client):
     assert case.tracking_no == tracking_no and case.channel is Channel.WEB
 
     found = client.post("/lookup", data={"tracking_no": tracking_no, "lookup_code": code}).get_data(as_text=True)
-    assert 'id="case-status"' in found and "已受理，待分派" in found and "受理登记" in found
+    assert (
+        'id="case-status"' in found and "已登记，待转交承办部门" in found and "登记" in found and "已受理" not in found
+    )
 
 
 def test_wrong_code_shows_nothing_of_the_case(client):

@@ -16,6 +16,7 @@ SAMPLE = {
     "lookup_code": "123456",
     "status": "重新办理中",
     "number": "2611232341596",
+    "url": "https://ts.yj.gov.cn",  # PUBLIC_BASE_URL: a county's short address
 }
 
 
