@@ -63,12 +63,17 @@ def templates(path: str = TEMPLATES) -> dict[str, dict]:
 
 
 def seed_templates(path: str = TEMPLATES) -> int:
-    """Add the shipped templates whose key is not in the table; an administrator's wording stays."""
-    have = set(db.session.scalars(sa.select(MessageTemplate.key)))
+    """Add the shipped templates whose key is not in the table, and bring the rows no administrator
+    has edited up to the shipped wording; an administrator's wording stays. Returns the rows added."""
+    shipped = templates(path)
+    rows = {row.key: row for row in db.session.scalars(sa.select(MessageTemplate))}
+    for key, row in rows.items():
+        if row.updated_by_id is None and key in shipped and row.text != shipped[key]["text"]:
+            row.text, row.essential = shipped[key]["text"], shipped[key]["essential"]
     new = [
-        MessageTemplate(key=row["key"], channel=row["channel"], text=row["text"], essential=row["essential"])
-        for key, row in templates(path).items()
-        if key not in have
+        MessageTemplate(key=key, channel=row["channel"], text=row["text"], essential=row["essential"])
+        for key, row in shipped.items()
+        if key not in rows
     ]
     db.session.add_all(new)
     db.session.flush()

@@ -46,6 +46,19 @@ def test_seeding_again_keeps_an_administrators_wording(app, admin, client):
     assert wording("case_accepted") == GOOD
 
 
+def test_seeding_again_brings_wording_nobody_edited_up_to_the_shipped_text(app):
+    """A live system gets a release's new wording (已登记, the lookup address) where no administrator changed it."""
+    from intake.extensions import db
+    from intake.seeding import seed_all
+    from notify.models import MessageTemplate
+    from notify.services import templates
+
+    db.session.get(MessageTemplate, "web_receipt").text = "【十小投诉举报】您的投诉已受理。"  # an older release's text
+    db.session.commit()
+    seed_all()
+    assert wording("web_receipt") == templates()["web_receipt"]["text"]
+
+
 @pytest.mark.parametrize(
     "text, error",
     [
