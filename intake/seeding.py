@@ -2,17 +2,19 @@
 
 import sqlalchemy as sa
 
+from intake.cases.kinds import KINDS
 from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import Clock
 from intake.extensions import db
 from intake.reference.models import TimeLimitPolicy
-from intake.reference.seed import seed_reference
+from intake.reference.seed import seed_reference, seed_sms_keywords
 from notify.services import seed_templates
 
 
 def seed_all() -> dict[str, int]:
     """Load every reference file and notify/templates.csv (new rows only; edits are kept)."""
     added = seed_reference()
+    added["sms_keyword"] = seed_sms_keywords({k.value: spec.sms_words for k, spec in KINDS.items() if spec.sms_words})
     retire_unused_policies()
     added["message_template"] = seed_templates()
     db.session.flush()

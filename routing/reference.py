@@ -8,10 +8,13 @@ router (`invalidate_router` bumps the version in Redis that `get_router` checks)
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from intake.accounts.models import User
+from intake.cases.kinds import KIND_LABELS
 from intake.extensions import db
 from intake.reference.models import (
     Department,
@@ -21,6 +24,7 @@ from intake.reference.models import (
     IndustryTerm,
     ReferenceChange,
     RoutingRule,
+    SmsKeyword,
 )
 from routing.services import invalidate_router
 
@@ -241,3 +245,54 @@ def divisions_with_aliases(county_code: str) -> list[Division]:
         .order_by(Division.code)
     ).all()
     return [r for r in rows if r.aliases]
+
+
+# --- the SMS keywords --------------------------------------------------------------------------
+
+# What a word makes an inbound SMS: a kind (the first, in this order, whose word the text has) or urgent.
+SMS_MEANINGS = {
+    "tip": KIND_LABELS["tip"],
+    "inquiry": KIND_LABELS["inquiry"],
+    "suggestion": KIND_LABELS["suggestion"],
+    "emergency": _l("紧急情况"),
+}
+SMS_WORD_MAX = 16
+
+
+def sms_keyword_list() -> list[SmsKeyword]:
+    order = {m: i for i, m in enumerate(SMS_MEANINGS)}
+    rows = db.session.scalars(sa.select(SmsKeyword).order_by(SmsKeyword.word)).all()
+    return sorted(rows, key=lambda r: order.get(r.meaning, len(order)))
+
+
+def add_sms_keyword(word: str, meaning: str, actor=None) -> SmsKeyword:
+    """A word that makes an inbound SMS a tip, inquiry or suggestion, or an emergency (urgent)."""
+    word = (word or "").strip()
+    if not 1 <= len(word) <= SMS_WORD_MAX:
+        raise ReferenceDataError(_("关键词须为 1 到 %(n)d 个字。", n=SMS_WORD_MAX))
+    if "|" in word:  # it separates the parts of the audit row's key
+        raise ReferenceDataError(_("关键词不能含有“|”。"))
+    if meaning not in SMS_MEANINGS:
+        raise ReferenceDataError(_("没有这种用途。"))
+    existing = db.session.scalar(sa.select(SmsKeyword).filter_by(word=word))
+    if existing is not None:
+        raise ReferenceDataError(
+            _("“%(word)s”已在列表中（%(meaning)s）。", word=word, meaning=SMS_MEANINGS.get(existing.meaning, ""))
+        )
+    row = SmsKeyword(word=word, meaning=meaning)
+    try:
+        with db.session.begin_nested():  # the same word added in a request running alongside this one
+            db.session.add(row)
+    except IntegrityError:
+        raise ReferenceDataError(_("“%(word)s”已在列表中。", word=word)) from None
+    record("sms_keyword", word, None, {"meaning": meaning}, actor)
+    return row
+
+
+def remove_sms_keyword(keyword_id: int, actor=None) -> SmsKeyword | None:
+    row = db.session.get(SmsKeyword, keyword_id)
+    if row is None:
+        return None
+    db.session.delete(row)
+    record("sms_keyword", row.word, {"meaning": row.meaning}, None, actor)
+    return row

@@ -10,7 +10,7 @@ from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.redis_conn import get_redis
-from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule
+from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule, SmsKeyword
 from intake.reference.seed import department_kind_names
 from intake.types import utcnow
 from notify.services import tell_staff
@@ -45,9 +45,22 @@ def get_router():
     return _cache["router"]
 
 
+def sms_keywords() -> dict[str, tuple[str, ...]]:
+    """The SMS keywords by meaning (tip, inquiry, suggestion, emergency), re-read when reference data changes."""
+    version = _reference_version()
+    cached = _cache.get("sms_keywords")
+    if cached is None or cached[0] != version:
+        words: dict[str, list[str]] = {}
+        for word, meaning in db.session.execute(sa.select(SmsKeyword.word, SmsKeyword.meaning).order_by(SmsKeyword.id)):
+            words.setdefault(meaning, []).append(word)
+        cached = _cache["sms_keywords"] = (version, {m: tuple(w) for m, w in words.items()})
+    return cached[1]
+
+
 def invalidate_router() -> None:
-    """Tell every process that reference data changed."""
+    """Tell every process that reference data changed (the router and the SMS keywords)."""
     _cache.pop("router", None)
+    _cache.pop("sms_keywords", None)
     try:
         get_redis().incr(VERSION_KEY)
     except RedisError:

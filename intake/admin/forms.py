@@ -306,6 +306,33 @@ class TermForm(FlaskForm):
             raise ValidationError(_l("没有这个行业。"))
 
 
+class SmsWordForm(FlaskForm):
+    """A word that makes an inbound SMS a tip, inquiry or suggestion, or urgent."""
+
+    word = StringField(
+        _l("关键词"),
+        [
+            InputRequired(_l("请填写关键词。")),
+            Length(1, reference.SMS_WORD_MAX, _l("关键词须为 1 到 %(max)d 个字。")),
+        ],
+    )
+    meaning = SelectField(
+        _l("用途"),
+        choices=_choices(reference.SMS_MEANINGS),
+        validate_choice=False,
+        validators=[InputRequired(_l("请选择用途。"))],
+    )
+
+    def validate_word(self, field):
+        field.data = (field.data or "").strip()
+        if not field.data:
+            raise ValidationError(_l("请填写关键词。"))
+
+    def validate_meaning(self, field):
+        if field.data not in reference.SMS_MEANINGS:
+            raise ValidationError(_l("没有这种用途。"))
+
+
 class TermWeightForm(FlaskForm):
     weight = TermForm.weight
     note = TermForm.note

@@ -25,6 +25,7 @@ from intake.admin.forms import (
     PolicyAddForm,
     PolicyEditForm,
     RuleForm,
+    SmsWordForm,
     TermForm,
     TermWeightForm,
     UserForm,
@@ -46,6 +47,7 @@ REFERENCE_TABLES = {
     "routing_rule": _l("分拨表"),
     "division": _l("地名别名"),
     "industry_term": _l("分类词"),
+    "sms_keyword": _l("短信关键词"),
 }
 
 
@@ -624,3 +626,52 @@ def remove_term(term_id: int):
     row = reference.remove_term(term_id, actor=current_user) or abort(404)
     flash(_("已删除“%(term)s”。", term=row.term), "success")
     return redirect(url_for("admin.reference_terms", industry=row.industry_code))
+
+
+# --- the SMS keywords ----------------------------------------------------------------------------
+
+
+def _sms_words_page(add_form: SmsWordForm | None = None, status: int = 200):
+    return render_template(
+        "admin/reference_sms_words.html",
+        keywords=reference.sms_keyword_list(),
+        meanings=reference.SMS_MEANINGS,
+        add_form=add_form or SmsWordForm(formdata=None, prefix="word"),
+        action_form=ActionForm(),
+        changes=reference.recent_changes(["sms_keyword"]),
+        table_labels=REFERENCE_TABLES,
+    ), status
+
+
+@bp.get("/reference/sms-words")
+@login_required
+@admin_required
+def reference_sms_words():
+    return _sms_words_page()
+
+
+@bp.post("/reference/sms-words")
+@login_required
+@admin_required
+def add_sms_word():
+    form = SmsWordForm(prefix="word")
+    try:
+        if not form.validate_on_submit():
+            raise reference.ReferenceDataError(errors_text(form))
+        row = reference.add_sms_keyword(form.word.data, form.meaning.data, actor=current_user)
+    except reference.ReferenceDataError as exc:
+        flash(_("未保存：") + str(exc), "error")
+        return _sms_words_page(form, 400)
+    flash(_("已添加“%(word)s”，下一条短信即按新的关键词判断。", word=row.word), "success")
+    return redirect(url_for("admin.reference_sms_words", _anchor=f"meaning-{row.meaning}"))
+
+
+@bp.post("/reference/sms-words/<int:keyword_id>/delete")
+@login_required
+@admin_required
+def remove_sms_word(keyword_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    row = reference.remove_sms_keyword(keyword_id, actor=current_user) or abort(404)
+    flash(_("已删除“%(word)s”。", word=row.word), "success")
+    return redirect(url_for("admin.reference_sms_words", _anchor=f"meaning-{row.meaning}"))

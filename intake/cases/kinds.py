@@ -55,7 +55,7 @@ class Kind:
     accepts: bool = False  # the department decides to accept it (决定受理)
     answered_on_the_spot: str | None = None  # the result an operator records answering it on a call
     asks_details: bool = False  # an SMS naming no place or trade gets a question back
-    sms_words: tuple[str, ...] = ()  # a text with one of these is of this kind
+    sms_words: tuple[str, ...] = ()  # `flask seed`'s SMS keywords for this kind (then administered)
 
     @property
     def own_clocks(self) -> tuple[str, ...]:
@@ -134,6 +134,6 @@ def clocks_of(kind: "CaseKind | str") -> tuple[str, ...]:
     return COMMON_CLOCKS + kind_of(kind).own_clocks
 
 
-def kind_from_sms(text: str) -> CaseKind:
-    """The first kind, in this table's order, whose word the text has; else a complaint."""
-    return next((k for k, spec in KINDS.items() for word in spec.sms_words if word in text), CaseKind.COMPLAINT)
+def kind_from_sms(text: str, words: dict[str, tuple[str, ...]]) -> CaseKind:
+    """The first kind, in this table's order, whose word (kind value → the SMS keywords) the text has; else a complaint."""
+    return next((k for k in KINDS for word in words.get(k.value, ()) if word in text), CaseKind.COMPLAINT)

@@ -51,6 +51,18 @@ class IndustryTerm(db.Model):
     note: Mapped[str] = mapped_column(sa.String(200), default="")
 
 
+class SmsKeyword(db.Model):
+    """A word that tells what an inbound SMS is: a tip, inquiry or suggestion, or an emergency.
+
+    Seeded from the kind registry (intake.cases.kinds) and emergency_words.csv; administered at
+    /admin/reference/sms-words. A word has one meaning, so no word is both a kind's and an emergency's.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    word: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    meaning: Mapped[str] = mapped_column(sa.String(16), comment="tip, inquiry, suggestion or emergency")
+
+
 class Department(db.Model):
     """A county-level department of one kind (市场监督管理局, 农业农村局 …)."""
 

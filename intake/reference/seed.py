@@ -19,6 +19,7 @@ from intake.reference.models import (
     IndustryTerm,
     ReferenceChange,
     RoutingRule,
+    SmsKeyword,
     TimeLimitPolicy,
     TimeUnit,
 )
@@ -97,6 +98,15 @@ def seed_reference(folder: str = HERE) -> dict[str, int]:
         ],
     )
     return added
+
+
+def seed_sms_keywords(kind_words: dict[str, tuple[str, ...]], folder: str = HERE) -> int:
+    """The kinds' SMS words (meaning → words, from intake.cases.kinds) and emergency_words.csv."""
+    rows = [{"word": w, "meaning": meaning} for meaning, words in kind_words.items() for w in words]
+    rows += [{"word": r["word"].strip(), "meaning": "emergency"} for r in read_csv("emergency_words.csv", folder)]
+    seen: set[str] = set()
+    rows = [r for r in rows if r["word"] and not (r["word"] in seen or seen.add(r["word"]))]
+    return _insert_missing(SmsKeyword, ["word"], rows, audited="sms_keyword")
 
 
 def seed_divisions(folder: str = HERE) -> int:

@@ -30,12 +30,11 @@ from intake.cases.workflow import record, transition
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
 from intake.phones import normalise_phone
-from intake.reference.seed import read_csv
 from intake.sms.models import InboundSms
 from intake.types import utcnow
 from notify.services import opt_out, reply_sms, tell_citizen
 from routing.calendar import parse_local_time
-from routing.services import get_router
+from routing.services import get_router, sms_keywords
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +45,10 @@ MIN_TEXT = 5  # as the web form: shorter non-command texts get the help reply
 PART, JOINED = "part", "joined"
 PARTS_TIMEOUT = timedelta(minutes=10)  # a part still alone after this: the rest was lost in the network
 
-# The words that make a text a tip, inquiry or suggestion are each kind's `sms_words`
-# (intake.cases.kinds). Danger happening now: the reply says to call 110/119/120 and the case is
-# urgent (RULES.md); the words are data (intake/reference/emergency_words.csv).
-EMERGENCY_WORDS = tuple(r["word"].strip() for r in read_csv("emergency_words.csv") if r["word"].strip())
+# The words that make a text a tip, inquiry or suggestion, and the emergency words (danger happening
+# now: the reply says to call 110/119/120 and the case is urgent, RULES.md), are the `sms_keyword`
+# table, administered at /admin/reference/sms-words and read through routing.services.sms_keywords
+# (a per-process cache that follows the reference version in Redis).
 # Commands, matched on the whole text after NFKC folding (full-width digits and letters count).
 COMMANDS = (
     ("query", re.compile(r"^查询[\s:：#]*(?P<number>[\d\s-]*)$")),
@@ -276,7 +275,7 @@ def too_many_cases(sender: str) -> bool:
 
 def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
     """A case on channel sms, routed like any other; the sender gets its number and code."""
-    kind = kind_from_sms(text)
+    kind = kind_from_sms(text, sms_keywords())
     decision = get_router().decide(
         {"text": text, "caller_phone": sender, "kind": kind.value, "channel": Channel.SMS.value}
     )
@@ -392,7 +391,7 @@ COMMAND_HANDLERS = {"query": answer_query, "survey": answer_survey, "opt_out": s
 
 
 def mentions_emergency(text: str) -> bool:
-    return any(word in text for word in EMERGENCY_WORDS)
+    return any(word in text for word in sms_keywords().get("emergency", ()))
 
 
 def _store(inbound: Inbound, sender: str) -> InboundSms | None:

@@ -14,7 +14,6 @@ from intake.cases.lookup import PUBLIC_CLOCKS
 from intake.cases.models import CaseStatus
 from intake.cases.workflow import TRANSITIONS
 from intake.reference.seed import read_csv
-from intake.sms.services import EMERGENCY_WORDS
 from routing.router.decide import Router
 from routing.router.reference import read_industry_names
 from routing.sweeps import LEVELS, PLATFORM_DUTIES
@@ -157,10 +156,23 @@ def test_industries_and_department_kinds_have_one_source():
     assert router.industry_names == industries
 
 
-def test_sms_words_say_one_thing_each():
+def test_sms_words_say_one_thing_each(app):
+    """The seed's words (the kinds' and emergency_words.csv) overlap nowhere; the table holds them all.
+
+    Words added on /admin/reference/sms-words cannot overlap either: `sms_keyword.word` is unique.
+    """
+    import sqlalchemy as sa
+
+    from intake.extensions import db
+    from intake.reference.models import SmsKeyword
+
     kind_words = [w for spec in KINDS.values() for w in spec.sms_words]
-    assert len(kind_words) == len(set(kind_words))
-    assert EMERGENCY_WORDS and not set(kind_words) & set(EMERGENCY_WORDS)
+    emergency_words = [r["word"].strip() for r in read_csv("emergency_words.csv") if r["word"].strip()]
+    assert len(kind_words) == len(set(kind_words)) and len(emergency_words) == len(set(emergency_words))
+    assert emergency_words and not set(kind_words) & set(emergency_words)
+    seeded = dict(db.session.execute(sa.select(SmsKeyword.word, SmsKeyword.meaning)).all())
+    assert {w: "emergency" for w in emergency_words}.items() <= seeded.items()
+    assert {w: k.value for k, spec in KINDS.items() for w in spec.sms_words}.items() <= seeded.items()
 
 
 def test_seed_drops_a_policy_row_for_a_clock_no_case_runs(app):
