@@ -8,7 +8,7 @@ from flask_babel import Babel
 from intake import config as config_module
 from intake.extensions import csrf, db, login_manager, migrate
 from intake.logconfig import configure_logging
-from intake.navigation import IdConverter
+from intake.navigation import IdConverter, reject_nul_characters
 
 ROOT = config_module.ROOT
 babel = Babel()
@@ -25,6 +25,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     # every <int:…> in a route stops at the largest id the database holds (else a 404)
     app.url_map.converters["int"] = IdConverter
+    app.before_request(reject_nul_characters)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(config_module.load(app.instance_path, overrides))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_Hans_CN")

@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, ValidationErr
 from intake.accounts import services as account_services
 from intake.accounts.models import ROLE_LABELS, Role
 from intake.admin import services
+from intake.navigation import MAX_YEAR, MIN_YEAR, in_years
 from notify import services as notify_services
 from routing import reference
 
@@ -143,6 +144,10 @@ class DeadlineForm(FlaskForm):
     unit = SelectField(
         _l("单位"), choices=_choices(services.UNIT_LABELS), validators=[InputRequired(_l("请选择单位。"))]
     )
+
+    def validate_start(self, field):
+        if field.data and not in_years(field.data):
+            raise ValidationError(_l("起算时间须在 %(min)s 年到 %(max)s 年之间。", min=MIN_YEAR, max=MAX_YEAR))
 
 
 class CalendarDayForm(FlaskForm):

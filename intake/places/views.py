@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user, login_required
 
+from intake.navigation import nul_characters_handled
 from intake.places import services
 
 bp = Blueprint("places", __name__, url_prefix="/places")
@@ -10,6 +11,7 @@ bp = Blueprint("places", __name__, url_prefix="/places")
 
 @bp.get("/search")
 @login_required
+@nul_characters_handled
 def search():
     """?q=…[&township=CODE][&limit=N] → {"results": [{code, name, county, county_name, level, how}]}."""
     if not services.may_search_places(current_user):

@@ -24,6 +24,7 @@ from intake.accounts.models import User
 from intake.callbacks.models import Answer, Callback
 from intake.cases.models import Case, CaseEvent, Clock
 from intake.extensions import db
+from intake.navigation import in_years
 from intake.reference.models import Department, Division, DivisionLevel
 from intake.types import utcnow
 from routing.calendar import TZ
@@ -113,7 +114,7 @@ def parse_period(kind: str | None, value: str | None, today: date | None = None)
     if kind not in PERIOD_KINDS:
         raise ValueError(f"unknown period {kind!r}")
     day = _parse_day(value) if value else (today or datetime.now(TZ).date())
-    if not 2000 <= day.year <= 2100:
+    if not in_years(day):
         raise ValueError(f"year out of range: {day.year}")
     if kind == "week":
         return Period("week", day - timedelta(days=day.weekday()))

@@ -13,7 +13,7 @@ from wtforms import (
     SelectField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from intake.cases.kinds import KIND_LABELS
 from intake.cases.labels import STATUS_LABELS
@@ -123,7 +123,14 @@ class QueueFilterForm(Form):
     industry = SelectField(_l("行业"), choices=[], default="")  # the view sets the choices
     township = SelectField(_l("属地"), choices=[], default="")
     overdue = BooleanField(_l("只看已超期"))
-    q = SearchField(_l("受理编号、商家或电话"), [Optional(), Length(max=50, message=_l("搜索词不超过50个字。"))])
+    q = SearchField(
+        _l("受理编号、商家或电话"),
+        [
+            Optional(),
+            Length(max=50, message=_l("搜索词不超过50个字。")),
+            Regexp(r"^[^\x00]*$", message=_l("搜索词里有无法识别的字符。")),
+        ],
+    )
     page = IntegerField(_l("页码"), [Optional(), NumberRange(min=1, max=100000, message=_l("页码不正确。"))], default=1)
 
     def value(self, name):

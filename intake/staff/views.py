@@ -13,7 +13,7 @@ from intake.cases.models import CaseStatus, Extension
 from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.dispatch.services import can_dispatch, may_merge
 from intake.extensions import db
-from intake.navigation import local_or
+from intake.navigation import id_arg, local_or, nul_characters_handled
 from intake.places.services import describe_places
 from intake.staff import extension_requests as extensions
 from intake.staff import services
@@ -38,6 +38,7 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 @bp.get("/")
 @login_required
+@nul_characters_handled  # a NUL is a form error on the queue
 def queue():
     if can_dispatch(current_user):
         return redirect(url_for("dispatch.triage"))
@@ -258,7 +259,7 @@ def overdue():
     if not services.is_supervisor(current_user):
         abort(403)
     county = current_user.county_code
-    department_id = request.args.get("department", type=int)
+    department_id = request.args.get("department", type=id_arg)
     township = request.args.get("township") or None
     return render_template(
         "staff/overdue.html",
