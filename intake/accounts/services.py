@@ -3,14 +3,12 @@
 import re
 from dataclasses import dataclass
 
-import phonenumbers
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from phonenumbers import PhoneNumberType
 
 from intake.accounts.models import Role, User
 from intake.extensions import db
-from intake.phones import normalise_phone
+from intake.phones import can_receive_sms, normalise_phone
 from intake.reference.models import Department, Division, DivisionLevel
 from intake.types import utcnow
 
@@ -61,7 +59,6 @@ ROLES_WITH_TOWNSHIP = {Role.TOWNSHIP}
 PASSWORD_MIN = 8
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
 
 class UserError(ValueError):
@@ -118,7 +115,7 @@ def check_staff(fields: StaffFields, region: str = "CN") -> StaffFields:
     phone = (fields.phone or "").strip()
     if phone:
         e164 = normalise_phone(phone, region)
-        if e164 is None or phonenumbers.number_type(phonenumbers.parse(e164)) not in MOBILE_TYPES:
+        if e164 is None or not can_receive_sms(e164, region):
             raise UserError("phone", _("请填写有效的手机号码（用于接收值班短信），例如 13812345678。"))
         phone = e164
     email = (fields.email or "").strip()
