@@ -1,11 +1,8 @@
 """Template filters and globals: local times, labels."""
 
-from zoneinfo import ZoneInfo
-
 from intake.cases.kinds import ANSWERABLE_KINDS, KIND_LABELS
 from intake.cases.labels import ACTION_LABELS, CLOCK_LABELS, STATUS_LABELS
-
-TZ = ZoneInfo("Asia/Shanghai")
+from routing.calendar import TZ
 
 
 def local_time(dt, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -4,7 +4,6 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,8 +14,8 @@ from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
 from intake.types import utcnow
 from notify.services import tell_citizen
+from routing.calendar import TZ
 
-TZ = ZoneInfo("Asia/Shanghai")
 CITIZEN = "市民"
 
 
