@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from routing.router.fuzzy import PlaceHit, fold
 from routing.router.gazetteer import Gazetteer
+from tests.routing.conftest import sample_divisions
 
 GANPU, XINDAI, OUBEI, XIEQIAO = "330424105", "330482102", "330324009", "330481107"
 MAQIAO, HAIZHOU_WAN, HAIZHOU = "330481004", "320703008", "330481002"
@@ -114,20 +115,7 @@ def test_accent_folding():
 
 
 def test_an_alias_is_found_with_its_reason():
-    g = Gazetteer.from_rows(
-        [
-            {"code": "33", "name": "浙江省", "level": "province", "parent_code": ""},
-            {"code": "3399", "name": "样例市", "level": "city", "parent_code": "33"},
-            {"code": "339901", "name": "样例县", "level": "county", "parent_code": "3399"},
-            {
-                "code": "339901100",
-                "name": "桥头镇",
-                "level": "township",
-                "parent_code": "339901",
-                "aliases": ["老城关"],
-            },
-        ]
-    )
+    g = Gazetteer.from_rows(sample_divisions("老城关"))
     assert [(m.code, m.how) for m in g.find("老城关那边")] == [("339901100", "别名")]
     assert [h.how for h in g.matcher.search("老城")] == ["别名"]
 

@@ -3,6 +3,7 @@
 from routing.router.classify import Classifier
 from routing.router.evaluate import build_router_from_reference_files, evaluate
 from routing.router.gazetteer import Gazetteer
+from tests.routing.conftest import sample_divisions
 
 MEIYUAN = {"330324001", "330481002", "330482001", "330483101"}  # 梅园: 东城, 海洲, 当湖, 濮院
 
@@ -150,21 +151,8 @@ def test_triaged_case_says_why(router):
 
 
 def test_gazetteer_prefers_the_longest_name_and_takes_aliases():
-    g = Gazetteer.from_rows(
-        [
-            {"code": "33", "name": "浙江省", "level": "province", "parent_code": ""},
-            {"code": "3399", "name": "样例市", "level": "city", "parent_code": "33"},
-            {"code": "339901", "name": "样例县", "level": "county", "parent_code": "3399"},
-            {
-                "code": "339901100",
-                "name": "桥头镇",
-                "level": "township",
-                "parent_code": "339901",
-                "aliases": ["老桥头"],
-            },
-            {"code": "339901100001", "name": "上桥头村委会", "level": "village", "parent_code": "339901100"},
-        ]
-    )
+    village = {"code": "339901100001", "name": "上桥头村委会", "level": "village", "parent_code": "339901100"}
+    g = Gazetteer.from_rows(sample_divisions("老桥头", extra=(village,)))
     assert [(m.text, m.code) for m in g.find("上桥头村口")] == [("上桥头村", "339901100001")]
     assert [m.code for m in g.find("老桥头那边")] == ["339901100"]
     assert g.county_of("339901100001") == "339901"
