@@ -185,12 +185,27 @@ UNNAMED_SHOP = re.compile(
     r"[^，。！？；;]{0,6}(一家|那家|的|买|吃|店|玩|旅游|出差|办事)"
     r"|(上班|下班|回家|放学|出门|买菜)?的?(路上|途中)|路过|经过"
 )
-# The shop is by the caller's home or work: the address then places it too.
-NEAR_HOME = re.compile(
-    r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区|同一栋|一楼|镇上|街上|村里|村口|本村|"
-    r"我们村|我们镇|我们这|家附近|家旁边|家门口)"
+# A shop by the caller's home or work: the address places it too. The home's neighbourhood is wider
+# (镇上, 村里): a caller names their own village or town that way, not their workplace.
+NEARBY_WORDS = (
+    "隔壁",
+    "对面",
+    "楼下",
+    "楼上",
+    "门口",
+    "旁边",
+    "附近",
+    "边上",
+    "斜对面",
+    "小区里",
+    "小区内",
+    "同一栋",
+    "一楼",
 )
-NEARBY = re.compile(r"(隔壁|对面|楼下|楼上|门口|旁边|附近|边上|斜对面|小区里|小区内|同一栋|一楼)")
+NEARBY = re.compile("|".join(NEARBY_WORDS))
+NEAR_HOME = re.compile(
+    "|".join(NEARBY_WORDS + ("小区", "镇上", "街上", "村里", "村口", "本村", "我们村", "我们镇", "我们这"))
+)
 # 从海盐批发来的: where the goods came from, not where the shop is.
 GOODS_FROM_AFTER = re.compile(r"^[^，。！？；;]{0,6}?(进|批发|批|运|拉|买|采购|调|发|送)(来|的|货|过来)")
 # 去桥头镇医院看病: where the caller went afterwards.
