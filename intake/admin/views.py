@@ -1,13 +1,12 @@
 """The administrator's pages: validate a form, call one service, redirect."""
 
 from datetime import date
-from functools import wraps
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from intake.accounts import services as account_services
 from intake.accounts.models import Role, User
@@ -51,18 +50,6 @@ REFERENCE_TABLES = {
 }
 
 
-def admin_required(view):
-    """403 for anyone but an administrator; stack under login_required."""
-
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_user.role is not Role.ADMIN:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 def _labels() -> dict:
     return {
         "clock_labels": services.POLICY_CLOCK_LABELS,
@@ -74,8 +61,6 @@ def _labels() -> dict:
 
 
 @bp.get("/")
-@login_required
-@admin_required
 def dashboard():
     return render_template(
         "admin/dashboard.html",
@@ -93,8 +78,6 @@ def _region() -> str:
 
 
 @bp.get("/users")
-@login_required
-@admin_required
 def users():
     return render_template(
         "admin/users.html",
@@ -106,8 +89,6 @@ def users():
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@login_required
-@admin_required
 def new_user():
     form = NewUserForm(region=_region())
     if request.method == "POST":
@@ -120,8 +101,6 @@ def new_user():
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@login_required
-@admin_required
 def edit_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     if request.method == "POST":
@@ -161,8 +140,6 @@ def _user_page(user, form=None, password_form=None, status: int = 200):
 
 
 @bp.post("/users/<int:user_id>/password")
-@login_required
-@admin_required
 def reset_password(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     form = PasswordResetForm()
@@ -174,8 +151,6 @@ def reset_password(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/active")
-@login_required
-@admin_required
 def set_user_active(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     if not ActionForm().validate_on_submit():
@@ -220,15 +195,11 @@ def _policies_page(add_form: PolicyAddForm | None = None, status: int = 200):
 
 
 @bp.get("/policies")
-@login_required
-@admin_required
 def policies():
     return _policies_page()
 
 
 @bp.post("/policies")
-@login_required
-@admin_required
 def add_policy():
     form = PolicyAddForm()
     if not form.validate_on_submit():
@@ -249,8 +220,6 @@ def add_policy():
 
 
 @bp.post("/policies/<int:policy_id>")
-@login_required
-@admin_required
 def revise_policy(policy_id: int):
     policy = db.session.get(TimeLimitPolicy, policy_id) or abort(404)
     form = PolicyEditForm(policy)
@@ -278,15 +247,11 @@ def _calendar_page(day_form=None, import_form=None, status: int = 200):
 
 
 @bp.get("/calendar")
-@login_required
-@admin_required
 def calendar():
     return _calendar_page()
 
 
 @bp.post("/calendar/days")
-@login_required
-@admin_required
 def add_calendar_day():
     form = CalendarDayForm()
     if not form.validate_on_submit():
@@ -298,8 +263,6 @@ def add_calendar_day():
 
 
 @bp.post("/calendar/days/<day>/delete")
-@login_required
-@admin_required
 def delete_calendar_day(day: str):
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -313,8 +276,6 @@ def delete_calendar_day(day: str):
 
 
 @bp.post("/calendar/import")
-@login_required
-@admin_required
 def import_calendar():
     form = CalendarImportForm()
     if not form.validate_on_submit():
@@ -329,8 +290,6 @@ def import_calendar():
 
 
 @bp.get("/messages")
-@login_required
-@admin_required
 def messages():
     form = MessageFilterForm(request.args)
     rows = (
@@ -362,15 +321,11 @@ def _templates_page(failed: MessageTemplateForm | None = None, status: int = 200
 
 
 @bp.get("/templates")
-@login_required
-@admin_required
 def templates():
     return _templates_page()
 
 
 @bp.post("/templates/<key>")
-@login_required
-@admin_required
 def edit_template(key: str):
     db.session.get(MessageTemplate, key) or abort(404)
     form = MessageTemplateForm(key)
@@ -413,8 +368,6 @@ def _county_or_404(county_code: str):
 
 
 @bp.get("/reference/")
-@login_required
-@admin_required
 def reference_index():
     return render_template(
         "admin/reference_index.html",
@@ -464,15 +417,11 @@ def _county_page(county_code: str, failed: dict | None = None, status: int = 200
 
 
 @bp.get("/reference/<county_code>")
-@login_required
-@admin_required
 def reference_county(county_code: str):
     return _county_page(county_code)
 
 
 @bp.post("/reference/<county_code>/departments/<kind>")
-@login_required
-@admin_required
 def rename_department(county_code: str, kind: str):
     _county_or_404(county_code)
     form = DepartmentForm(prefix=f"dept-{kind}")
@@ -488,8 +437,6 @@ def rename_department(county_code: str, kind: str):
 
 
 @bp.post("/reference/<county_code>/rules/<industry>")
-@login_required
-@admin_required
 def set_rule(county_code: str, industry: str):
     _county_or_404(county_code)
     form = RuleForm(_kind_labels(county_code), prefix=f"rule-{industry}")
@@ -505,8 +452,6 @@ def set_rule(county_code: str, industry: str):
 
 
 @bp.post("/reference/<county_code>/rules/<industry>/reset")
-@login_required
-@admin_required
 def reset_rule(county_code: str, industry: str):
     _county_or_404(county_code)
     if not ActionForm().validate_on_submit():
@@ -517,8 +462,6 @@ def reset_rule(county_code: str, industry: str):
 
 
 @bp.post("/reference/<county_code>/aliases")
-@login_required
-@admin_required
 def add_alias(county_code: str):
     _county_or_404(county_code)
     form = AliasForm(county_code, prefix="alias")
@@ -534,8 +477,6 @@ def add_alias(county_code: str):
 
 
 @bp.post("/reference/<county_code>/aliases/<code>/delete")
-@login_required
-@admin_required
 def remove_alias(county_code: str, code: str):
     _county_or_404(county_code)
     if not ActionForm().validate_on_submit() or not code.startswith(county_code):
@@ -576,15 +517,11 @@ def _terms_page(add_form: TermForm | None = None, status: int = 200):
 
 
 @bp.get("/reference/terms")
-@login_required
-@admin_required
 def reference_terms():
     return _terms_page()
 
 
 @bp.post("/reference/terms")
-@login_required
-@admin_required
 def set_term():
     form = TermForm(_industry_labels(), prefix="term")
     try:
@@ -601,8 +538,6 @@ def set_term():
 
 
 @bp.post("/reference/terms/<int:term_id>")
-@login_required
-@admin_required
 def reweigh_term(term_id: int):
     row = db.session.get(IndustryTerm, term_id) or abort(404)
     form = TermWeightForm()
@@ -618,8 +553,6 @@ def reweigh_term(term_id: int):
 
 
 @bp.post("/reference/terms/<int:term_id>/delete")
-@login_required
-@admin_required
 def remove_term(term_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -644,15 +577,11 @@ def _sms_words_page(add_form: SmsWordForm | None = None, status: int = 200):
 
 
 @bp.get("/reference/sms-words")
-@login_required
-@admin_required
 def reference_sms_words():
     return _sms_words_page()
 
 
 @bp.post("/reference/sms-words")
-@login_required
-@admin_required
 def add_sms_word():
     form = SmsWordForm(prefix="word")
     try:
@@ -667,8 +596,6 @@ def add_sms_word():
 
 
 @bp.post("/reference/sms-words/<int:keyword_id>/delete")
-@login_required
-@admin_required
 def remove_sms_word(keyword_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)

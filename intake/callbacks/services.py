@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased
 
 from intake.accounts.models import User
-from intake.accounts.roles import PLATFORM_ROLES, is_supervisor
+from intake.authz import case_condition, may
 from intake.callbacks.models import CALLBACK_ANSWERS, CALLBACK_REVIEWS, Answer, Callback, Review
 from intake.cases.clocks import stop_clock, work_calendar
 from intake.cases.errors import ActionError
@@ -131,7 +131,7 @@ def answer_by_sms(phone: str, digit: str) -> Callback | None:
 
 def record_by_phone(case: Case, user: User, answer: str, note: str = "") -> Callback:
     """An operator called the complainant and records what they said."""
-    if user.role not in PLATFORM_ROLES:
+    if not may(user, "case.phone_callback", case):
         raise ActionError(_("只有话务员、派单员或督办人员可以登记电话回访。"))
     try:
         value = Answer(answer)
@@ -170,15 +170,18 @@ def _settle(callback: Callback, answer: Answer, user: User | None, note: str) ->
 
 def review_list(user: User) -> list[Callback]:
     """不满意 callbacks waiting for this supervisor, oldest first."""
-    query = sa.select(Callback).join(Case).where(Callback.review == Review.PENDING).order_by(Callback.answered_at)
-    if user.county_code:
-        query = query.where(Case.county_code == user.county_code)
+    query = (
+        sa.select(Callback)
+        .join(Case)
+        .where(Callback.review == Review.PENDING, case_condition(user, "callback.review"))
+        .order_by(Callback.answered_at)
+    )
     return list(db.session.scalars(query))
 
 
 def review(callback: Callback, user: User, reopen: bool, reason: str) -> None:
     """The supervisor reopens the case for rework or confirms the reply stands (the case closes)."""
-    if not is_supervisor(user):
+    if not may(user, "callback.review", callback.case):
         raise ActionError(_("只有督办人员可以处理不满意件。"))
     if not CALLBACK_REVIEWS.allows(callback, "reopen" if reopen else "confirm"):
         raise ActionError(_("这件不满意件已经处理过了。"))
@@ -197,7 +200,7 @@ def review(callback: Callback, user: User, reopen: bool, reason: str) -> None:
 
 
 def may_reopen(user: User, case: Case) -> bool:
-    return is_supervisor(user) and "reopen" in allowed_actions(case)
+    return may(user, "case.reopen", case) and "reopen" in allowed_actions(case)
 
 
 def reopen_case(case: Case, user: User, reason: str) -> None:

@@ -2,13 +2,12 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from intake.accounts.roles import is_supervisor
+from intake.authz import case_for
 from intake.callbacks import services as callbacks
 from intake.callbacks.forms import CallbackReviewForm
 from intake.callbacks.models import Callback
-from intake.cases.access import get_visible_case
 from intake.cases.errors import ActionError
 from intake.extensions import db
 from intake.forms import errors_text
@@ -17,11 +16,8 @@ bp = Blueprint("callbacks", __name__, url_prefix="/staff")
 
 
 @bp.get("/callbacks")
-@login_required
 def callback_reviews():
     """不满意件: dissatisfied callbacks a supervisor reopens or confirms."""
-    if not is_supervisor(current_user):
-        abort(403)
     return render_template(
         "staff/callbacks.html",
         items=callbacks.review_list(current_user),
@@ -31,11 +27,9 @@ def callback_reviews():
 
 
 @bp.post("/callbacks/<int:callback_id>")
-@login_required
 def review_callback(callback_id: int):
-    item = db.session.get(Callback, callback_id)
-    if item is None or get_visible_case(current_user, item.case_id) is None:
-        abort(404)
+    item = db.session.get(Callback, callback_id) or abort(404)
+    case_for("callback.review", item.case_id)
     form = CallbackReviewForm()
     if not form.validate_on_submit():
         flash(errors_text(form), "error")

@@ -2,9 +2,8 @@
 
 from flask_babel import gettext as _
 
-from intake.accounts.models import Role, User
-from intake.accounts.roles import DISPATCH_ROLES  # noqa: F401  (read from here too)
-from intake.cases.access import visible_cases
+from intake.accounts.models import User
+from intake.authz import case_condition, may, visible_cases
 from intake.cases.errors import ActionError
 from intake.cases.models import OPEN_STATUSES, Case, CaseStatus
 from intake.cases.workflow import record, transition
@@ -14,19 +13,15 @@ from notify.services import tell_citizen
 from routing.services import department, dispatch_to, get_router
 
 
-def can_dispatch(user: User) -> bool:
-    return user.role in DISPATCH_ROLES
-
-
 def triage_queue(user: User) -> list[Case]:
     """Cases waiting for a dispatcher, oldest first."""
-    query = visible_cases(user).where(Case.status == CaseStatus.TRIAGE)
+    query = visible_cases(user).where(Case.status == CaseStatus.TRIAGE, case_condition(user, "case.dispatch"))
     return list(db.session.scalars(query.order_by(Case.urgent.desc(), Case.received_at)))
 
 
 def dispatch_case(case: Case, user: User, township_code: str, industry_code: str, lead_kind: str = "") -> None:
     """Route a triage case by hand; the dispatcher's choice and the machine's guess are both kept."""
-    if not can_dispatch(user) or case.status is not CaseStatus.TRIAGE:
+    if not may(user, "case.dispatch", case) or case.status is not CaseStatus.TRIAGE:
         raise ActionError(_("您不能分派这件案件，或它已被分派，请刷新后再试。"))
     township = db.session.get(Division, township_code or "")
     if township is None or township.level is not DivisionLevel.TOWNSHIP:
@@ -67,7 +62,7 @@ def dispatch_case(case: Case, user: User, township_code: str, industry_code: str
 
 def transfer_out(case: Case, user: User, reason: str) -> None:
     """Close a case that is not this channel's to handle, telling the citizen where to go."""
-    if not can_dispatch(user):
+    if not may(user, "case.dispatch", case):
         raise ActionError(_("只有派单员可以转出案件。"))
     if not reason.strip():
         raise ActionError(_("转出须写明应向哪里反映。"))
@@ -80,13 +75,8 @@ def may_merge(user: User, case: Case) -> bool:
     master = case.duplicate_of
     if master is None or case.status not in OPEN_STATUSES or master.status not in OPEN_STATUSES:
         return False
-    if can_dispatch(user):
-        return True
-    return (
-        user.role is Role.DEPARTMENT
-        and case.lead_department_id == user.department_id
-        and master.lead_department_id == user.department_id
-    )
+    # a department merges only within its own cases; a dispatcher across the county
+    return may(user, "case.merge", case) and may(user, "case.merge", master)
 
 
 def merge_case(case: Case, user: User) -> Case:

@@ -2,9 +2,9 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
-from intake.cases.access import get_visible_case
+from intake.authz import case_for
 from intake.cases.errors import ActionError
 from intake.dispatch import services
 from intake.dispatch.forms import DispatchForm, TransferForm
@@ -14,18 +14,8 @@ bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 
 
 @bp.get("/")
-@login_required
 def triage():
-    if not services.can_dispatch(current_user):
-        abort(403)
     return render_template("dispatch/triage.html", cases=services.triage_queue(current_user))
-
-
-def _case(case_id: int):
-    case = get_visible_case(current_user, case_id)
-    if case is None:
-        abort(404)
-    return case
 
 
 def _back(case_id: int):
@@ -33,9 +23,8 @@ def _back(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/route")
-@login_required
 def route(case_id: int):
-    case = _case(case_id)
+    case = case_for("case.dispatch", case_id)
     form = DispatchForm()
     if not form.validate_on_submit():
         flash(errors_text(form), "error")
@@ -52,9 +41,8 @@ def route(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/transfer")
-@login_required
 def transfer(case_id: int):
-    case = _case(case_id)
+    case = case_for("case.dispatch", case_id)
     form = TransferForm()
     if not form.validate_on_submit():
         flash(errors_text(form), "error")
@@ -69,9 +57,8 @@ def transfer(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/merge")
-@login_required
 def merge(case_id: int):
-    case = _case(case_id)
+    case = case_for("case.merge", case_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:

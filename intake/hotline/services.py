@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from intake.accounts.models import Role, User
-from intake.accounts.roles import CONSOLE_ROLES  # noqa: F401  (read from here too)
+from intake.accounts.models import User
+from intake.authz import may_see_identity, role_may, visible_cases
 from intake.cases.kinds import kind_of
 from intake.cases.labels import STATUS_LABELS
 from intake.cases.models import Case, Channel, PersonalDataAccess
@@ -19,7 +19,7 @@ from intake.extensions import db
 from intake.filters import local_time
 from intake.hotline.models import CALL_STATES, Call, CallStatus
 from intake.reference.models import Division
-from intake.staff.services import ActionError, log_identity_view, may_see_identity, visible_cases
+from intake.staff.services import ActionError, log_identity_view
 from intake.types import utcnow
 from notify.services import may_text, tell_citizen
 
@@ -27,15 +27,6 @@ from notify.services import may_text, tell_citizen
 # leaves the console (it stays in the table, never taken).
 RING_WINDOW = timedelta(minutes=15)
 EARLIER_CASES = 10
-
-
-def may_use_console(user: User) -> bool:
-    """Operators work the console; administrators may watch it."""
-    return user.role in CONSOLE_ROLES
-
-
-def may_take_calls(user: User) -> bool:
-    return user.role is Role.OPERATOR
 
 
 def announce_call(call_id: str, caller: str, line: str, started_at: datetime) -> tuple[Call, bool]:
@@ -59,7 +50,7 @@ def _by_call_id(call_id: str) -> Call | None:
 
 def take_call(call: Call, user: User) -> Call:
     """Give a ringing call to this operator; of two operators clicking at once, one gets it."""
-    if not may_take_calls(user):
+    if not role_may(user, "hotline.take"):
         raise ActionError(_("只有话务员可以接听来电。"))
     if current_call(user) is not None:
         raise ActionError(_("请先登记或结束当前来电，再接听下一个。"))
@@ -245,7 +236,7 @@ def feed(user: User) -> dict:
     return {
         "ringing": [call_view(c) for c in ringing_calls()],
         "current": call_view(current, user, with_history=True) if current else None,
-        "may_take": may_take_calls(user),
+        "may_take": role_may(user, "hotline.take"),
     }
 
 

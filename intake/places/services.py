@@ -11,12 +11,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from intake.accounts.models import User
-from intake.accounts.roles import CONSOLE_ROLES, DISPATCH_ROLES
 from routing.services import get_router
 
 # Those who route a case by hand (dispatchers) or file one from a call (operators), and administrators.
-PLACE_ROLES = DISPATCH_ROLES | CONSOLE_ROLES
 MAX_QUERY = 32  # characters; a place name with its county is far shorter
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 20
@@ -37,10 +34,6 @@ HOW_LABELS = {
 
 class PlaceQueryError(ValueError):
     """A query the search refuses (too long, an unknown township): a 400, never a 500."""
-
-
-def may_search_places(user: User) -> bool:
-    return user.role in PLACE_ROLES
 
 
 def _gazetteer():

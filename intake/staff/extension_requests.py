@@ -5,6 +5,7 @@ import sqlalchemy.orm
 from flask_babel import gettext as _
 
 from intake.accounts.models import User
+from intake.authz import case_condition, may
 from intake.cases.clocks import extend_clock, find_policy, work_calendar
 from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import EXTENSION_STATES, Case, Clock, Extension
@@ -12,7 +13,7 @@ from intake.cases.models import ExtensionStatus as X
 from intake.cases.workflow import record
 from intake.extensions import db
 from intake.filters import deadline_text
-from intake.staff.services import ActionError, is_lead_department, is_supervisor
+from intake.staff.services import ActionError
 from intake.types import utcnow
 from notify.services import tell_citizen, tell_staff
 
@@ -34,13 +35,13 @@ def case_extensions(case: Case) -> list[Extension]:
 
 
 def may_request(user: User, case: Case) -> bool:
-    return is_lead_department(user, case) and extensible_clock(case) is not None and pending(case) is None
+    return may(user, "case.request_extension", case) and extensible_clock(case) is not None and pending(case) is None
 
 
 def request_extension(case: Case, user: User, reason: str) -> Extension:
     """Ask, with a reason and before the deadline passes, for the time the policy allows."""
     clock = extensible_clock(case)
-    if not is_lead_department(user, case) or clock is None:
+    if not may(user, "case.request_extension", case) or clock is None:
         raise ActionError(_("这件案件目前没有可以申请延期的办理期限。"))
     if not reason.strip():
         raise ActionError(_("申请延期须写明理由。"))
@@ -78,7 +79,7 @@ def request_extension(case: Case, user: User, reason: str) -> Extension:
 
 def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") -> Extension:
     """The supervisor's yes or no; a yes moves the deadline and the complainant hears the new date."""
-    if not is_supervisor(user):
+    if not may(user, "extension.decide", ext.case):
         raise ActionError(_("只有督办人员可以审批延期申请。"))
     if not EXTENSION_STATES.allows(ext, "approve" if approve else "refuse"):
         raise ActionError(_("这份延期申请已经审批过了。"))
@@ -111,8 +112,9 @@ def decide_extension(ext: Extension, user: User, approve: bool, note: str = "") 
 
 
 def _pending_query(user: User) -> sa.Select:
-    query = sa.select(Extension).join(Case).where(Extension.status == X.PENDING)
-    return query.where(Case.county_code == user.county_code) if user.county_code else query
+    return (
+        sa.select(Extension).join(Case).where(Extension.status == X.PENDING, case_condition(user, "extension.decide"))
+    )
 
 
 def pending_extensions(user: User, limit: int = 200) -> list[Extension]:

@@ -8,17 +8,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from intake.accounts.models import Role, User
-from intake.accounts.roles import PLATFORM_ROLES, is_supervisor  # noqa: F401  (read from here too)
+from intake.accounts.models import User
+from intake.authz import case_condition, may, visible_cases
 from intake.callbacks.services import schedule
-from intake.cases.access import (  # noqa: F401  (read from here too)
-    get_visible_case,
-    identity_visible,
-    log_identity_view,
-    may_see_identity,
-    visible_business_cases,
-    visible_cases,
-)
+from intake.cases.access import log_identity_view  # noqa: F401  (read from here too)
 from intake.cases.clocks import WINDOWS
 from intake.cases.errors import ActionError
 from intake.cases.events import record
@@ -89,7 +82,9 @@ def queue_query(user: User, f: QueueFilter, now=None) -> sa.Select:
         digits = re.sub(r"\D", "", text)
         if len(digits) >= 4 and re.fullmatch(r"[\d\s+\-]+", text):
             # a phone only where the user may see who called: a hidden tipper's number finds nothing
-            found.append(sa.and_(identity_visible(user), Case.complainant_phone.contains(digits, autoescape=True)))
+            found.append(
+                sa.and_(case_condition(user, "case.identity"), Case.complainant_phone.contains(digits, autoescape=True))
+            )
         query = query.where(sa.or_(*found))
     next_due = sa.select(sa.func.min(Clock.due_at)).where(_running_deadlines()).scalar_subquery()
     return query.order_by(next_due.is_(None), next_due, Case.urgent.desc(), Case.received_at, Case.id)
@@ -118,7 +113,7 @@ def filter_choices(user: User) -> tuple[list[tuple[str, str]], list[tuple[str, s
     """(industries, townships) the queue's filters offer this user: the county's townships, none for a township."""
     industries = db.session.execute(sa.select(Industry.code, Industry.name).order_by(Industry.position)).all()
     townships = []
-    if user.role is not Role.TOWNSHIP and user.county_code:
+    if user.township_code is None and user.county_code:
         townships = db.session.execute(
             sa.select(Division.code, Division.name)
             .where(Division.parent_code == user.county_code, Division.level == DivisionLevel.TOWNSHIP)
@@ -168,16 +163,12 @@ def queue_counts(user: User, now=None) -> dict[str, int]:
     return counts
 
 
-def is_lead_department(user: User, case: Case) -> bool:
-    """The user works for the department that leads the case."""
-    return user.role is Role.DEPARTMENT and case.lead_department_id == user.department_id
+DEPARTMENT_ACTIONS = ("sign", "return", "accept", "reply")  # closing is the callback's outcome (回访)
 
 
 def actions_for(user: User, case: Case) -> set[str]:
-    if not is_lead_department(user, case):
-        return set()
-    # closing is the callback's outcome (回访), not the department's
-    actions = allowed_actions(case) & {"sign", "return", "accept", "reply"}
+    """The workflow's moves on this case that the user may make now (the table says who, the workflow when)."""
+    actions = {a for a in DEPARTMENT_ACTIONS if may(user, f"case.{a}", case)} & allowed_actions(case)
     if "return" in actions and not return_window_open(case):
         actions.discard("return")
     if "accept" in actions and (not kind_of(case.kind).accepts or case.accepted_at is not None):
@@ -257,16 +248,12 @@ MAX_NOTE = 2000
 
 def may_record_site_visit(user: User, case: Case) -> bool:
     """Staff of the township where the business is (属地) record what they found on the spot."""
-    return user.role is Role.TOWNSHIP and bool(case.township_code) and user.township_code == case.township_code
+    return may(user, "case.site_visit", case)
 
 
 def may_add_co_handler_opinion(user: User, case: Case) -> bool:
     """A department named as co-handler (配合部门), not the lead, adds its opinion."""
-    return (
-        user.role is Role.DEPARTMENT
-        and not is_lead_department(user, case)
-        and any(d.id == user.department_id for d in case.co_handlers)
-    )
+    return may(user, "case.co_opinion", case)
 
 
 def _check_open(case: Case) -> None:
@@ -333,4 +320,4 @@ def participation_notes(case: Case) -> list[CaseEvent]:
     return sorted(notes, key=lambda e: (day(e), e.at, e.id))
 
 
-__all__ = ["ActionError", "PLATFORM_ROLES", "TransitionError", "RESULTS", "is_supervisor"]
+__all__ = ["ActionError", "TransitionError", "RESULTS"]

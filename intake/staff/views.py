@@ -3,15 +3,15 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from wtforms import SelectChoice
 
-from intake.accounts.models import Role
+from intake.authz import case_for, current_permission, get_visible_case, may, may_see_identity, role_may
 from intake.callbacks import services as callbacks
 from intake.callbacks.models import Callback
 from intake.cases.models import CaseStatus, Extension
 from intake.dispatch.forms import DispatchForm, TransferForm
-from intake.dispatch.services import can_dispatch, may_merge
+from intake.dispatch.services import may_merge
 from intake.extensions import db
 from intake.navigation import id_arg, local_or, nul_characters_handled
 from intake.places.services import describe_places
@@ -37,12 +37,11 @@ bp = Blueprint("staff", __name__, url_prefix="/staff")
 
 
 @bp.get("/")
-@login_required
 @nul_characters_handled  # a NUL is a form error on the queue
 def queue():
-    if can_dispatch(current_user):
+    if role_may(current_user, "triage.view"):
         return redirect(url_for("dispatch.triage"))
-    if current_user.role is Role.OPERATOR:
+    if role_may(current_user, "hotline.take"):
         return redirect(url_for("hotline.console"))
     form = QueueFilterForm(request.args)
     industries, townships = services.filter_choices(current_user)
@@ -64,24 +63,16 @@ def queue():
     )
 
 
-def _case_or_404(case_id: int):
-    case = services.get_visible_case(current_user, case_id)
-    if case is None:
-        abort(404)
-    return case
-
-
 @bp.get("/cases/<int:case_id>")
-@login_required
 @transactional  # a GET that writes on purpose: each look at a complainant's identity is logged
 def case_detail(case_id: int):
-    case = _case_or_404(case_id)
-    show_identity = services.may_see_identity(current_user, case)
+    case = case_for("case.view", case_id)
+    show_identity = may_see_identity(current_user, case)
     if show_identity and (case.complainant_name or case.complainant_phone):
         services.log_identity_view(current_user, case, "view_case")
     reply_form = ReplyForm()
     reply_form.result.choices = [SelectChoice(k, v) for k, v in services.RESULTS[case.kind].items()]
-    dispatching = can_dispatch(current_user) and case.status is CaseStatus.TRIAGE
+    dispatching = may(current_user, "case.dispatch", case) and case.status is CaseStatus.TRIAGE
     return render_template(
         "staff/case.html",
         case=case,
@@ -96,7 +87,7 @@ def case_detail(case_id: int):
         candidates=describe_places((case.routing or {}).get("candidates")) if dispatching else [],
         extension_form=ExtensionForm() if extensions.may_request(current_user, case) else None,
         case_extensions=extensions.case_extensions(case),
-        decision_form=ExtensionDecisionForm() if services.is_supervisor(current_user) else None,
+        decision_form=ExtensionDecisionForm() if may(current_user, "extension.decide", case) else None,
         reopen_form=ReopenForm() if callbacks.may_reopen(current_user, case) else None,
         callback_form=CallbackForm() if _may_call_back(case) else None,
         callbacks=db.session.scalars(
@@ -125,7 +116,7 @@ def _dispatch_form(case) -> DispatchForm:
 
 def _may_call_back(case) -> bool:
     return (
-        current_user.role in services.PLATFORM_ROLES
+        may(current_user, "case.phone_callback", case)
         and case.status is CaseStatus.REPLIED
         and callbacks.open_callback(case) is not None
     )
@@ -133,7 +124,7 @@ def _may_call_back(case) -> bool:
 
 def _submit(case_id: int, form, action, *fields: str, done: str):
     """Validate a case action's form, then run the action with those fields' values."""
-    _case_or_404(case_id)  # an invalid form on a case the user cannot see is a 404, not a redirect to one
+    case_for(current_permission(), case_id)  # an invalid form on a case out of reach is a 404/403
     if not form.validate_on_submit():
         flash(errors_text(form), "error")
         return redirect(url_for("staff.case_detail", case_id=case_id))
@@ -141,13 +132,13 @@ def _submit(case_id: int, form, action, *fields: str, done: str):
 
 
 def _run(case_id: int, action, *args, done: str):
-    case = _case_or_404(case_id)
+    case = case_for(current_permission(), case_id)
     try:
         action(case, current_user, *args)
     except (services.ActionError, services.TransitionError) as exc:
         flash(str(exc) if isinstance(exc, services.ActionError) else _("案件状态已经改变，请刷新后再试。"), "error")
     else:
-        if services.get_visible_case(current_user, case_id) is None:  # e.g. 退单: no longer the user's
+        if get_visible_case(current_user, case_id) is None:  # e.g. 退单: no longer the user's
             flash(_("%(done)s 案件 %(no)s 已不在您的待办中。", done=done, no=case.tracking_no), "success")
             return redirect(url_for("staff.queue"))
         flash(done, "success")
@@ -155,29 +146,27 @@ def _run(case_id: int, action, *args, done: str):
 
 
 @bp.post("/cases/<int:case_id>/sign")
-@login_required
 def sign(case_id: int):
+    case_for("case.sign", case_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     return _run(case_id, services.sign_case, done=_("已签收。"))
 
 
 @bp.post("/cases/<int:case_id>/return")
-@login_required
 def return_(case_id: int):
     return _submit(case_id, ReturnForm(), services.return_case, "reason", done=_("已退单，案件回到人工分拨。"))
 
 
 @bp.post("/cases/<int:case_id>/accept")
-@login_required
 def accept(case_id: int):
+    case_for("case.accept", case_id)
     if not ActionForm().validate_on_submit():
         abort(400)
     return _run(case_id, services.accept_case, done=_("已决定受理，调解期限开始计算。"))
 
 
 @bp.post("/cases/<int:case_id>/extension")
-@login_required
 def request_extension(case_id: int):
     return _submit(
         case_id, ExtensionForm(), extensions.request_extension, "reason", done=_("延期申请已提交，等待督办人员审批。")
@@ -185,11 +174,9 @@ def request_extension(case_id: int):
 
 
 @bp.post("/extensions/<int:extension_id>")
-@login_required
 def decide_extension(extension_id: int):
-    ext = db.session.get(Extension, extension_id)
-    if ext is None or services.get_visible_case(current_user, ext.case_id) is None:
-        abort(404)
+    ext = db.session.get(Extension, extension_id) or abort(404)
+    case_for("extension.decide", ext.case_id)
     form = ExtensionDecisionForm()
     if not form.validate_on_submit():
         flash(errors_text(form), "error")
@@ -204,13 +191,11 @@ def decide_extension(extension_id: int):
 
 
 @bp.post("/cases/<int:case_id>/reopen")
-@login_required
 def reopen(case_id: int):
     return _submit(case_id, ReopenForm(), callbacks.reopen_case, "reason", done=_("已发回重办，重办期限开始计算。"))
 
 
 @bp.post("/cases/<int:case_id>/reply")
-@login_required
 def reply(case_id: int):
     form = ReplyForm()
     form.result.choices = [SelectChoice(k) for kinds in services.RESULTS.values() for k in kinds]
@@ -218,18 +203,14 @@ def reply(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/callback")
-@login_required
 def phone_callback(case_id: int):
     """电话回访: an operator records what the complainant said on the phone."""
     return _submit(case_id, CallbackForm(), callbacks.record_by_phone, "answer", "note", done=_("已登记回访结果。"))
 
 
 @bp.post("/cases/<int:case_id>/site-visit")
-@login_required
 def site_visit(case_id: int):
     """协办意见 of the township: the site visit's date and findings."""
-    if not services.may_record_site_visit(current_user, _case_or_404(case_id)):
-        abort(403)
     return _submit(
         case_id,
         SiteVisitForm(),
@@ -241,11 +222,8 @@ def site_visit(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/co-opinion")
-@login_required
 def co_opinion(case_id: int):
     """协办意见 of a co-handling department."""
-    if not services.may_add_co_handler_opinion(current_user, _case_or_404(case_id)):
-        abort(403)
     return _submit(case_id, CoOpinionForm(), services.add_co_handler_opinion, "opinion", done=_("已提交协办意见。"))
 
 
@@ -253,11 +231,8 @@ PENDING_SHOWN = 50  # oldest first; the rest follow as these are decided
 
 
 @bp.get("/overdue")
-@login_required
 def overdue():
     """督办: red and amber clocks by department and township, problem cases, extension requests."""
-    if not services.is_supervisor(current_user):
-        abort(403)
     county = current_user.county_code
     department_id = request.args.get("department", type=id_arg)
     township = request.args.get("township") or None

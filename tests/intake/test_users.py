@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from intake.accounts.models import Role, User
 from intake.accounts.services import StaffFields, UserError, check_staff, create_user
-from intake.cases.access import visible_cases
+from intake.authz import visible_cases
 from intake.extensions import db
 from intake.reference.models import Department
 from notify.models import Message
