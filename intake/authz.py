@@ -147,6 +147,7 @@ ROUTES: dict[str, str] = {
     "admin.edit_user": "admin",
     "admin.import_calendar": "admin",
     "admin.messages": "admin",
+    "admin.reveal_recipient": "message.recipient",
     "admin.new_user": "admin",
     "admin.policies": "admin",
     "admin.reference_county": "admin",

@@ -395,6 +395,16 @@ def message_log(status: str = "", channel: str = "", recipient: str = "", limit:
     return list(db.session.scalars(query))
 
 
+def masked_recipient(recipient: str) -> str:
+    """A recipient as the message log shows it: +86 138****5678, z***@example.com."""
+    if "@" in recipient:
+        name, _sep, domain = recipient.partition("@")
+        return f"{name[:1]}***@{domain}"
+    if len(recipient) <= 7:
+        return "*" * len(recipient)
+    return f"{recipient[:-8]}****{recipient[-4:]}"
+
+
 SMS_SEGMENT = 70  # Chinese characters in one SMS
 SMS_PART = 67  # in each part of a longer one (the rest of the part holds the joining header)
 SAMPLE_VALUES = {

@@ -301,6 +301,22 @@ def messages():
         "admin/messages.html",
         form=form,
         messages=rows,
+        masked=notify_services.masked_recipient,
+        reveal_form=ActionForm(),
+        status_labels=notify_services.STATUS_LABELS,
+        channel_labels=notify_services.CHANNEL_LABELS,
+    )
+
+
+@bp.post("/messages/<int:message_id>/recipient")
+def reveal_recipient(message_id: int):
+    """显示号码: one message's recipient, unmasked; the look is logged like any look at personal data."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    message = services.reveal_recipient(current_user, message_id) or abort(404)
+    return render_template(
+        "admin/message_recipient.html",
+        message=message,
         status_labels=notify_services.STATUS_LABELS,
         channel_labels=notify_services.CHANNEL_LABELS,
     )

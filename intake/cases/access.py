@@ -8,3 +8,11 @@ from intake.extensions import db
 def log_identity_view(user: User, case: Case, purpose: str) -> None:
     db.session.add(PersonalDataAccess(user_id=user.id, case_id=case.id, purpose=purpose))
     db.session.flush()
+
+
+def log_recipient_view(user: User, message) -> None:
+    """An administrator unmasked a message's recipient (a citizen's or a member of staff's number)."""
+    db.session.add(
+        PersonalDataAccess(user_id=user.id, case_id=message.case_id, message_id=message.id, purpose="message_recipient")
+    )
+    db.session.flush()

@@ -256,10 +256,11 @@ class Extension(db.Model):
 
 
 class PersonalDataAccess(db.Model):
-    """Every look at a citizen's personal data by staff."""
+    """Every look at a citizen's personal data by staff: a case's identity, or a message's recipient."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id"), index=True)
-    case_id: Mapped[int] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("message.id", ondelete="CASCADE"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     purpose: Mapped[str] = mapped_column(sa.String(64))

@@ -4,9 +4,10 @@ import pytest
 import sqlalchemy as sa
 
 from intake.accounts.models import Role
+from intake.cases.models import PersonalDataAccess
 from intake.extensions import db
 from notify.models import Message, MessageStatus, MessageTemplate
-from notify.services import opt_out, queue_message, sms_segments
+from notify.services import masked_recipient, opt_out, queue_message, sms_segments
 from tests.notify.conftest import CITIZEN
 
 GOOD = "【十小投诉举报】您的投诉{tracking_no}已受理，请在{due}前留意办理单位的电话。"
@@ -116,12 +117,35 @@ def test_the_message_log_shows_queued_messages_to_an_administrator(client, admin
 
     page = client.get("/admin/messages").get_data(as_text=True)
     assert f"您的投诉（受理编号{case.tracking_no}）已受理" in page and "待发送" in page
-    assert "已回复TD退订" in page and CITIZEN in page
+    assert "已回复TD退订" in page and CITIZEN not in page and masked_recipient(CITIZEN) in page
     queued_only = client.get("/admin/messages?status=queued").get_data(as_text=True)
     assert "已受理" in queued_only and "TD退订" not in queued_only
     assert "没有符合条件的通知" in client.get("/admin/messages?channel=mail").get_data(as_text=True)
     assert "已受理" in client.get("/admin/messages?recipient=0001111").get_data(as_text=True)
     assert "已受理" not in client.get("/admin/messages?recipient=0002222").get_data(as_text=True)
+
+
+def test_a_number_is_shown_only_when_asked_for_and_the_look_is_logged(client, admin, case, event):
+    message = queue_message(case, "sms", CITIZEN, "case_accepted", event(), due="2026-12-07")
+    db.session.commit()
+    assert CITIZEN not in client.get("/admin/messages").get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(PersonalDataAccess.id))) == 0
+
+    page = client.post(f"/admin/messages/{message.id}/recipient").get_data(as_text=True)
+    assert CITIZEN in page and "已记入个人信息查看记录" in page
+    look = db.session.scalars(sa.select(PersonalDataAccess)).one()
+    assert (look.user_id, look.case_id, look.message_id, look.purpose) == (
+        admin.id,
+        case.id,
+        message.id,
+        "message_recipient",
+    )
+
+
+def test_masked_numbers_keep_the_ends():
+    assert masked_recipient("+8613812345678") == "+86138****5678"
+    assert masked_recipient("zhang.san@example.com") == "z***@example.com"
+    assert "1234" not in masked_recipient("1234")
 
 
 @pytest.mark.parametrize("role", [Role.DEPARTMENT, Role.DISPATCHER, Role.SUPERVISOR, Role.OPERATOR])
