@@ -90,16 +90,18 @@ def find_case(tracking_no: str, lookup_code: str) -> Case | None:
     """The case with this number, if the code matches; the same None for either mistake.
 
     A number with a wrong check digit is refused without a query. Otherwise a missing case and
-    a wrong code cost the same (one query, one HMAC). An old PBKDF2 hash, or one made with a
+    a wrong code cost the same (one query for a hash, one HMAC). An old PBKDF2 hash, or one made with a
     retired key, is rewritten with the current key once its code is given (the request commits).
     """
     tracking_no, lookup_code = typed_digits(tracking_no), typed_digits(lookup_code)
     if not well_formed(tracking_no):
         return None
-    case = db.session.scalar(db.select(Case).filter_by(tracking_no=tracking_no))
-    ok, stale = check_code(case.lookup_code_hash if case else None, tracking_no, lookup_code)
+    # only the id and hash: loading a whole Case only when it exists would take longer than None
+    row = db.session.execute(db.select(Case.id, Case.lookup_code_hash).filter_by(tracking_no=tracking_no)).first()
+    ok, stale = check_code(row.lookup_code_hash if row else None, tracking_no, lookup_code)
     if not ok:
         return None
+    case = db.session.get(Case, row.id)
     if stale:
         case.lookup_code_hash = hash_code(tracking_no, lookup_code)
     return case
