@@ -20,7 +20,7 @@ from werkzeug.security import check_password_hash
 
 TRACKING_NO_LENGTH = 13
 SCHEME = "hmac-sha256"
-LEGACY_PREFIX = "pbkdf2:"  # werkzeug's generate_password_hash, 50,000 rounds (before 0012)
+LEGACY_PREFIX = "pbkdf2:"  # werkzeug's generate_password_hash, 50,000 rounds: cases filed before HMAC
 
 
 def check_digit(body: str) -> str:
