@@ -1,6 +1,7 @@
 """Settings from the environment, in one place."""
 
 import os
+import re
 import secrets
 from datetime import time
 
@@ -8,9 +9,17 @@ from routing.router.calibrate import stored_threshold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the checkout: templates, static, instance
 
-PRODUCTION_REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "HOTLINE_TOKEN", "SMS_WEBHOOK_SECRET")
+PRODUCTION_REQUIRED = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "HOTLINE_TOKEN",
+    "SMS_WEBHOOK_SECRET",
+    "LOOKUP_CODE_KEY",
+)
 TRUE_WORDS = {"1", "true", "yes", "on"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+KEY_ID = re.compile(r"[A-Za-z0-9]{1,8}")  # goes into every stored lookup-code hash: short, no "$"
 
 
 class ConfigError(RuntimeError):
@@ -43,6 +52,12 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "HOTLINE_TOKEN": env.get("HOTLINE_TOKEN") or _dev_secret(instance_path, "dev-hotline-token"),
         # shared with the SMS gateway, which signs each inbound SMS (hex HMAC-SHA256 of the body)
         "SMS_WEBHOOK_SECRET": env.get("SMS_WEBHOOK_SECRET") or _dev_secret(instance_path, "dev-sms-webhook-secret"),
+        # the key of the lookup codes' HMAC, and its id, which each stored hash names
+        # (hmac-sha256$<id>$<hex>); to rotate, set a new key and id and keep the old one in
+        # LOOKUP_CODE_OLD_KEYS as id=key[,id=key]: a code hashed with it is rehashed when looked up
+        "LOOKUP_CODE_KEY": env.get("LOOKUP_CODE_KEY") or _dev_secret(instance_path, "dev-lookup-code-key"),
+        "LOOKUP_CODE_KEY_ID": env.get("LOOKUP_CODE_KEY_ID", "v1"),
+        "LOOKUP_CODE_OLD_KEYS": _old_keys(env.get("LOOKUP_CODE_OLD_KEYS", "")),
         "SMS_MAX_BODY": int(env.get("SMS_MAX_BODY", str(8 * 1024))),  # bytes; a larger body gets 413
         # cases one number may open by SMS in 24 hours; beyond it the reply points to 12315 or the web form
         "SMS_DAILY_CASES": int(env.get("SMS_DAILY_CASES", "5")),
@@ -110,6 +125,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     if cfg["NOTIFY_SMS_BACKEND"] == "http" and not cfg["NOTIFY_SMS_HTTP_URL"]:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
     _check_quiet_hours(cfg["NOTIFY_QUIET_HOURS"])
+    _check_key_ids(cfg["LOOKUP_CODE_KEY_ID"], cfg["LOOKUP_CODE_OLD_KEYS"])
     return cfg
 
 
@@ -135,6 +151,25 @@ def _check_quiet_hours(spec: str) -> None:
             raise ValueError
     except ValueError:
         raise ConfigError(f"NOTIFY_QUIET_HOURS={spec!r}: write it like 21:00-08:00, or leave it empty") from None
+
+
+def _old_keys(spec: str) -> dict[str, str]:
+    """LOOKUP_CODE_OLD_KEYS: "v1=key,v2=key" as {"v1": key, "v2": key}."""
+    keys = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        key_id, sep, key = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError("LOOKUP_CODE_OLD_KEYS: write it like v1=oldkey,v2=olderkey")
+        keys[key_id.strip()] = key.strip()
+    return keys
+
+
+def _check_key_ids(current: str, old: dict[str, str]) -> None:
+    for key_id in (current, *old):
+        if not KEY_ID.fullmatch(key_id):
+            raise ConfigError(f"lookup code key id {key_id!r}: use 1 to 8 letters or digits, like v2")
+    if current in old:
+        raise ConfigError(f"LOOKUP_CODE_OLD_KEYS names the current LOOKUP_CODE_KEY_ID {current!r}")
 
 
 def _dev_secret(instance_path: str, name: str = "dev-secret-key") -> str:

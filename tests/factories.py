@@ -11,6 +11,7 @@ from werkzeug.security import generate_password_hash
 
 from intake.accounts.models import Role, User
 from intake.callbacks.models import Answer, Callback
+from intake.cases.codes import check_digit
 from intake.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Channel, Clock
 from intake.extensions import db
 from intake.reference.models import Department
@@ -80,7 +81,7 @@ class CaseFactory(_Factory):
         )
         replied = factory.Trait(dispatched=True, status=CaseStatus.REPLIED, result="mediated", reply_text="已调解。")
 
-    tracking_no = factory.Sequence(lambda n: f"{n:013d}")  # real numbers start with the date
+    tracking_no = factory.Sequence(lambda n: f"{n:012d}" + check_digit(f"{n:012d}"))  # real ones start with the date
     lookup_code_hash = "x"
     kind = CaseKind.COMPLAINT
     channel = Channel.WEB

@@ -1,4 +1,8 @@
-"""POST a case, GET its public view: the same form rules as the web, JSON in and out."""
+"""POST a case, look up its public view: the same form rules as the web, JSON in and out.
+
+The lookup code never goes in the URL (proxies and servers log URLs): it comes in the
+`X-Lookup-Code` header of `GET /cases/<no>`, or in the JSON body of `POST /cases/<no>/lookup`.
+"""
 
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
@@ -8,6 +12,7 @@ from intake.cases.forms import CaseForm
 from intake.cases.lookup import public_view
 from intake.cases.models import Channel
 from intake.cases.services import Submission, find_case, submit_case
+from intake.transaction import transactional
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -25,6 +30,8 @@ FIELDS = {
     "complainant.phone": "complainant_phone",
 }
 BOOLEANS = {"anonymous", "urgent", "disclose_identity"}
+CODE_HEADER = "X-Lookup-Code"
+CODE_PARAMETERS = ("code", "lookup_code")  # refused in a URL
 
 
 def _errors(errors: dict) -> tuple:
@@ -48,11 +55,44 @@ def create_case():
 
 
 @bp.get("/cases/<tracking_no>")
+@transactional  # a GET that writes on purpose: an old hash of the code is rewritten once it matches
 def get_case(tracking_no: str):
-    case = find_case(tracking_no, request.args.get("code", ""))
+    if _code_in_url():
+        return _code_in_url_refused()
+    return _look_up(tracking_no, request.headers.get(CODE_HEADER, ""))
+
+
+@bp.post("/cases/<tracking_no>/lookup")
+def look_up_case(tracking_no: str):
+    if _code_in_url():
+        return _code_in_url_refused()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return _errors({"body": [_("请求内容必须是 JSON 对象。")]})
+    code = body.get("lookup_code", "")
+    if not isinstance(code, str):
+        return _errors({"lookup_code": [_("必须是文字。")]})
+    return _look_up(tracking_no, code)
+
+
+def _look_up(tracking_no: str, code: str):
+    case = find_case(tracking_no, code)
     if case is None:
         return jsonify({"errors": {"case": [_("受理编号或查询码不正确。")]}}), 404
     return jsonify(public_view(case))
+
+
+def _code_in_url() -> bool:
+    return any(name in request.args for name in CODE_PARAMETERS)
+
+
+def _code_in_url_refused():
+    message = _(
+        "查询码不能放在网址中（网址会被记入日志）：请放在请求头 %(header)s 中，"
+        '或以 JSON {"lookup_code": …} POST 到 /api/v1/cases/<受理编号>/lookup。',
+        header=CODE_HEADER,
+    )
+    return jsonify({"errors": {"code": [message]}}), 400
 
 
 def _formdata(body: dict) -> tuple[MultiDict, dict]:

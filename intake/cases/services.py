@@ -5,8 +5,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
+from intake.cases.codes import check_code, check_digit, hash_code, well_formed
 from intake.cases.kinds import CaseKind, Identity, kind_of
 from intake.cases.models import Case, Channel
 from intake.cases.workflow import record
@@ -61,9 +60,10 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
     citizen also gets the tracking number and lookup code by SMS (the code is never stored).
     """
     lookup_code = f"{secrets.randbelow(10**6):06d}"
+    tracking_no = _new_tracking_no()
     case = Case(
-        tracking_no=_new_tracking_no(),
-        lookup_code_hash=generate_password_hash(lookup_code, method="pbkdf2:sha256:50000"),
+        tracking_no=tracking_no,
+        lookup_code_hash=hash_code(tracking_no, lookup_code),
         kind=submission.kind,
         channel=submission.channel,
         description=submission.description,
@@ -87,11 +87,23 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
 
 
 def find_case(tracking_no: str, lookup_code: str) -> Case | None:
-    """The case with this number, if the code matches; the same None for either mistake."""
+    """The case with this number, if the code matches; the same None for either mistake.
+
+    A number with a wrong check digit is refused without a query. Otherwise a missing case and
+    a wrong code cost the same (one query for a hash, one HMAC). An old PBKDF2 hash, or one made with a
+    retired key, is rewritten with the current key once its code is given (the request commits).
+    """
     tracking_no, lookup_code = typed_digits(tracking_no), typed_digits(lookup_code)
-    case = db.session.scalar(db.select(Case).filter_by(tracking_no=tracking_no)) if tracking_no else None
-    if case is None or not lookup_code or not check_password_hash(case.lookup_code_hash, lookup_code):
+    if not well_formed(tracking_no):
         return None
+    # only the id and hash: loading a whole Case only when it exists would take longer than None
+    row = db.session.execute(db.select(Case.id, Case.lookup_code_hash).filter_by(tracking_no=tracking_no)).first()
+    ok, stale = check_code(row.lookup_code_hash if row else None, tracking_no, lookup_code)
+    if not ok:
+        return None
+    case = db.session.get(Case, row.id)
+    if stale:
+        case.lookup_code_hash = hash_code(tracking_no, lookup_code)
     return case
 
 
@@ -106,16 +118,6 @@ def _new_tracking_no() -> str:
     day = datetime.now(TZ).strftime("%y%m%d")
     while True:
         body = day + f"{secrets.randbelow(10**6):06d}"
-        candidate = body + str(_luhn_digit(body))
+        candidate = body + check_digit(body)
         if db.session.scalar(db.select(Case.id).filter_by(tracking_no=candidate)) is None:
             return candidate
-
-
-def _luhn_digit(digits: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return (10 - total % 10) % 10

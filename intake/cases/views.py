@@ -1,6 +1,6 @@
 """The citizen's pages: file a case, see the receipt, look a case up."""
 
-from flask import Blueprint, redirect, render_template, session, url_for
+from flask import Blueprint, make_response, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 
 from intake.cases.forms import CaseForm
@@ -23,10 +23,14 @@ def file_case():
 
 @bp.get("/receipt")
 def receipt():
+    """The tracking number, and the lookup code once: a reload shows the number only."""
     data = session.get("receipt")
     if not data:
         return redirect(url_for("public.file_case"))
-    return render_template("public/receipt.html", **data)
+    session["receipt"] = {"tracking_no": data["tracking_no"]}  # the cookie no longer holds the code
+    response = make_response(render_template("public/receipt.html", **data))
+    response.headers["Cache-Control"] = "no-store"  # nor does the browser's cache, for Back
+    return response
 
 
 @bp.route("/lookup", methods=["GET", "POST"])

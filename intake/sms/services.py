@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from intake.callbacks.services import answer_by_sms
+from intake.cases.codes import well_formed
 from intake.cases.forms import DESCRIPTION_MAX
 from intake.cases.kinds import kind_from_sms, kind_of
 from intake.cases.lookup import public_status
@@ -354,7 +355,7 @@ def answer_query(rows: list[InboundSms], sender: str, number: str) -> str:
     digits = "".join(ch for ch in number if ch.isdigit())
     if not digits:
         return send_help(rows, sender)
-    case = db.session.scalar(sa.select(Case).filter_by(tracking_no=digits))
+    case = db.session.scalar(sa.select(Case).filter_by(tracking_no=digits)) if well_formed(digits) else None
     if case is None or case.complainant_phone != sender:
         _reply(rows, sender, "sms_not_found", number=digits[:20])
         return "query"

@@ -41,6 +41,9 @@ def test_citizen_files_on_a_phone_and_looks_the_case_up(phone, live_server, run_
     code = page.inner_text("#lookup-code").strip()
     assert len(tracking_no) == 13 and len(code) == 6 and fits_the_screen(page)
     page.screenshot(path="/tmp/citizen-receipt-phone.png", full_page=True)
+    page.reload()  # the code is shown once: a reload shows the number and says so
+    assert page.inner_text("#tracking-no").strip() == tracking_no and page.locator("#lookup-code").count() == 0
+    assert "只显示一次" in page.inner_text("#code-shown-once")
 
     run_jobs()
     page.tap("text=查询进度 >> nth=-1")

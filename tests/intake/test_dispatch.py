@@ -124,7 +124,9 @@ def test_same_business_same_matter_is_flagged_and_merged(client, run_jobs, make_
     assert dup.status is CaseStatus.CLOSED and dup.merged_into_id == master.id
     assert dup.running_clock("sign") is None
 
-    view = client.get(f"/api/v1/cases/{second['tracking_no']}?code={second['lookup_code']}").get_json()
+    view = client.get(
+        f"/api/v1/cases/{second['tracking_no']}", headers={"X-Lookup-Code": second["lookup_code"]}
+    ).get_json()
     assert view["history"][-1]["action"] == "merge" and master.tracking_no in view["history"][-1]["note"]
 
     # The complainant of the merged case is told by SMS, once, whatever the reruns.
