@@ -169,6 +169,7 @@ ROUTES: dict[str, str] = {
     "admin.users": "admin",
     "api.create_case": PUBLIC,
     "api.get_case": PUBLIC,
+    "api.look_up_case": PUBLIC,
     "businesses.business": "business.view",
     "businesses.businesses": "businesses.view",
     "callbacks.callback_reviews": "callbacks.view",
