@@ -7,8 +7,9 @@ from flask_login import login_required, login_user, logout_user
 from intake.accounts.forms import LoginForm
 from intake.accounts.models import User
 from intake.accounts.services import authenticate, record_login
-from intake.extensions import db, login_manager
+from intake.extensions import db, limiter, login_manager
 from intake.navigation import local_or
+from intake.throttles import by_address, by_username, setting
 
 bp = Blueprint("accounts", __name__)
 
@@ -20,6 +21,8 @@ def load_user(user_id: str):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"), key_func=by_address, methods=["POST"])
+@limiter.limit(setting("RATELIMIT_LOGIN_USER"), key_func=by_username, methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():

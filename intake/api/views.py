@@ -5,9 +5,11 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from intake.cases.forms import CaseForm
-from intake.cases.lookup import public_view
+from intake.cases.lookup import by_tracking_no, public_view
 from intake.cases.models import Channel
 from intake.cases.services import Submission, find_case, submit_case
+from intake.extensions import limiter
+from intake.throttles import by_address, setting
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -32,6 +34,7 @@ def _errors(errors: dict) -> tuple:
 
 
 @bp.post("/cases")
+@limiter.limit(setting("RATELIMIT_API_FILING"), key_func=by_address)  # per API key too, once there are keys
 def create_case():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -48,6 +51,8 @@ def create_case():
 
 
 @bp.get("/cases/<tracking_no>")
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_IP"), "lookup-address", key_func=by_address)  # with /lookup
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_CASE"), "lookup-case", key_func=by_tracking_no)
 def get_case(tracking_no: str):
     case = find_case(tracking_no, request.args.get("code", ""))
     if case is None:
