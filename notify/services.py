@@ -271,6 +271,16 @@ def tell_staff(
     return messages
 
 
+def tell_user(user: User, template: str, key: str, **context) -> list[Message]:
+    """An SMS to a staff user's phone and a mail to their email about their own account (no case),
+    at once even in quiet hours; `key` names the occasion, so it is sent once."""
+    messages = []
+    for channel, address in (("sms", user.phone), ("mail", user.email)):
+        if address:
+            messages.append(_queue(f"{key}:{channel}", None, channel, address, template, True, None, None, context))
+    return messages
+
+
 def queue_message(
     case: Case,
     channel: str,

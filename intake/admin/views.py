@@ -168,8 +168,10 @@ def reset_password(user_id: int):
     form = PasswordResetForm()
     if not form.validate_on_submit():
         return _user_page(user, password_form=form, status=400)
-    account_services.reset_password(user, form.password.data)
-    flash(_("已为 %(name)s 设置新密码，请告知本人。", name=user.username), "success")
+    if account_services.reset_password(user, form.password.data):
+        flash(_("已为 %(name)s 设置新密码并解除登录锁定，请告知本人。", name=user.username), "success")
+    else:
+        flash(_("已为 %(name)s 设置新密码，请告知本人。", name=user.username), "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 
