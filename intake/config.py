@@ -69,6 +69,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Throttles (intake/throttles.py, Flask-Limiter on the app's Redis): "N per second|minute|hour|day",
         # several joined by ";". A throttled request gets 429 with Retry-After (the SMS webhook: see there).
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() in TRUE_WORDS,
+        # Reverse proxies in front of the app that append to X-Forwarded-For; 0 trusts none. Behind one
+        # proxy set 1, or every citizen shares the proxy's address and its throttles.
+        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute;300 per day"),  # login POSTs per address
         "RATELIMIT_LOGIN_USER": env.get("RATELIMIT_LOGIN_USER", "10 per minute;100 per day"),  # per username tried
         "RATELIMIT_FILING": env.get("RATELIMIT_FILING", "10 per minute;200 per day"),  # web form POST / per address

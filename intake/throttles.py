@@ -15,6 +15,7 @@ import time
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.extensions import limiter
 from intake.redis_conn import redis_url
@@ -68,7 +69,12 @@ def over_limit(name: str, *key: str) -> int | None:
 
 
 def init_app(app) -> None:
-    """Point the limiter at the app's Redis and make it fail open; RATELIMIT_ENABLED=false leaves it off."""
+    """Point the limiter at the app's Redis and make it fail open; RATELIMIT_ENABLED=false leaves it off.
+
+    Behind TRUSTED_PROXY_HOPS proxies the client's address is read from X-Forwarded-For."""
+    hops = app.config.get("TRUSTED_PROXY_HOPS", 0)
+    if hops and not isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
     if app.config.get("RATELIMIT_ENABLED", True):  # else no need to start the embedded redis-server
         app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(redis_url(app)))
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})

@@ -157,3 +157,17 @@ def test_with_redis_unreachable_filing_still_works(client, throttled, monkeypatc
     assert client.post("/api/v1/cases", json=PHARMACY, environ_base=ONE).status_code == 201
     assert case_count() == 2
     assert "falling back to in-memory storage" in caplog.text
+
+
+def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(client, throttled, monkeypatch):
+    monkeypatch.setattr(throttled, "wsgi_app", throttled.wsgi_app)  # undone after the test
+    monkeypatch.setitem(throttled.config, "TRUSTED_PROXY_HOPS", 1)
+    monkeypatch.setitem(throttled.config, "RATELIMIT_API_FILING", "1 per minute")
+    throttles.init_app(throttled)
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+
+    def file(address):
+        return client.post("/api/v1/cases", json=PHARMACY, environ_base=proxy, headers={"X-Forwarded-For": address})
+
+    assert [file("203.0.113.7").status_code, file("198.51.100.9").status_code] == [201, 201]
+    assert file("203.0.113.7").status_code == 429
