@@ -101,6 +101,7 @@ def users():
         users=account_services.staff_users(),
         townships=dict(account_services.township_choices()),
         counties=dict(account_services.county_choices()),
+        locked=account_services.locked_usernames(),
         action_form=ActionForm(),
     )
 
@@ -156,6 +157,7 @@ def _user_page(user, form=None, password_form=None, status: int = 200):
         form=form,
         user=user,
         password_form=password_form or PasswordResetForm(formdata=None),
+        locked=user.username in account_services.locked_usernames(),
         action_form=ActionForm(),
     ), status
 

@@ -114,6 +114,8 @@ def test_an_administrator_resetting_the_password_unlocks(client, make_user, logi
     for _ in range(5):
         attempt(client, "wang", "guess")
     login(make_user("admin", Role.ADMIN, kind=None))
+    assert "登录已锁定" in page(client.get("/admin/users"))
+    assert "设置新密码即解除锁定" in page(client.get(f"/admin/users/{user.id}"))
     resp = client.post(f"/admin/users/{user.id}/password", data={"password": "new-secret-1"}, follow_redirects=True)
     assert "解除登录锁定" in page(resp)
     client.post("/logout")
