@@ -68,7 +68,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "PROBLEM_CASE_BOUNCES": int(env.get("PROBLEM_CASE_BOUNCES", "3")),
         # Throttles (intake/throttles.py, Flask-Limiter on the app's Redis): "N per second|minute|hour|day",
         # several joined by ";". A throttled request gets 429 with Retry-After (the SMS webhook: see there).
-        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "true").lower() in TRUE_WORDS,
+        "THROTTLES_ENABLED": env.get("THROTTLES_ENABLED", "true").lower() in TRUE_WORDS,
         # Reverse proxies in front of the app that append to X-Forwarded-For; 0 trusts none. Behind one
         # proxy set 1, or every citizen shares the proxy's address and its throttles.
         "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),

@@ -56,7 +56,7 @@ def over_limit(name: str, *key: str) -> int | None:
 
     Fails open: with the storage unreachable the request passes and a warning is logged.
     """
-    if not (limiter.enabled and limiter.initialized):
+    if not (limiter.enabled and limiter.initialized) or _off_in_this_app():
         return None
     try:
         for item in parse_many(current_app.config[name]):
@@ -68,15 +68,26 @@ def over_limit(name: str, *key: str) -> int | None:
     return None
 
 
+@limiter.request_filter
+def _off_in_this_app() -> bool:
+    """THROTTLES_ENABLED, read per app and request: the limiter is one object, and a second app in
+    the same process (a test's) must not switch the first one's throttles on or off."""
+    return not current_app.config.get("THROTTLES_ENABLED", True)
+
+
 def init_app(app) -> None:
-    """Point the limiter at the app's Redis and make it fail open; RATELIMIT_ENABLED=false leaves it off.
+    """Point the limiter at the app's Redis and make it fail open; THROTTLES_ENABLED=false leaves the
+    throttles off (the limiter is still bound, so a test can turn them on and call this again).
 
     Behind TRUSTED_PROXY_HOPS proxies the client's address is read from X-Forwarded-For."""
     hops = app.config.get("TRUSTED_PROXY_HOPS", 0)
     if hops and not isinstance(app.wsgi_app, ProxyFix):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
-    if app.config.get("RATELIMIT_ENABLED", True):  # else no need to start the embedded redis-server
+    app.config["RATELIMIT_ENABLED"] = True  # Flask-Limiter's own switch; ours is THROTTLES_ENABLED
+    if app.config.get("THROTTLES_ENABLED", True):
         app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(redis_url(app)))
+    else:  # no need to start the embedded redis-server
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
     app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)

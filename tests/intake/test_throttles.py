@@ -18,13 +18,12 @@ TWO = {"REMOTE_ADDR": "198.51.100.9"}
 
 @pytest.fixture
 def throttled(app, monkeypatch):
-    """The session app with its throttles on (the suite runs with RATELIMIT_ENABLED=False)."""
-    monkeypatch.setitem(app.config, "RATELIMIT_ENABLED", True)
-    monkeypatch.delitem(app.config, "RATELIMIT_STORAGE_URI", raising=False)
+    """The session app with its throttles on (the suite runs with THROTTLES_ENABLED=False)."""
+    monkeypatch.setitem(app.config, "THROTTLES_ENABLED", True)
+    monkeypatch.delitem(app.config, "RATELIMIT_STORAGE_URI")  # the suite's app counts in memory: Redis now
     limiter._storage_dead = False  # a test that took Redis away leaves the limiter on its fallback
     throttles.init_app(app)
-    yield app
-    limiter.enabled = False
+    return app
 
 
 def case_count() -> int:
