@@ -170,3 +170,14 @@ def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(client,
 
     assert [file("203.0.113.7").status_code, file("198.51.100.9").status_code] == [201, 201]
     assert file("203.0.113.7").status_code == 429
+
+
+@pytest.mark.parametrize(
+    "redis_url, uri",
+    [
+        ("unix:///tmp/x/redis.socket", "redis+unix:///tmp/x/redis.socket"),  # the embedded server
+        ("redis://127.0.0.1:6379/5", "redis://127.0.0.1:6379/5"),
+    ],
+)
+def test_the_limiter_counts_in_the_apps_redis(redis_url, uri):
+    assert throttles.storage_uri(redis_url) == uri
