@@ -89,12 +89,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     ):
         app.cli.add_command(command)
 
-    from intake import authz, errors, filters, jobcontext, logconfig, transaction
+    from intake import authz, errors, filters, jobcontext, logconfig, throttles, transaction
 
     errors.init_app(app)
     logconfig.init_app(app)
     filters.init_app(app)
     transaction.init_app(app)
+    throttles.init_app(app)
     authz.init_app(app)  # last: it checks that every route has an entry in the table
     jobcontext.register_app_factory(lambda: create_app(overrides))
     return app

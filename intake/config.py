@@ -81,6 +81,28 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # working days a complainant has to answer the satisfaction survey before it counts as no response
         "CALLBACK_ANSWER_DAYS": int(env.get("CALLBACK_ANSWER_DAYS", "3")),
         "PROBLEM_CASE_BOUNCES": int(env.get("PROBLEM_CASE_BOUNCES", "3")),
+        # Throttles (intake/throttles.py, Flask-Limiter on the app's Redis): "N per second|minute|hour|day",
+        # several joined by ";". A throttled request gets 429 with Retry-After (the SMS webhook: see there).
+        "THROTTLES_ENABLED": env.get("THROTTLES_ENABLED", "true").lower() in TRUE_WORDS,
+        # Reverse proxies in front of the app that append to X-Forwarded-For; 0 trusts none. Behind one
+        # proxy set 1, or every citizen shares the proxy's address and its throttles.
+        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
+        "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute;300 per day"),  # login POSTs per address
+        "RATELIMIT_LOGIN_USER": env.get("RATELIMIT_LOGIN_USER", "10 per minute;100 per day"),  # per username tried
+        "RATELIMIT_FILING": env.get("RATELIMIT_FILING", "10 per minute;200 per day"),  # web form POST / per address
+        "RATELIMIT_API_FILING": env.get("RATELIMIT_API_FILING", "10 per minute;200 per day"),  # POST /api/v1/cases
+        # case lookups (/lookup POST and GET /api/v1/cases/<no>, counted together) per address and per number
+        "RATELIMIT_LOOKUP_IP": env.get("RATELIMIT_LOOKUP_IP", "20 per minute;200 per day"),
+        "RATELIMIT_LOOKUP_CASE": env.get("RATELIMIT_LOOKUP_CASE", "10 per hour;30 per day"),
+        # the SMS webhook: per sender number (signed messages only), and per address (the gateway's)
+        "RATELIMIT_SMS_SENDER": env.get("RATELIMIT_SMS_SENDER", "20 per minute;100 per hour"),
+        "RATELIMIT_SMS_IP": env.get("RATELIMIT_SMS_IP", "600 per minute"),
+        "RATELIMIT_HOTLINE_IP": env.get("RATELIMIT_HOTLINE_IP", "600 per minute"),  # POST /hotline/calls
+        # Login lockout (a DB row per username, so it holds while Redis is down): LOGIN_MAX_FAILURES wrong
+        # passwords within LOGIN_FAILURE_WINDOW minutes lock the username for LOGIN_LOCK_MINUTES.
+        "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_FAILURE_WINDOW": int(env.get("LOGIN_FAILURE_WINDOW", "15")),
+        "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", "15")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -93,6 +115,9 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "NOTIFY_QUIET_HOURS": env.get("NOTIFY_QUIET_HOURS", "21:00-08:00"),
         # SMS a number may get in a day (local day) before non-essential ones are suppressed.
         "NOTIFY_SMS_DAILY_CAP": int(env.get("NOTIFY_SMS_DAILY_CAP", "5")),
+        # Hard cap, essential or not, on citizen SMS to one number per local day that the anonymous
+        # channels (web form, API, SMS) trigger: beyond it the SMS is stored as suppressed, not sent.
+        "NOTIFY_RECIPIENT_DAILY_CAP": int(env.get("NOTIFY_RECIPIENT_DAILY_CAP", "12")),
         # Seconds between the sending job's retries; as many retries as intervals.
         "NOTIFY_RETRY_INTERVALS": [
             int(s) for s in env.get("NOTIFY_RETRY_INTERVALS", "10,60,300").split(",") if s.strip()

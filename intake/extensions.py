@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and wired in create_app."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -22,3 +24,5 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
+# Bound to the app's Redis by intake.throttles.init_app; the limits are on the views.
+limiter = Limiter(key_func=get_remote_address)

@@ -4,7 +4,10 @@ sending rules, and sent by a job after the commit.
 Rules for SMS (mail is neither held nor capped):
 - quiet hours (NOTIFY_QUIET_HOURS, Asia/Shanghai): a non-urgent SMS waits for their end;
 - a number that replied TD (sms_opt_out) gets essential messages only;
-- a number gets at most NOTIFY_SMS_DAILY_CAP messages a day; essential ones are never capped.
+- a number gets at most NOTIFY_SMS_DAILY_CAP messages a day; essential ones are not stopped by it;
+- SMS that anyone can trigger for any number (the web form, the API and the SMS channel: `capped`)
+  stop, essential or not, once the number has NOTIFY_RECIPIENT_DAILY_CAP SMS that day, so nobody can
+  make the system bomb a phone. What the rules stop is stored as suppressed, with the reason.
 
 Secrets (a receipt's lookup code) are never stored: the row's body shows ****** where they go,
 and the values travel to the send job as job arguments only. A message whose job was lost and
@@ -199,9 +202,14 @@ def opt_in(phone: str) -> bool:
     return True
 
 
-def suppression(channel: str, recipient: str, essential: bool, send_day: datetime) -> str:
+def suppression(channel: str, recipient: str, essential: bool, send_day: datetime, capped: bool = False) -> str:
     """Why this message must not go (for last_error), or '' when it may."""
-    if channel != "sms" or essential:
+    if channel != "sms":
+        return ""
+    hard_cap = current_app.config.get("NOTIFY_RECIPIENT_DAILY_CAP", 12)
+    if capped and sms_today(recipient, send_day) >= hard_cap:
+        return _("未发送：该号码当天短信已达 %(cap)d 条，网页、接口和短信渠道触发的短信不再发送。", cap=hard_cap)
+    if essential:
         return ""
     if opted_out(recipient):
         return _("未发送：该号码已回复TD退订，只接收必要通知。")
@@ -221,13 +229,22 @@ def may_text(case: Case) -> bool:
 
 
 def tell_citizen(
-    case: Case, template: str, event: CaseEvent, urgent: bool = False, secret: dict | None = None, **context
+    case: Case,
+    template: str,
+    event: CaseEvent,
+    urgent: bool = False,
+    secret: dict | None = None,
+    capped: bool = False,
+    **context,
 ) -> Message | None:
     """Queue an SMS to the complainant about this event; nothing for an anonymous tipper, nor for
-    a number no SMS can reach (a landline: the operator reads the number and code back instead)."""
+    a number no SMS can reach (a landline: the operator reads the number and code back instead).
+    `capped`: the citizen's own request triggered it (web form, API, SMS), NOTIFY_RECIPIENT_DAILY_CAP applies."""
     if not may_text(case):
         return None
-    return queue_message(case, "sms", case.complainant_phone, template, event, urgent=urgent, secret=secret, **context)
+    return queue_message(
+        case, "sms", case.complainant_phone, template, event, urgent=urgent, secret=secret, capped=capped, **context
+    )
 
 
 def tell_complainants(case: Case, template: str, event: CaseEvent, **context) -> list[Message]:
@@ -271,6 +288,16 @@ def tell_staff(
     return messages
 
 
+def tell_user(user: User, template: str, key: str, **context) -> list[Message]:
+    """An SMS to a staff user's phone and a mail to their email about their own account (no case),
+    at once even in quiet hours; `key` names the occasion, so it is sent once."""
+    messages = []
+    for channel, address in (("sms", user.phone), ("mail", user.email)):
+        if address:
+            messages.append(_queue(f"{key}:{channel}", None, channel, address, template, True, None, None, context))
+    return messages
+
+
 def queue_message(
     case: Case,
     channel: str,
@@ -280,6 +307,7 @@ def queue_message(
     urgent: bool = False,
     secret: dict | None = None,
     now: datetime | None = None,
+    capped: bool = False,
     **context,
 ) -> Message:
     """One message per case, event, recipient and template, sent by a job after the commit.
@@ -288,9 +316,8 @@ def queue_message(
     `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
     """
     db.session.flush()  # the event needs its id for the idempotency key
-    return _queue(
-        f"{case.id}:{event.id}:{recipient}:{template}", case, channel, recipient, template, urgent, secret, now, context
-    )
+    key = f"{case.id}:{event.id}:{recipient}:{template}"
+    return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped)
 
 
 def reply_sms(
@@ -305,9 +332,10 @@ def reply_sms(
     """An SMS answering an inbound SMS, with or without a case (查询, TD, help).
 
     `key` names the inbound message and the reply, so a replayed SMS queues nothing new;
-    otherwise the same rules and after-commit sending as queue_message.
+    otherwise the same rules and after-commit sending as queue_message, and the recipient's daily
+    cap (anyone can text us with any number as the sender).
     """
-    return _queue(key, case, "sms", recipient, template, urgent, secret, None, context)
+    return _queue(key, case, "sms", recipient, template, urgent, secret, None, context, capped=True)
 
 
 def _queue(
@@ -320,6 +348,7 @@ def _queue(
     secret: dict | None,
     now: datetime | None,
     context: dict,
+    capped: bool = False,
 ) -> Message:
     """Store the message once per idempotency key, held or suppressed by the rules, sent after commit."""
     existing = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
@@ -342,7 +371,7 @@ def _queue(
         status=MessageStatus.QUEUED,
     )
     message.not_before = hold_until(message, now)
-    why = suppression(channel, recipient, message.essential, message.not_before or now)
+    why = suppression(channel, recipient, message.essential, message.not_before or now, capped)
     if why:
         MESSAGE_STATES.move(message, "suppress")
         message.last_error = why

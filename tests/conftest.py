@@ -34,6 +34,7 @@ def app():
             "NOTIFY_SMS_BACKEND": "memory",
             "NOTIFY_MAIL_BACKEND": "memory",
             "NOTIFY_QUIET_HOURS": "",  # the suite sends at any hour; tests/notify set their own
+            "THROTTLES_ENABLED": False,  # the suite files many cases; tests/intake/test_throttles.py turns it on
         }
     )
     with app.app_context():

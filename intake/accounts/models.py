@@ -66,3 +66,20 @@ class User(UserMixin, db.Model):
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
+
+
+class LoginLockout(db.Model):
+    """Wrong passwords for one username and the lock they lead to (intake.accounts.services.log_in).
+
+    Kept per username typed, whether a user has it or not, so a name nobody has is locked the same
+    way and the page never tells which names exist; in the database, so it holds while Redis is down.
+    """
+
+    username: Mapped[str] = mapped_column(
+        sa.String(64), primary_key=True, comment="as typed (trimmed), whether or not a user has it"
+    )
+    failures: Mapped[int] = mapped_column(default=0, comment="wrong passwords since first_failed_at")
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="no login, not even with the right password, before this"
+    )

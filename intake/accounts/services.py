@@ -1,23 +1,122 @@
 """Creating and authenticating staff users."""
 
+import functools
+import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from intake.accounts.models import Role, User
+from intake.accounts.models import LoginLockout, Role, User
 from intake.extensions import db
 from intake.phones import can_receive_sms, normalise_phone
 from intake.reference.models import Department, Division, DivisionLevel
 from intake.types import utcnow
+from notify.services import tell_user
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _no_such_user_hash() -> str:
+    return generate_password_hash("no such user")
 
 
 def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password; a password hash is checked either way, so
+    a name nobody has takes as long as a wrong password."""
     user = db.session.scalar(sa.select(User).filter_by(username=username.strip()))
-    if user is None or not user.active or not user.check_password(password):
+    matches = check_password_hash(user.password_hash if user is not None else _no_such_user_hash(), password)
+    if user is None or not user.active or not matches:
         return None
     return user
+
+
+@dataclass
+class LoginResult:
+    user: User | None  # logged in, or None
+    locked_minutes: int = 0  # > 0: too many wrong passwords; the username is locked about this long
+
+
+def log_in(username: str, password: str, now: datetime | None = None) -> LoginResult:
+    """Check the password unless the username is locked; LOGIN_MAX_FAILURES wrong ones within
+    LOGIN_FAILURE_WINDOW minutes lock it for LOGIN_LOCK_MINUTES, known name or not. Success resets."""
+    now = now or utcnow()
+    name = (username or "").strip()[:64]
+    row = db.session.get(LoginLockout, name, with_for_update=True)
+    user = authenticate(name, password)  # even when locked: a locked name answers as fast as any other
+    if row is not None and row.locked_until is not None and row.locked_until > now:
+        return LoginResult(None, _minutes_until(row.locked_until, now))
+    if user is not None:
+        if row is not None:
+            db.session.delete(row)
+        record_login(user)
+        return LoginResult(user)
+    return _count_failure(name, row, now)
+
+
+def _count_failure(name: str, row: LoginLockout | None, now: datetime) -> LoginResult:
+    cfg = current_app.config
+    if row is None:
+        row = LoginLockout(username=name, failures=0, first_failed_at=now)
+        db.session.add(row)
+    elif row.locked_until is not None or row.first_failed_at + timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW"]) <= now:
+        row.failures, row.first_failed_at, row.locked_until = 0, now, None  # a new window
+    row.failures += 1
+    locked = row.failures >= cfg["LOGIN_MAX_FAILURES"]
+    if locked:
+        row.locked_until = now + timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+    try:
+        db.session.flush()
+    except IntegrityError:  # the first wrong password for this name in a request running alongside
+        db.session.rollback()
+        return LoginResult(None)
+    if not locked:
+        return LoginResult(None)
+    log.warning("login for %r locked until %s after %d wrong passwords", name, row.locked_until, row.failures)
+    _tell_locked(name, row)
+    return LoginResult(None, _minutes_until(row.locked_until, now))
+
+
+def _tell_locked(name: str, row: LoginLockout) -> None:
+    """The user whose name was locked hears of it on their phone and by mail (if they have them)."""
+    user = db.session.scalar(sa.select(User).filter_by(username=name))
+    if user is None:
+        return
+    tell_user(
+        user,
+        "login_locked",
+        f"login-locked:{user.id}:{row.locked_until.isoformat()}",
+        username=name,
+        failures=row.failures,
+        minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+    )
+
+
+def _minutes_until(moment: datetime, now: datetime) -> int:
+    return max(1, -(-int((moment - now).total_seconds()) // 60))
+
+
+def unlock(user: User) -> bool:
+    """Lift the lock on the user's name (and forget their wrong passwords); True if there was one."""
+    row = db.session.get(LoginLockout, user.username)
+    if row is None:
+        return False
+    db.session.delete(row)
+    db.session.flush()
+    log.info("login lock on %r lifted", user.username)
+    return row.locked_until is not None
+
+
+def locked_usernames(now: datetime | None = None) -> set[str]:
+    """The usernames locked now (for the administrators' list)."""
+    now = now or utcnow()
+    return set(db.session.scalars(sa.select(LoginLockout.username).where(LoginLockout.locked_until > now)))
 
 
 def record_login(user: User) -> None:
@@ -162,10 +261,13 @@ def update_user(user: User, fields: StaffFields, region: str = "CN") -> User:
     return user
 
 
-def reset_password(user: User, password: str) -> None:
+def reset_password(user: User, password: str) -> bool:
+    """A new password; it also lifts a lock from too many wrong ones (True if there was one)."""
     check_password(password)
     user.set_password(password)
+    unlocked = unlock(user)
     db.session.flush()
+    return unlocked
 
 
 def set_active(user: User, active: bool) -> None:

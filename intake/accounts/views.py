@@ -6,9 +6,10 @@ from flask_login import login_user, logout_user
 
 from intake.accounts.forms import LoginForm
 from intake.accounts.models import User
-from intake.accounts.services import authenticate, record_login
-from intake.extensions import db, login_manager
+from intake.accounts.services import log_in
+from intake.extensions import db, limiter, login_manager
 from intake.navigation import local_or
+from intake.throttles import by_address, by_username, setting
 
 bp = Blueprint("accounts", __name__)
 
@@ -20,15 +21,21 @@ def load_user(user_id: str):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_LOGIN_IP"), key_func=by_address, methods=["POST"])
+@limiter.limit(setting("RATELIMIT_LOGIN_USER"), key_func=by_username, methods=["POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(form.username.data, form.password.data)
-        if user is not None and login_user(user):
-            record_login(user)
+        result = log_in(form.username.data, form.password.data)
+        if result.user is not None and login_user(result.user):
             target = request.args.get("next", "")
             return redirect(local_or(target, url_for("staff.queue")))
-        form.password.errors.append(_("用户名或密码不正确。"))
+        if result.locked_minutes:
+            form.password.errors.append(
+                _("登录失败次数过多，账号已暂时锁定，请 %(n)d 分钟后再试。", n=result.locked_minutes)
+            )
+        else:
+            form.password.errors.append(_("用户名或密码不正确。"))
     return render_template("accounts/login.html", form=form)
 
 

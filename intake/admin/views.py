@@ -84,6 +84,7 @@ def users():
         users=account_services.staff_users(),
         townships=dict(account_services.township_choices()),
         counties=dict(account_services.county_choices()),
+        locked=account_services.locked_usernames(),
         action_form=ActionForm(),
     )
 
@@ -135,6 +136,7 @@ def _user_page(user, form=None, password_form=None, status: int = 200):
         form=form,
         user=user,
         password_form=password_form or PasswordResetForm(formdata=None),
+        locked=user.username in account_services.locked_usernames(),
         action_form=ActionForm(),
     ), status
 
@@ -145,8 +147,10 @@ def reset_password(user_id: int):
     form = PasswordResetForm()
     if not form.validate_on_submit():
         return _user_page(user, password_form=form, status=400)
-    account_services.reset_password(user, form.password.data)
-    flash(_("已为 %(name)s 设置新密码，请告知本人。", name=user.username), "success")
+    if account_services.reset_password(user, form.password.data):
+        flash(_("已为 %(name)s 设置新密码并解除登录锁定，请告知本人。", name=user.username), "success")
+    else:
+        flash(_("已为 %(name)s 设置新密码，请告知本人。", name=user.username), "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 

@@ -9,9 +9,11 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from intake.cases.forms import CaseForm
-from intake.cases.lookup import public_view
+from intake.cases.lookup import by_tracking_no, public_view
 from intake.cases.models import Channel
 from intake.cases.services import Submission, find_case, submit_case
+from intake.extensions import limiter
+from intake.throttles import by_address, setting
 from intake.transaction import transactional
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -39,6 +41,7 @@ def _errors(errors: dict) -> tuple:
 
 
 @bp.post("/cases")
+@limiter.limit(setting("RATELIMIT_API_FILING"), key_func=by_address)  # per API key too, once there are keys
 def create_case():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -55,6 +58,8 @@ def create_case():
 
 
 @bp.get("/cases/<tracking_no>")
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_IP"), "lookup-address", key_func=by_address)  # with /lookup
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_CASE"), "lookup-case", key_func=by_tracking_no)
 @transactional  # a GET that writes on purpose: an old hash of the code is rewritten once it matches
 def get_case(tracking_no: str):
     if _code_in_url():
@@ -63,6 +68,8 @@ def get_case(tracking_no: str):
 
 
 @bp.post("/cases/<tracking_no>/lookup")
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_IP"), "lookup-address", key_func=by_address)
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_CASE"), "lookup-case", key_func=by_tracking_no)
 def look_up_case(tracking_no: str):
     if _code_in_url():
         return _code_in_url_refused()

@@ -1,5 +1,6 @@
 """What a citizen with the number and code may see of a case (no staff names, no other people)."""
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
@@ -22,6 +23,14 @@ PUBLIC_CLOCKS = ("sign", "decision", "resolve", "rework")
 class LookupForm(FlaskForm):
     tracking_no = StringField(_l("受理编号"), [InputRequired(_l("请输入受理编号。")), Length(max=32)])
     lookup_code = StringField(_l("查询码"), [InputRequired(_l("请输入查询码。")), Length(max=16)])
+
+
+def by_tracking_no() -> str:
+    """The throttle key of a lookup: the number asked for (web form or API path), as find_case reads it."""
+    from intake.cases.services import typed_digits
+
+    raw = (request.view_args or {}).get("tracking_no") or request.form.get("tracking_no")
+    return "case:" + typed_digits(raw)[:32]
 
 
 def public_status(case: Case) -> str:

@@ -19,6 +19,10 @@ class Channel(enum.Enum):
     SMS = "sms"
 
 
+# channels anyone can use with any phone number: what they make us send is capped per number
+PUBLIC_CHANNELS = frozenset({Channel.WEB, Channel.API, Channel.SMS})
+
+
 class CaseStatus(enum.Enum):
     RECEIVED = "received"  # stored, waiting for the router
     TRIAGE = "triage"  # waiting for a dispatcher

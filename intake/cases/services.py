@@ -7,7 +7,7 @@ from datetime import datetime
 
 from intake.cases.codes import check_code, check_digit, hash_code, well_formed
 from intake.cases.kinds import CaseKind, Identity, kind_of
-from intake.cases.models import Case, Channel
+from intake.cases.models import PUBLIC_CHANNELS, Case, Channel
 from intake.cases.workflow import record
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
@@ -80,7 +80,8 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
     db.session.add(case)
     event = record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
     if receipt:
-        tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code})
+        capped = submission.channel in PUBLIC_CHANNELS
+        tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code}, capped=capped)
     db.session.flush()
     enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}")
     return case, lookup_code

@@ -4,14 +4,17 @@ from flask import Blueprint, make_response, redirect, render_template, session, 
 from flask_babel import gettext as _
 
 from intake.cases.forms import CaseForm
-from intake.cases.lookup import LookupForm, public_view
+from intake.cases.lookup import LookupForm, by_tracking_no, public_view
 from intake.cases.models import Channel
 from intake.cases.services import Submission, find_case, submit_case
+from intake.extensions import limiter
+from intake.throttles import by_address, setting
 
 bp = Blueprint("public", __name__)
 
 
 @bp.route("/", methods=["GET", "POST"])
+@limiter.limit(setting("RATELIMIT_FILING"), key_func=by_address, methods=["POST"])
 def file_case():
     form = CaseForm()
     if form.validate_on_submit():
@@ -34,6 +37,9 @@ def receipt():
 
 
 @bp.route("/lookup", methods=["GET", "POST"])
+# shared with GET /api/v1/cases/<no>: a code guessed on either is the same secret
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_IP"), "lookup-address", key_func=by_address, methods=["POST"])
+@limiter.shared_limit(setting("RATELIMIT_LOOKUP_CASE"), "lookup-case", key_func=by_tracking_no, methods=["POST"])
 def lookup():
     form = LookupForm()
     view = None

@@ -20,11 +20,12 @@ from werkzeug.datastructures import MultiDict
 from intake.authz import role_may, target_or_404
 from intake.cases.models import Channel
 from intake.cases.services import Submission
-from intake.extensions import csrf, db
+from intake.extensions import csrf, db, limiter
 from intake.hotline import services
 from intake.hotline.forms import CallAnnouncementForm, HotlineCaseForm
 from intake.hotline.models import CALL_STATES, Call
 from intake.staff.services import ActionError
+from intake.throttles import by_address, setting
 from intake.transaction import transactional
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline")
@@ -34,6 +35,7 @@ POLL_MS = 1500
 
 @bp.post("/calls")
 @csrf.exempt
+@limiter.limit(setting("RATELIMIT_HOTLINE_IP"), key_func=by_address)
 def announce():
     """The phone system announces a call (bearer token); the same call_id twice stores one call."""
     if not _token_ok(request.headers.get("Authorization", "")):

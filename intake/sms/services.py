@@ -294,13 +294,13 @@ def open_case(rows: list[InboundSms], sender: str, text: str) -> Case:
         row.case_id = case.id
     event = next(e for e in case.events if e.action == "receive")
     if urgent:
-        tell_citizen(case, "sms_emergency", event, urgent=True)
-    tell_citizen(case, "sms_receipt", event, urgent=True, secret={"lookup_code": lookup_code})
+        tell_citizen(case, "sms_emergency", event, urgent=True)  # never capped: it says to call 110/119/120
+    tell_citizen(case, "sms_receipt", event, urgent=True, secret={"lookup_code": lookup_code}, capped=True)
     # Complaints and tips are about a business: without a place or a trade, ask the sender.
     unclear = decision.township is None or decision.industry is None
     if unclear and kind_of(kind).asks_details:
         case.details_requested_at = utcnow()
-        tell_citizen(case, "sms_ask_details", event, urgent=True)
+        tell_citizen(case, "sms_ask_details", event, urgent=True, capped=True)
     return case
 
 
@@ -345,8 +345,8 @@ def add_details(case: Case, rows: list[InboundSms], text: str) -> CaseEvent:
         enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}-sms-{rows[0].id}")
     if mentions_emergency(text):
         case.urgent = True
-        tell_citizen(case, "sms_emergency", event, urgent=True)
-    tell_citizen(case, "sms_details_added", event, urgent=True)
+        tell_citizen(case, "sms_emergency", event, urgent=True)  # never capped: it says to call 110/119/120
+    tell_citizen(case, "sms_details_added", event, urgent=True, capped=True)
     return event
 
 

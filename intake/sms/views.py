@@ -1,14 +1,36 @@
-"""The SMS gateway's webhook: check size and signature on the raw body, then one service call."""
+"""The SMS gateway's webhook: check size and signature on the raw body, then one service call.
+
+Throttles, and why they answer differently:
+- per sender (RATELIMIT_SMS_SENDER), counted only for signed messages (a forged body cannot use up
+  a citizen's allowance): a sender over it gets 200 {"status": "throttled"}, and the message is
+  dropped (logged, not stored, nothing sent back). A 4xx or 5xx would make the gateway redeliver the
+  flood again and again; 200 tells it the message was handled, which it was: by dropping it.
+- per address (RATELIMIT_SMS_IP, generous: it is the gateway's own address): 429 with Retry-After,
+  which gateways answer by backing off and redelivering later, so no citizen's message is lost when
+  the gateway itself bursts.
+"""
+
+import logging
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from intake.extensions import csrf
-from intake.sms.services import PART, BadInbound, parse_inbound, receive, receive_part, signature_ok
+from intake.extensions import csrf, limiter
+from intake.sms.services import (
+    PART,
+    BadInbound,
+    parse_inbound,
+    receive,
+    receive_part,
+    sender_e164,
+    signature_ok,
+)
+from intake.throttles import by_address, over_limit, setting
 from intake.transaction import transactional
 
 bp = Blueprint("sms", __name__, url_prefix="/sms")
+log = logging.getLogger(__name__)
 
 
 def _refuse(field: str, message: str, code: int):
@@ -17,6 +39,7 @@ def _refuse(field: str, message: str, code: int):
 
 @bp.post("/inbound")
 @csrf.exempt  # the gateway signs the body instead
+@limiter.limit(setting("RATELIMIT_SMS_IP"), key_func=by_address)
 def inbound():
     request.max_content_length = current_app.config["SMS_MAX_BODY"]
     try:
@@ -29,6 +52,15 @@ def inbound():
         message = parse_inbound(body)
     except BadInbound as exc:
         return _refuse(exc.field, exc.message, 400)
+    sender = sender_e164(message.sender) or message.sender
+    wait = over_limit("RATELIMIT_SMS_SENDER", sender)
+    if wait is not None:
+        log.warning("SMS %s from %s dropped: the sender is over RATELIMIT_SMS_SENDER", message.message_id, sender)
+        return (
+            jsonify({"status": "throttled", "message": _("该号码发送过于频繁，本条短信未处理。")}),
+            200,
+            {"Retry-After": str(wait)},
+        )
     status = transactional(receive)(message)
     if status == PART:  # committed on its own first, so the last part to commit sees every part
         status = receive_part(message.message_id)
