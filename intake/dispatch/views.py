@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from intake.cases.access import get_visible_case
+from intake.cases.access import get_visible_case, routing_reasons
 from intake.cases.errors import ActionError
 from intake.dispatch import services
 from intake.dispatch.forms import DispatchForm, TransferForm
@@ -18,7 +18,9 @@ bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 def triage():
     if not services.can_dispatch(current_user):
         abort(403)
-    return render_template("dispatch/triage.html", cases=services.triage_queue(current_user))
+    cases = services.triage_queue(current_user)
+    reasons = {c.id: routing_reasons(current_user, c) for c in cases}
+    return render_template("dispatch/triage.html", cases=cases, reasons=reasons)
 
 
 def _case(case_id: int):

@@ -86,6 +86,7 @@ def case_detail(case_id: int):
         "staff/case.html",
         case=case,
         show_identity=show_identity,
+        reasons=services.routing_reasons(current_user, case),
         actions=services.actions_for(current_user, case),
         action_form=ActionForm(),
         return_form=ReturnForm(),
