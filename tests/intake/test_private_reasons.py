@@ -17,7 +17,7 @@ from intake.accounts.models import Role
 from intake.cases.access import routing_reasons
 from intake.cases.models import Case, CaseStatus
 from intake.extensions import db
-from tests.factories import CaseFactory
+from tests.factories import CaseFactory, UserFactory
 
 QIAOTOU = "330324102"  # 桥头镇, 永嘉县 (温州); a landline of 嘉兴 (0573) says the bare 桥头 may be a plain word
 OUBEI = "330324009"  # 瓯北街道: its 双塔社区 shares a name with villages in 嘉兴; a 温州 mobile settles it
@@ -302,3 +302,73 @@ def _business() -> int:
     db.session.add(business)
     db.session.flush()
     return business.id
+
+
+# --- reasons stored before revision 0014 ------------------------------------------------------
+
+OLD_REASONS = [
+    "'小超市' → 小食杂店",
+    "来电手机号1395881归属地 → 浙江省温州市，只剩瓯北街道",
+    "'双塔村'有2处：瓯北街道双塔社区、王江泾镇双塔村委会，案件中没有别的线索能确定是哪一个",
+    "来电区号0573在浙江省嘉兴市，与'桥头'（桥头镇）不符，可能不是地名",
+    "转人工分拨：来电区号0518在江苏省连云港市，而新丰镇在南湖区，未说明县市",
+    "转人工分拨：重名村只凭手机号归属地确定，需人工确认",
+    "地址栏是来电人的住址或单位，店就在它附近",
+]
+
+
+def test_migration_0014_moves_stored_phone_reasons_out_of_what_everyone_reads(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from intake import create_app
+    from intake.cases.models import CaseEvent
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/old.sqlite3", "REDIS_URL": "redis://unused"})
+    with app.app_context():
+        upgrade(revision="0011")
+        case = CaseFactory(tip=True, routing={"confidence": 0.7, "reasons": OLD_REASONS, "township": OUBEI})
+        db.session.add_all(
+            [
+                CaseEvent(case=case, action="to_triage", actor_label="系统", reason="；".join(OLD_REASONS)),
+                CaseEvent(
+                    case=case,
+                    action="flag_duplicate",
+                    actor_label="系统",
+                    reason="疑似与 2611230000001 重复（相似度 52%）",
+                ),
+                CaseEvent(case=case, action="return", actor_label="张", reason="来电区号写错了，不是我们的"),
+            ]
+        )
+        db.session.flush()
+        case_id = case.id
+        db.session.commit()
+        db.session.close()  # the migration writes on a connection of its own
+
+        upgrade()
+        db.session.expire_all()
+        case = db.session.get(Case, case_id)
+        public = case.routing["reasons"]
+        assert public[0] == "'小超市' → 小食杂店" and public[-1] == OLD_REASONS[-1]  # the rest as they were
+        assert shows_nothing_of("".join(public), ("1395881", "温州", "0573", "嘉兴", "0518", "连云港", "手机号", "2处"))
+        assert (
+            "转人工分拨：按来电信息判断，需人工确认" in public
+            and "'双塔村'有多处，案件中没有别的线索能确定是哪一个" in public
+        )
+        assert [p["at"] for p in case.routing["phone_reasons"]] == [1, 2, 3, 4, 5]
+        assert case.routing["township"] == OUBEI
+        supervisor = UserFactory(username="chen", role=Role.SUPERVISOR, department=None)
+        case.disclose_identity = True
+        assert routing_reasons(supervisor, case) == OLD_REASONS  # in full, in order, for who may see
+        history = {e.action: e.reason for e in case.events}
+        assert shows_nothing_of(history["to_triage"], ("1395881", "温州", "0573", "嘉兴", "0518", "连云港"))
+        assert history["to_triage"].startswith("'小超市' → 小食杂店；按来电信息辅助判断；")
+        assert history["flag_duplicate"] == "疑似与 2611230000001 重复"
+        assert history["return"] == "来电区号写错了，不是我们的"  # what staff wrote is theirs
+
+        db.session.rollback()
+        db.session.close()
+        downgrade(revision="0011")
+        db.session.expire_all()
+        assert db.session.get(Case, case_id).routing["reasons"] == OLD_REASONS
+        db.session.remove()
+        db.engine.dispose()
