@@ -121,8 +121,10 @@ def apply_decision(case: Case, decision) -> None:
         "at": utcnow().isoformat(),
         "triage": decision.triage or lead is None,
         "confidence": round(float(decision.confidence), 3),
-        **kept_apart(reasons),  # what the caller's phone told, apart: intake.cases.reasons
-        "candidates": list(getattr(decision, "candidates", []) or []),
+        # what the caller's phone told is kept apart (intake.cases.reasons)
+        **kept_apart(
+            reasons, getattr(decision, "candidates", None) or [], getattr(decision, "public_candidates", None)
+        ),
         "industry": decision.industry,
         "county": decision.county,
         "township": decision.township,

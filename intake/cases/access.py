@@ -6,7 +6,7 @@ from intake.accounts.models import Role, User
 from intake.accounts.roles import PLATFORM_ROLES
 from intake.cases.kinds import KINDS, Identity
 from intake.cases.models import Case, PersonalDataAccess, case_co_handler
-from intake.cases.reasons import all_reasons, public_reasons
+from intake.cases.reasons import all_reasons, candidates, public_reasons
 from intake.extensions import db
 
 
@@ -49,6 +49,11 @@ def may_see_identity(user: User, case: Case) -> bool:
 def routing_reasons(user: User, case: Case) -> list[str]:
     """The router's reasons this user may read: what the caller's phone told only with the identity."""
     return all_reasons(case.routing) if may_see_identity(user, case) else public_reasons(case.routing)
+
+
+def routing_candidates(user: User, case: Case) -> list[str]:
+    """The router's candidate townships for this user: narrowed by the phone only with the identity."""
+    return candidates(case.routing, may_see_identity(user, case))
 
 
 def identity_visible(user: User) -> sa.ColumnElement[bool]:

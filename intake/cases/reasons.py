@@ -4,18 +4,28 @@
 from the caller's number (area code, a mobile's region) stands there in a wording without it.
 ``case.routing["phone_reasons"]`` holds those reasons in full, each with its place in the list
 (``{"at": 2, "text": "来电区号0577 → …"}``), for whoever may see the caller's identity
-(``intake.cases.access.routing_reasons``). Case events get the public wording only.
+(``intake.cases.access.routing_reasons``). Case events get the public wording only. The
+candidate townships likewise: ``candidates`` as they were before the phone narrowed them,
+``phone_candidates`` after (``routing_candidates``).
 """
 
 from routing.router.reasons import from_phone, public_wording
 
 
-def kept_apart(reasons) -> dict:
-    """{"reasons": the public wording of each, "phone_reasons": the phone-derived ones in full}."""
-    return {
+def kept_apart(reasons, candidates, public_candidates=None) -> dict:
+    """The reasons and candidate townships as the routing record keeps them.
+
+    {"reasons": the public wording of each, "phone_reasons": the phone-derived ones in full,
+    "candidates": the townships before the phone narrowed them, "phone_candidates": after, if it did}.
+    """
+    record = {
         "reasons": [public_wording(r) for r in reasons],
         "phone_reasons": [{"at": i, "text": str(r)} for i, r in enumerate(reasons) if from_phone(r)],
+        "candidates": list(candidates if public_candidates is None else public_candidates),
     }
+    if public_candidates is not None:
+        record["phone_candidates"] = list(candidates)
+    return record
 
 
 def public_reasons(routing: dict | None) -> list[str]:
@@ -30,3 +40,11 @@ def all_reasons(routing: dict | None) -> list[str]:
         if 0 <= item["at"] < len(reasons):
             reasons[item["at"]] = item["text"]
     return reasons
+
+
+def candidates(routing: dict | None, with_phone: bool) -> list[str]:
+    """The router's candidate townships; narrowed by the caller's phone only ``with_phone``."""
+    routing = routing or {}
+    if with_phone and "phone_candidates" in routing:
+        return list(routing["phone_candidates"])
+    return list(routing.get("candidates") or [])

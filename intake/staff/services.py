@@ -16,6 +16,7 @@ from intake.cases.access import (  # noqa: F401  (read from here too)
     identity_visible,
     log_identity_view,
     may_see_identity,
+    routing_candidates,
     routing_reasons,
     visible_business_cases,
     visible_cases,

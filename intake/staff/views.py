@@ -94,7 +94,7 @@ def case_detail(case_id: int):
         may_merge=may_merge(current_user, case),
         dispatch_form=_dispatch_form(case) if dispatching else None,
         transfer_form=TransferForm() if dispatching else None,
-        candidates=describe_places((case.routing or {}).get("candidates")) if dispatching else [],
+        candidates=describe_places(services.routing_candidates(current_user, case)) if dispatching else [],
         extension_form=ExtensionForm() if extensions.may_request(current_user, case) else None,
         case_extensions=extensions.case_extensions(case),
         decision_form=ExtensionDecisionForm() if services.is_supervisor(current_user) else None,

@@ -7,7 +7,8 @@ Create Date: 2026-12-02 01:00:00
 No schema change. Data only: the router's reasons stored before this revision are split the
 way routing.services now stores them (intake.cases.reasons): ``case.routing["reasons"]`` keeps
 the public wording, ``case.routing["phone_reasons"]`` the reasons the caller's number gave, in
-full, with their place. Routing events (route, to_triage) keep only the public wording; the
+full, with their place (and a phone-narrowed list of candidate townships becomes
+``phone_candidates``). Routing events (route, to_triage) keep only the public wording; the
 duplicate note loses its figure, which counted the same number as 20 points.
 
 The phone-derived reasons are recognised by the router's own fixed wordings (unchanged since
@@ -82,15 +83,16 @@ def split(reasons: list[str]) -> tuple[list[str], list[dict]]:
 
 def upgrade():
     conn = op.get_bind()
-    for case_id, routing in conn.execute(sa.select(case.c.id, case.c.routing).where(case.c.routing.is_not(None))):
+    for case_id, routing in conn.execute(sa.select(case.c.id, case.c.routing).where(case.c.routing.is_not(None))).all():
         if not isinstance(routing, dict) or "phone_reasons" in routing:
             continue
-        public, private = split(list(routing.get("reasons") or []))
-        conn.execute(
-            case.update()
-            .where(case.c.id == case_id)
-            .values(routing={**routing, "reasons": public, "phone_reasons": private})
-        )
+        reasons = list(routing.get("reasons") or [])
+        public, private = split(reasons)
+        record = {**routing, "reasons": public, "phone_reasons": private}
+        if any(NARROWED.match(r) for r in reasons) and routing.get("candidates"):
+            # the townships left after the phone narrowed them; those before it are not on record
+            record.update(candidates=[], phone_candidates=routing["candidates"])
+        conn.execute(case.update().where(case.c.id == case_id).values(routing=record))
     events = sa.select(case_event.c.id, case_event.c.action, case_event.c.reason).where(
         case_event.c.action.in_(["route", "to_triage", "flag_duplicate"])
     )
@@ -107,14 +109,16 @@ def upgrade():
 
 
 def downgrade():
-    """Put the phone-derived reasons back in their place in case.routing; event texts stay public."""
+    """Put the phone-derived reasons and candidates back in case.routing; event texts stay public."""
     conn = op.get_bind()
-    for case_id, routing in conn.execute(sa.select(case.c.id, case.c.routing).where(case.c.routing.is_not(None))):
+    for case_id, routing in conn.execute(sa.select(case.c.id, case.c.routing).where(case.c.routing.is_not(None))).all():
         if not isinstance(routing, dict) or "phone_reasons" not in routing:
             continue
         reasons = list(routing.get("reasons") or [])
         for item in routing["phone_reasons"]:
             if 0 <= item["at"] < len(reasons):
                 reasons[item["at"]] = item["text"]
-        rest = {k: v for k, v in routing.items() if k != "phone_reasons"}
+        rest = {k: v for k, v in routing.items() if k not in ("phone_reasons", "phone_candidates")}
+        if "phone_candidates" in routing:
+            rest["candidates"] = routing["phone_candidates"]
         conn.execute(case.update().where(case.c.id == case_id).values(routing={**rest, "reasons": reasons}))

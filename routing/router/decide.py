@@ -30,6 +30,8 @@ class Decision:
     confidence: float
     reasons: list[str]  # those the caller's phone gave are PhoneReasons (routing.router.reasons)
     candidates: list[str] = field(default_factory=list)
+    # the candidates before the caller's phone narrowed them; None when it did not
+    public_candidates: list[str] | None = None
 
 
 class Router:
@@ -114,6 +116,7 @@ class Router:
             confidence=confidence,
             reasons=reasons + [prefixed("转人工分拨：", d) for d in doubts],
             candidates=loc.candidates,
+            public_candidates=loc.public_candidates,
         )
 
     def _industry_reasons(self, cls) -> list[str]:

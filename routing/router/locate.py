@@ -251,6 +251,8 @@ class Location:
     evidence: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
+    # The candidates as they were before the caller's phone narrowed them (None: it did not).
+    public_candidates: list[str] | None = None
     # Why the township is only a guess for the dispatcher, even with nothing contradicting it.
     guess_only: list[str] = field(default_factory=list)
     # What the township rests on (a Group), and every place name read: for calibration's features.
@@ -306,7 +308,11 @@ def locate(
     if doubts and loc.township is None and not loc.problems:
         problem, candidates = fuzzy.doubt_problem(gazetteer, doubts)
         loc.problems.append(problem)
-        loc.candidates = candidates + [c for c in loc.candidates if c not in candidates]
+        rest = [c for c in loc.candidates if c not in candidates]
+        loc.candidates = candidates + rest
+        public = fuzzy.public_candidates(gazetteer, doubts)
+        if public != candidates:
+            loc.public_candidates = public + [c for c in rest if c not in public]
     _fill_rest(gazetteer, groups, counties, loc)
     return loc
 
@@ -728,6 +734,7 @@ def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -
     problem = _many_villages(gaz, named, found, towns)
     if towns != before_phone:  # the places left tell where the caller's number is from
         problem = PhoneReason(problem, _many_villages(gaz, named, found, before_phone))
+        loc.public_candidates = sorted(before_phone)
     loc.problems.append(problem)
 
 

@@ -326,7 +326,8 @@ def test_migration_0014_moves_stored_phone_reasons_out_of_what_everyone_reads(tm
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/old.sqlite3", "REDIS_URL": "redis://unused"})
     with app.app_context():
         upgrade(revision="0011")
-        case = CaseFactory(tip=True, routing={"confidence": 0.7, "reasons": OLD_REASONS, "township": OUBEI})
+        old = {"confidence": 0.7, "reasons": OLD_REASONS, "township": OUBEI, "candidates": [OUBEI, "330411101"]}
+        case = CaseFactory(tip=True, routing=old)
         db.session.add_all(
             [
                 CaseEvent(case=case, action="to_triage", actor_label="系统", reason="；".join(OLD_REASONS)),
@@ -356,6 +357,7 @@ def test_migration_0014_moves_stored_phone_reasons_out_of_what_everyone_reads(tm
         )
         assert [p["at"] for p in case.routing["phone_reasons"]] == [1, 2, 3, 4, 5]
         assert case.routing["township"] == OUBEI
+        assert case.routing["candidates"] == [] and case.routing["phone_candidates"] == [OUBEI, "330411101"]
         supervisor = UserFactory(username="chen", role=Role.SUPERVISOR, department=None)
         case.disclose_identity = True
         assert routing_reasons(supervisor, case) == OLD_REASONS  # in full, in order, for who may see
@@ -369,6 +371,32 @@ def test_migration_0014_moves_stored_phone_reasons_out_of_what_everyone_reads(tm
         db.session.close()
         downgrade(revision="0011")
         db.session.expire_all()
-        assert db.session.get(Case, case_id).routing["reasons"] == OLD_REASONS
+        assert db.session.get(Case, case_id).routing == old
         db.session.remove()
         db.engine.dispose()
+
+
+# --- the dispatcher's candidates --------------------------------------------------------------
+
+MEIYUAN_SHOP = "梅园村口有家小卖部，卖的饼干过期半年了还摆在货架上。"  # 梅园: four townships, one in 永嘉
+JIAXING_MOBILE = "13957341188"  # its region leaves the three in 嘉兴
+DONGCHENG = "330324001"  # 东城街道, 永嘉县: the one the 嘉兴 mobile rules out
+
+
+def candidate_codes(page: str) -> set[str]:
+    return set(re.findall(r'class="secondary pick" data-code="(\d+)"', page))
+
+
+@pytest.mark.parametrize("consent", [False, True], ids=["without consent", "with consent"])
+def test_the_dispatchers_candidates_are_narrowed_by_the_mobile_only_with_consent(client, run_jobs, as_user, consent):
+    fields = {"description": MEIYUAN_SHOP, "complainant_phone": JIAXING_MOBILE}
+    case = file_on_the_web(client, run_jobs, **fields, **({"disclose_identity": "y"} if consent else {}))
+    assert case.status is CaseStatus.TRIAGE
+    page = as_user("dispatcher", f"/staff/cases/{case.id}")
+    if consent:  # the dispatcher may see who filed it, and so what the number told
+        assert DONGCHENG not in candidate_codes(page) and len(candidate_codes(page)) == 3
+        assert "来电手机号1395734归属地" in reasons_of(page)
+    else:  # all four, as if no number were known
+        assert DONGCHENG in candidate_codes(page) and len(candidate_codes(page)) == 4
+        assert shows_nothing_of(page, ("1395734", "嘉兴", "手机号")) and "有4处" in reasons_of(page)
+        assert shows_nothing_of(as_user("dispatcher", "/dispatch/"), ("1395734", "嘉兴", "手机号"))
