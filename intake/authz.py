@@ -29,6 +29,7 @@ from flask_login import current_user
 from intake.accounts.models import Role, User
 from intake.cases.kinds import KINDS, Identity
 from intake.cases.models import Case, case_co_handler
+from intake.cases.reasons import all_reasons, candidates, public_reasons
 from intake.extensions import db, login_manager
 
 
@@ -311,6 +312,16 @@ def get_visible_case(user, case_id: int) -> Case | None:
 
 def may_see_identity(user, case) -> bool:
     return may(user, "case.identity", case)
+
+
+def routing_reasons(user, case) -> list[str]:
+    """The router's reasons this user may read: what the caller's phone told, only with the identity."""
+    return all_reasons(case.routing) if may_see_identity(user, case) else public_reasons(case.routing)
+
+
+def routing_candidates(user, case) -> list[str]:
+    """The router's candidate townships for this user: narrowed by the phone only with the identity."""
+    return candidates(case.routing, may_see_identity(user, case))
 
 
 def visible_business_cases(user, business) -> list[Case]:

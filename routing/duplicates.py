@@ -37,21 +37,23 @@ def flag_duplicate(case: Case) -> Case | None:
             Case.received_at <= case.received_at,
         )
     ).all()
-    best, best_score = None, 0.0
+    best, best_score, best_text = None, 0.0, 0.0
     for other in earlier:
-        score = similarity(case.description, other.description)
+        text = score = similarity(case.description, other.description)
         if case.complainant_phone and case.complainant_phone == other.complainant_phone:
             score += 0.2  # the same person writing again about the same shop
         if score > best_score:
-            best, best_score = other, score
+            best, best_score, best_text = other, score, text
     if best is None or best_score < THRESHOLD:
         return None
     master = best.duplicate_of or best
     case.duplicate_of = master
+    # The history says how alike the two stories are, never that one number sent both: that
+    # would tie a tipper to their other cases for everyone who reads the history.
     record(
         case,
         "flag_duplicate",
-        reason=f"疑似与 {master.tracking_no} 重复（相似度 {best_score:.0%}）",
+        reason=f"疑似与 {master.tracking_no} 重复（内容相似度 {best_text:.0%}）",
         public=False,
         data={"master": master.tracking_no, "score": round(best_score, 3)},
     )

@@ -6,6 +6,7 @@ from redis.exceptions import RedisError
 
 from intake.businesses.services import link_business
 from intake.cases.models import Case
+from intake.cases.reasons import kept_apart, public_reasons
 from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
@@ -120,18 +121,21 @@ def apply_decision(case: Case, decision) -> None:
         "at": utcnow().isoformat(),
         "triage": decision.triage or lead is None,
         "confidence": round(float(decision.confidence), 3),
-        "reasons": reasons,
-        "candidates": list(getattr(decision, "candidates", []) or []),
+        # what the caller's phone told is kept apart (intake.cases.reasons)
+        **kept_apart(
+            reasons, getattr(decision, "candidates", None) or [], getattr(decision, "public_candidates", None)
+        ),
         "industry": decision.industry,
         "county": decision.county,
         "township": decision.township,
         "lead_department": decision.lead_department,
         "co_handlers": list(decision.co_handlers or []),
     }
+    said = "；".join(public_reasons(case.routing))  # the history is read by all who handle the case
     if lead is None:
-        transition(case, "to_triage", reason="；".join(reasons), public=False)
+        transition(case, "to_triage", reason=said, public=False)
         return
-    dispatch_to(case, lead, decision.co_handlers or [], action="route", reason="；".join(reasons))
+    dispatch_to(case, lead, decision.co_handlers or [], action="route", reason=said)
 
 
 def dispatch_to(

@@ -4,7 +4,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from intake.authz import case_for
+from intake.authz import case_for, routing_reasons
 from intake.cases.errors import ActionError
 from intake.dispatch import services
 from intake.dispatch.forms import DispatchForm, TransferForm
@@ -15,7 +15,9 @@ bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 
 @bp.get("/")
 def triage():
-    return render_template("dispatch/triage.html", cases=services.triage_queue(current_user))
+    cases = services.triage_queue(current_user)
+    reasons = {c.id: routing_reasons(current_user, c) for c in cases}
+    return render_template("dispatch/triage.html", cases=cases, reasons=reasons)
 
 
 def _back(case_id: int):

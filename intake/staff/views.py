@@ -6,7 +6,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from intake.authz import case_for, current_permission, get_visible_case, may, may_see_identity, role_may
+from intake.authz import (
+    case_for,
+    current_permission,
+    get_visible_case,
+    may,
+    may_see_identity,
+    role_may,
+    routing_candidates,
+    routing_reasons,
+)
 from intake.callbacks import services as callbacks
 from intake.callbacks.models import Callback
 from intake.cases.models import CaseStatus, Extension
@@ -77,6 +86,7 @@ def case_detail(case_id: int):
         "staff/case.html",
         case=case,
         show_identity=show_identity,
+        reasons=routing_reasons(current_user, case),
         actions=services.actions_for(current_user, case),
         action_form=ActionForm(),
         return_form=ReturnForm(),
@@ -84,7 +94,7 @@ def case_detail(case_id: int):
         may_merge=may_merge(current_user, case),
         dispatch_form=_dispatch_form(case) if dispatching else None,
         transfer_form=TransferForm() if dispatching else None,
-        candidates=describe_places((case.routing or {}).get("candidates")) if dispatching else [],
+        candidates=describe_places(routing_candidates(current_user, case)) if dispatching else [],
         extension_form=ExtensionForm() if extensions.may_request(current_user, case) else None,
         case_extensions=extensions.case_extensions(case),
         decision_form=ExtensionDecisionForm() if may(current_user, "extension.decide", case) else None,

@@ -9,6 +9,7 @@ from routing.router.classify import INCIDENTAL, Classifier
 from routing.router.files import read_industry_names
 from routing.router.gazetteer import Gazetteer
 from routing.router.locate import locate
+from routing.router.reasons import prefixed
 
 ANY_COUNTY = "*"
 SHIPPED = "shipped"  # Router(calibration=SHIPPED): the fitted model in data/calibration.json
@@ -27,8 +28,10 @@ class Decision:
     lead_department: str | None
     co_handlers: list[str]
     confidence: float
-    reasons: list[str]
+    reasons: list[str]  # those the caller's phone gave are PhoneReasons (routing.router.reasons)
     candidates: list[str] = field(default_factory=list)
+    # the candidates before the caller's phone narrowed them; None when it did not
+    public_candidates: list[str] | None = None
 
 
 class Router:
@@ -111,8 +114,9 @@ class Router:
             lead_department=lead,
             co_handlers=list(co),
             confidence=confidence,
-            reasons=reasons + [f"转人工分拨：{d}" for d in doubts],
+            reasons=reasons + [prefixed("转人工分拨：", d) for d in doubts],
             candidates=loc.candidates,
+            public_candidates=loc.public_candidates,
         )
 
     def _industry_reasons(self, cls) -> list[str]:

@@ -42,6 +42,7 @@ from routing.router.names import (
     normalize,
     strip_suffix,
 )
+from routing.router.reasons import PhoneReason
 
 SOUND, SHAPE, MISSING, SUFFIX, SHORT, ALIAS, PINYIN = "按读音", "按字形", "缺字", "后缀不同", "简称", "别名", "按拼音"
 EXTRA, INITIALS, PART = "多字", "按拼音首字母", "含其名"
@@ -449,7 +450,7 @@ def fit_fuzzy(
         readings = g.readings
         if counties:
             readings = [m for m in readings if m.level != "county" and gaz.county_of(m.code) in counties]
-        options = _options(gaz, readings)
+        options = before_phone = _options(gaz, readings)
         if len(options) > 1 and phone_region and phone_region[0] == "landline":
             narrowed = _options(gaz, [m for m in readings if gaz.county_of(m.code) in phone_region[3]])
             options = narrowed or options
@@ -462,7 +463,7 @@ def fit_fuzzy(
         label = source_label[g.source]
         if len(options) > 1:
             if g.role in ("business", "origin"):
-                doubts.append((g, options))
+                doubts.append((g, options, before_phone))
             continue
         ((town, how),) = options.items()
         rivals = exact_towns.get(g.source, set()) - {town}
@@ -493,7 +494,18 @@ def _options(gaz, readings) -> dict[str, str]:
 
 
 def doubt_problem(gaz, doubts) -> tuple[str, list[str]]:
-    """The problem a dispatcher reads for fuzzy names that fit several places, and the candidates."""
+    """The problem a dispatcher reads for fuzzy names that fit several places, and the candidates.
+
+    When the caller's landline left out some of the places, the problem is a PhoneReason whose
+    public wording names them all: the places left would tell where the number is.
+    """
+    problem, candidates = _doubt_problem(gaz, [(g, options) for g, options, _ in doubts])
+    if any(options != before for _, options, before in doubts):
+        problem = PhoneReason(problem, _doubt_problem(gaz, [(g, before) for g, _, before in doubts])[0])
+    return problem, candidates
+
+
+def _doubt_problem(gaz, doubts) -> tuple[str, list[str]]:
     parts, candidates = [], []
     for g, options in doubts:
         if any(f"'{g.text}'" in p for p in parts):
@@ -502,6 +514,11 @@ def doubt_problem(gaz, doubts) -> tuple[str, list[str]]:
         parts.append(f"'{g.text}'可能是{names}")
         candidates += [c for c in options if gaz.level(c) == "township" and c not in candidates]
     return "；".join(parts) + "，不能确定是哪一个", candidates
+
+
+def public_candidates(gaz, doubts) -> list[str]:
+    """The candidates of the doubts before the caller's landline narrowed them."""
+    return _doubt_problem(gaz, [(g, before) for g, _, before in doubts])[1]
 
 
 # --- searching, for a place picker ---------------------------------------------

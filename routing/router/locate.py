@@ -17,6 +17,7 @@ from phonenumbers import geocoder
 
 from routing.router import fuzzy
 from routing.router.gazetteer import RANK, VILLAGE_SUFFIXES, Gazetteer, Mention, normalize, strip_suffix
+from routing.router.reasons import PHONE_DOUBT, PhoneReason
 
 SOURCE_LABEL = {"address": "地址中", "text": "描述中", "name": "店名中"}
 
@@ -250,6 +251,8 @@ class Location:
     evidence: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
+    # The candidates as they were before the caller's phone narrowed them (None: it did not).
+    public_candidates: list[str] | None = None
     # Why the township is only a guess for the dispatcher, even with nothing contradicting it.
     guess_only: list[str] = field(default_factory=list)
     # What the township rests on (a Group), and every place name read: for calibration's features.
@@ -305,7 +308,11 @@ def locate(
     if doubts and loc.township is None and not loc.problems:
         problem, candidates = fuzzy.doubt_problem(gazetteer, doubts)
         loc.problems.append(problem)
-        loc.candidates = candidates + [c for c in loc.candidates if c not in candidates]
+        rest = [c for c in loc.candidates if c not in candidates]
+        loc.candidates = candidates + rest
+        public = fuzzy.public_candidates(gazetteer, doubts)
+        if public != candidates:
+            loc.public_candidates = public + [c for c in rest if c not in public]
     _fill_rest(gazetteer, groups, counties, loc)
     return loc
 
@@ -589,7 +596,9 @@ def _check_landline(gaz: Gazetteer, town: str, g: Group, phone, loc: Location) -
     region = _phone_counties(gaz, phone)
     if region and region[0] == "landline" and gaz.county_of(town) not in region[3]:
         loc.confidence = min(loc.confidence, CONF_AGAINST_LANDLINE)
-        loc.evidence.append(f"来电区号{region[1]}在{region[2]}，与'{g.text}'（{gaz.name(town)}）不符，可能不是地名")
+        loc.evidence.append(
+            PhoneReason(f"来电区号{region[1]}在{region[2]}，与'{g.text}'（{gaz.name(town)}）不符，可能不是地名")
+        )
 
 
 def _set_aside_callers_address(gaz: Gazetteer, groups: list[Group], address: str, text: str, loc: Location) -> None:
@@ -642,7 +651,10 @@ def _check_landline_city(gaz: Gazetteer, town: str, phone, loc: Location) -> Non
     region = _phone_counties(gaz, phone)
     if region and region[0] == "landline" and region[3] and gaz.county_of(town) not in region[3]:
         loc.guess_only.append(
-            f"来电区号{region[1]}在{region[2]}，而{gaz.name(town)}在{gaz.name(gaz.county_of(town))}，未说明县市"
+            PhoneReason(
+                f"来电区号{region[1]}在{region[2]}，而{gaz.name(town)}在{gaz.name(gaz.county_of(town))}，未说明县市",
+                PHONE_DOUBT,
+            )
         )
 
 
@@ -704,13 +716,14 @@ def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -
         conf = min(conf, CONF_SHORT_VILLAGE)
         loc.evidence.append(f"'{g.text}'只是两个字的村名，也可能是普通词语，需人工确认")
     named = "、".join(dict.fromkeys(x.text for x, _ in found))
+    before_phone = towns
     if len(towns) > 1:
         narrowed, how = _narrow_by_phone(gaz, towns, phone)
         if narrowed and len(narrowed) < len(towns):
             towns, conf = narrowed, min(conf, CONF_PHONE[how[0]])
             loc.evidence.append(how[1])
             if how[0] == "mobile":  # a SIM's region is where it was bought, not where the caller is
-                loc.guess_only.append("重名村只凭手机号归属地确定，需人工确认")
+                loc.guess_only.append(PhoneReason("重名村只凭手机号归属地确定，需人工确认", PHONE_DOUBT))
     if len(towns) == 1:
         _check_named_like_a_township(gaz, next(iter(towns)), g, loc)
         loc.township, loc.basis = towns.pop(), g
@@ -718,13 +731,21 @@ def _settle_by_village(gaz: Gazetteer, groups, counties, phone, loc: Location) -
         loc.evidence.append(f"{SOURCE_LABEL[g.source]}'{named}' → {gaz.name(loc.township)}")
         return
     loc.candidates = sorted(towns)
+    problem = _many_villages(gaz, named, found, towns)
+    if towns != before_phone:  # the places left tell where the caller's number is from
+        problem = PhoneReason(problem, _many_villages(gaz, named, found, before_phone))
+        loc.public_candidates = sorted(before_phone)
+    loc.problems.append(problem)
+
+
+def _many_villages(gaz: Gazetteer, named: str, found, towns: set[str]) -> str:
     places = "、".join(
         gaz.full_name(m.code)
         for x, _ in found
         for m in x.readings
         if m.level == "village" and gaz.township_of(m.code) in towns
     )
-    loc.problems.append(f"'{named}'有{len(towns)}处：{places}，案件中没有别的线索能确定是哪一个")
+    return f"'{named}'有{len(towns)}处：{places}，案件中没有别的线索能确定是哪一个"
 
 
 @lru_cache(maxsize=20000)
@@ -765,7 +786,7 @@ def _narrow_by_phone(gaz: Gazetteer, towns: set[str], phone: str | None):
     kind, label, place, counties = region
     narrowed = {t for t in towns if gaz.county_of(t) in counties}
     what = f"来电区号{label}" if kind == "landline" else f"来电手机号{label}归属地"
-    return narrowed, (kind, f"{what} → {place}，只剩{_names(gaz, sorted(narrowed))}")
+    return narrowed, (kind, PhoneReason(f"{what} → {place}，只剩{_names(gaz, sorted(narrowed))}"))
 
 
 # --- county and village --------------------------------------------------------
