@@ -22,3 +22,6 @@ csrf = CSRFProtect()
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
+# "strong": a session cookie used from another address or browser than the one it was made for is
+# dropped (Flask-Login compares a hash of remote_addr and User-Agent), not merely marked not fresh.
+login_manager.session_protection = "strong"

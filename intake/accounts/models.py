@@ -66,3 +66,22 @@ class User(UserMixin, db.Model):
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
+
+
+class StaffSession(db.Model):
+    """One signed-in browser of a member of staff; the session cookie carries the random token.
+
+    Logging out deletes the row, so a copy of the cookie is worth nothing afterwards; changing or
+    resetting a password, or deactivating the user, deletes all of the user's rows.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True, comment="SHA-256 (hex) of the cookie's token")
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, comment="updated at most once a minute; idle past SESSION_IDLE_MINUTES ends it"
+    )
+
+    user = relationship("User")
