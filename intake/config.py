@@ -13,8 +13,20 @@ TRUE_WORDS = {"1", "true", "yes", "on"}
 SECRET_KEY_MIN = 32
 # What the placeholders in examples and tutorials contain ("change-me-in-production", "your-secret-key-here"):
 # such a SECRET_KEY is public, whatever its length.
-PLACEHOLDER_SECRET_WORDS = ("changeme", "change-me", "change_me", "secret-key", "secret_key", "secretkey",
-                            "your-secret", "example", "dev-secret", "development", "insecure", "placeholder")
+PLACEHOLDER_SECRET_WORDS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret-key",
+    "secret_key",
+    "secretkey",
+    "your-secret",
+    "example",
+    "dev-secret",
+    "development",
+    "insecure",
+    "placeholder",
+)
 # Notification backends that send nothing to anyone (notify/backends.py): development and tests only.
 UNSENDING_BACKENDS = {"log", "memory"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")

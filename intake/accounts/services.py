@@ -67,7 +67,9 @@ def session_needs_touch(record: StaffSession, now: datetime | None = None) -> bo
 
 def touch_session(session_id: str, now: datetime | None = None) -> None:
     """Mark the session as seen now (its caller commits)."""
-    db.session.execute(sa.update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now or utcnow()))
+    db.session.execute(
+        sa.update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now or utcnow())
+    )
 
 
 def end_session(token: str | None) -> None:
