@@ -68,6 +68,7 @@ def login():
         user = authenticate(form.username.data, form.password.data)
         if user is not None and user.is_active:
             target = request.args.get("next", "")
+            end_session(session.get(SESSION_TOKEN))  # whoever was logged in here before
             session.clear()  # a new session at login: nothing set before it (session fixation) carries over
             login_user(user)
             session[SESSION_TOKEN] = start_session(user, current_app.config["SESSION_IDLE_MINUTES"])

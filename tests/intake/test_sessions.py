@@ -125,3 +125,13 @@ def test_a_session_cookie_used_by_another_browser_is_dropped(app, client, clerk)
     thief.set_cookie("session", copied)
     response = thief.get("/staff/", headers={"User-Agent": "Another browser/1.0"})
     assert response.status_code == 302 and response.location.startswith("/login")
+
+
+def test_logging_in_again_on_the_same_browser_ends_the_earlier_session(client, make_user, clerk):
+    login_with(client, clerk)
+    earlier = client.get_cookie("session").value
+    supervisor = make_user("zhou", role=Role.SUPERVISOR, county=None, kind=None)
+    login_with(client, supervisor)
+    assert db.session.scalars(sa.select(StaffSession.user_id)).all() == [supervisor.id]
+    client.set_cookie("session", earlier)
+    assert refused(client)
