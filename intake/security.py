@@ -36,7 +36,7 @@ def content_security_policy(nonce: str) -> str:
             "default-src 'self'",
             f"script-src 'self' 'nonce-{nonce}'",
             f"style-src 'self' 'nonce-{nonce}'",
-            "img-src 'self' data:",
+            "img-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
