@@ -38,6 +38,7 @@ class Watch:
         return self.page.evaluate("window.__violations || []") + self.console + self.errors
 
     def assert_clean(self):
+        self.page.wait_for_load_state("load")  # the stylesheets are in, and any violation they caused
         assert self.violations() == []
         # the stylesheet (not an inline <style>) is what styles the page
         assert self.page.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") == BRAND_BLUE
