@@ -89,9 +89,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     ):
         app.cli.add_command(command)
 
-    from intake import authz, errors, filters, jobcontext, logconfig, throttles, transaction
+    from intake import authz, errors, filters, jobcontext, logconfig, security, throttles, transaction
 
     errors.init_app(app)
+    security.init_app(app)
     logconfig.init_app(app)
     filters.init_app(app)
     transaction.init_app(app)

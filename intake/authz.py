@@ -85,6 +85,7 @@ ACTIONS: dict[str, Action] = {
     # every member of staff has a queue; what is in it is case.view's
     "queue.view": Action("待办队列", {r: ANY for r in EVERY_ROLE}),
     "session.end": Action("退出登录", {r: ANY for r in EVERY_ROLE}),
+    "account.password": Action("修改本人密码", {r: ANY for r in EVERY_ROLE}),
     "case.view": Action(
         "查看案件", {DEPT: DEPARTMENT, TOWN: TOWNSHIP, DISP: COUNTY, OPER: COUNTY, SUPV: COUNTY, ADMIN: COUNTY}, CASE
     ),
@@ -137,6 +138,7 @@ ROUTES: dict[str, str] = {
     "static": PUBLIC,
     "accounts.login": PUBLIC,
     "accounts.logout": "session.end",
+    "accounts.change_password": "account.password",
     "admin.add_alias": "admin",
     "admin.add_calendar_day": "admin",
     "admin.add_policy": "admin",

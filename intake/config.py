@@ -18,12 +18,31 @@ PRODUCTION_REQUIRED = (
     "LOOKUP_CODE_KEY",
 )
 TRUE_WORDS = {"1", "true", "yes", "on"}
+SECRET_KEY_MIN = 32
+# What the placeholders in examples and tutorials contain ("change-me-in-production", "your-secret-key-here"):
+# such a SECRET_KEY is public, whatever its length.
+PLACEHOLDER_SECRET_WORDS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret-key",
+    "secret_key",
+    "secretkey",
+    "your-secret",
+    "example",
+    "dev-secret",
+    "development",
+    "insecure",
+    "placeholder",
+)
+# Notification backends that send nothing to anyone (notify/backends.py): development and tests only.
+UNSENDING_BACKENDS = {"log", "memory"}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 KEY_ID = re.compile(r"[A-Za-z0-9]{1,8}")  # goes into every stored lookup-code hash: short, no "$"
 
 
 class ConfigError(RuntimeError):
-    """A setting production cannot run without is missing."""
+    """A setting production cannot run without is missing, or one it must not run with is set."""
 
 
 def normalise_database_url(url: str) -> str:
@@ -84,9 +103,6 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Throttles (intake/throttles.py, Flask-Limiter on the app's Redis): "N per second|minute|hour|day",
         # several joined by ";". A throttled request gets 429 with Retry-After (the SMS webhook: see there).
         "THROTTLES_ENABLED": env.get("THROTTLES_ENABLED", "true").lower() in TRUE_WORDS,
-        # Reverse proxies in front of the app that append to X-Forwarded-For; 0 trusts none. Behind one
-        # proxy set 1, or every citizen shares the proxy's address and its throttles.
-        "TRUSTED_PROXY_HOPS": int(env.get("TRUSTED_PROXY_HOPS", "0")),
         "RATELIMIT_LOGIN_IP": env.get("RATELIMIT_LOGIN_IP", "30 per minute;300 per day"),  # login POSTs per address
         "RATELIMIT_LOGIN_USER": env.get("RATELIMIT_LOGIN_USER", "10 per minute;100 per day"),  # per username tried
         "RATELIMIT_FILING": env.get("RATELIMIT_FILING", "10 per minute;200 per day"),  # web form POST / per address
@@ -107,6 +123,13 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
+        # A staff session ends after this many minutes without a request (intake/accounts/sessions.py).
+        "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
+        # Proxies in front of the site whose X-Forwarded-For / -Proto / -Host we believe (0: none;
+        # 1 behind one nginx). request.remote_addr, which the throttles count by, follows X_FOR.
+        "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),
+        "PROXY_FIX_X_PROTO": int(env.get("PROXY_FIX_X_PROTO", "0")),
+        "PROXY_FIX_X_HOST": int(env.get("PROXY_FIX_X_HOST", "0")),
         "WTF_CSRF_TIME_LIMIT": None,
         # Registry names of notify/backends.py; 'log' writes messages to the log (development).
         "NOTIFY_SMS_BACKEND": env.get("NOTIFY_SMS_BACKEND", "log"),
@@ -151,7 +174,31 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
     _check_quiet_hours(cfg["NOTIFY_QUIET_HOURS"])
     _check_key_ids(cfg["LOOKUP_CODE_KEY_ID"], cfg["LOOKUP_CODE_OLD_KEYS"])
+    if cfg["SESSION_IDLE_MINUTES"] < 1:
+        raise ConfigError("SESSION_IDLE_MINUTES must be at least 1")
+    if production:
+        _refuse_unsafe_production(cfg, debug=env.get("FLASK_DEBUG", "").lower() in TRUE_WORDS)
     return cfg
+
+
+def _refuse_unsafe_production(cfg: dict, debug: bool) -> None:
+    """APP_ENV=production does not start with a guessable key, a gateway that sends nothing, or debug."""
+    key = str(cfg["SECRET_KEY"] or "")
+    if len(key) < SECRET_KEY_MIN:
+        raise ConfigError(
+            f"APP_ENV=production: SECRET_KEY must be at least {SECRET_KEY_MIN} characters "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    if any(word in key.lower() for word in PLACEHOLDER_SECRET_WORDS) or len(set(key)) < 8:
+        raise ConfigError("APP_ENV=production: SECRET_KEY is a known or trivial value; generate a random one")
+    for setting in ("NOTIFY_SMS_BACKEND", "NOTIFY_MAIL_BACKEND"):
+        if cfg[setting] in UNSENDING_BACKENDS:
+            raise ConfigError(
+                f"APP_ENV=production: {setting}={cfg[setting]!r} sends nothing to anyone "
+                "(development and tests only); set a real gateway"
+            )
+    if debug or cfg.get("DEBUG"):
+        raise ConfigError("APP_ENV=production: debug mode (FLASK_DEBUG / DEBUG) would show code and data to anyone")
 
 
 def log_level() -> str:

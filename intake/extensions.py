@@ -26,3 +26,7 @@ login_manager.login_view = "accounts.login"
 login_manager.login_message = "请先登录。"
 # Bound to the app's Redis by intake.throttles.init_app; the limits are on the views.
 limiter = Limiter(key_func=get_remote_address)
+
+# "strong": a session cookie used from another address or browser than the one it was made for is
+# dropped (Flask-Login compares a hash of remote_addr and User-Agent), not merely marked not fresh.
+login_manager.session_protection = "strong"

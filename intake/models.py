@@ -1,6 +1,6 @@
 """Every model, imported in one place for Alembic and the app factory."""
 
-from intake.accounts.models import LoginLockout, Role, User  # noqa: F401
+from intake.accounts.models import LoginLockout, Role, StaffSession, User  # noqa: F401
 from intake.businesses.models import Business  # noqa: F401
 from intake.callbacks.models import Answer, Callback, Review  # noqa: F401
 from intake.cases.models import (  # noqa: F401

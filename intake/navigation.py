@@ -1,12 +1,35 @@
 """Where to send a user back to after a form; which ids a URL may carry."""
 
+import unicodedata
+from urllib.parse import urlsplit
+
 from flask import abort, current_app, request
 from werkzeug.routing import IntegerConverter
 
 
-def local_or(target: str, fallback: str) -> str:
-    """The target if it is a path on this site, else the fallback (no open redirect)."""
-    return target if target.startswith("/") and not target.startswith("//") else fallback
+def local_or(target: str | None, fallback: str) -> str:
+    r"""The target if the browser will read it as a path on this site, else the fallback (no open redirect).
+
+    Read the way a browser reads a Location header: it drops tab, CR and LF anywhere and trims
+    spaces and controls at the ends (so "/\t/evil.example" is "//evil.example"), and treats "\" as "/"
+    (so "/\evil.example" is another host). Any of those, any other control or space character, a
+    scheme or a host after urlsplit, or a leading "//" is refused outright rather than cleaned.
+    """
+    if not target or not isinstance(target, str):
+        return fallback
+    if any(_unsafe_character(c) for c in target):
+        return fallback
+    if not target.startswith("/") or target.startswith("//"):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
+
+
+def _unsafe_character(c: str) -> bool:
+    """Controls (tab, CR, LF, NUL, DEL, C1), any kind of space, and the backslash."""
+    return c == "\\" or c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 # Ids are INTEGER columns (int4 on PostgreSQL): a larger number in a URL is a 404, not an overflow.

@@ -15,7 +15,6 @@ import time
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 from limits import parse_many
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake.extensions import limiter
 from intake.redis_conn import redis_url
@@ -79,10 +78,7 @@ def init_app(app) -> None:
     """Point the limiter at the app's Redis and make it fail open; THROTTLES_ENABLED=false leaves the
     throttles off (the limiter is still bound, so a test can turn them on and call this again).
 
-    Behind TRUSTED_PROXY_HOPS proxies the client's address is read from X-Forwarded-For."""
-    hops = app.config.get("TRUSTED_PROXY_HOPS", 0)
-    if hops and not isinstance(app.wsgi_app, ProxyFix):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)
+    Counts are by `request.remote_addr`: behind a proxy, set PROXY_FIX_X_FOR (intake.security)."""
     app.config["RATELIMIT_ENABLED"] = True  # Flask-Limiter's own switch; ours is THROTTLES_ENABLED
     if app.config.get("THROTTLES_ENABLED", True):
         app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(redis_url(app)))

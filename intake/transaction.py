@@ -6,7 +6,8 @@ Three edges, one rule (commit when the work ends normally, roll back when it rai
   hook when its response is a success (below 400) and rolls back otherwise. One hook rather than
   a decorator on each of the thirty-odd POST views: a new POST view cannot forget it, and the
   views stay as they are. A GET never commits; a GET that writes on purpose (the personal-data
-  access log) says so with `@transactional` on its view.
+  access log) says so with `@transactional` on its view. A staff session's last_seen_at is written
+  (at most once a minute) after the request's own commit, by intake/accounts/views.py.
 - A job commits when its function returns (`intake.jobcontext.in_app_context`); a job that must
   commit one step before the next (before it calls a gateway, before it tells Redis) runs that
   step with `transactional(step)(...)` or `with transaction():`.

@@ -83,3 +83,22 @@ class LoginLockout(db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="no login, not even with the right password, before this"
     )
+
+
+class StaffSession(db.Model):
+    """One signed-in browser of a member of staff; the session cookie carries the random token.
+
+    Logging out deletes the row, so a copy of the cookie is worth nothing afterwards; changing or
+    resetting a password, or deactivating the user, deletes all of the user's rows.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True, comment="SHA-256 (hex) of the cookie's token")
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, comment="updated at most once a minute; idle past SESSION_IDLE_MINUTES ends it"
+    )
+
+    user = relationship("User")

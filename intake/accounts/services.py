@@ -1,8 +1,10 @@
 """Creating and authenticating staff users."""
 
 import functools
+import hashlib
 import logging
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from intake.accounts.models import LoginLockout, Role, User
+from intake.accounts.models import LoginLockout, Role, StaffSession, User
 from intake.extensions import db
 from intake.phones import can_receive_sms, normalise_phone
 from intake.reference.models import Department, Division, DivisionLevel
@@ -122,6 +124,79 @@ def locked_usernames(now: datetime | None = None) -> set[str]:
 def record_login(user: User) -> None:
     """When they last logged in, for the administrators' list (the request commits it)."""
     user.last_login_at = utcnow()
+    db.session.flush()
+
+
+# --- staff sessions: a row per signed-in browser (see StaffSession) -----------------------------
+
+SESSION_TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
+
+
+def _session_key(token: str) -> str:
+    """What the table stores: a stolen copy of the table opens no session."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, idle_minutes: int) -> str:
+    """A new session for the user; returns the token for the cookie. Rows idle too long go too."""
+    _delete_idle_sessions(idle_minutes)
+    token = secrets.token_urlsafe(32)
+    db.session.add(StaffSession(id=_session_key(token), user_id=user.id))
+    db.session.flush()
+    return token
+
+
+def session_user(user_id: str, token: str | None, idle_minutes: int, now: datetime | None = None):
+    """The user of a live session: (user, session) if the token's row exists, is the user's, has not
+    been idle longer than idle_minutes and the user is active; else (None, None)."""
+    if not token or not user_id.isdigit():
+        return None, None
+    record = db.session.get(StaffSession, _session_key(token))
+    now = now or utcnow()
+    if record is None or record.user_id != int(user_id) or now - record.last_seen_at > timedelta(minutes=idle_minutes):
+        return None, None
+    user = record.user
+    return (user, record) if user is not None and user.is_active else (None, None)
+
+
+def session_needs_touch(record: StaffSession, now: datetime | None = None) -> bool:
+    return (now or utcnow()) - record.last_seen_at >= SESSION_TOUCH_EVERY
+
+
+def touch_session(session_id: str, now: datetime | None = None) -> None:
+    """Mark the session as seen now (its caller commits)."""
+    db.session.execute(
+        sa.update(StaffSession).where(StaffSession.id == session_id).values(last_seen_at=now or utcnow())
+    )
+
+
+def end_session(token: str | None) -> None:
+    """Logout: this browser's session row goes, so its cookie opens nothing again."""
+    if token:
+        db.session.execute(sa.delete(StaffSession).where(StaffSession.id == _session_key(token)))
+
+
+def end_sessions(user: User, keep_token: str | None = None) -> int:
+    """Every session of the user ends (but the one of keep_token, if given); returns how many."""
+    query = sa.delete(StaffSession).where(StaffSession.user_id == user.id)
+    if keep_token:
+        query = query.where(StaffSession.id != _session_key(keep_token))
+    return db.session.execute(query).rowcount
+
+
+def _delete_idle_sessions(idle_minutes: int) -> None:
+    """Anyone's rows that can open nothing any more (a login is a good moment to tidy up)."""
+    cutoff = utcnow() - timedelta(minutes=idle_minutes)
+    db.session.execute(sa.delete(StaffSession).where(StaffSession.last_seen_at < cutoff))
+
+
+def change_own_password(user: User, current: str, new: str, keep_token: str | None) -> None:
+    """A user changes their own password: the current one first; their other browsers are signed out."""
+    if not user.check_password(current or ""):
+        raise UserError("current_password", _("当前密码不正确。"))
+    check_password(new)
+    user.set_password(new)
+    end_sessions(user, keep_token=keep_token)
     db.session.flush()
 
 
@@ -262,17 +337,22 @@ def update_user(user: User, fields: StaffFields, region: str = "CN") -> User:
 
 
 def reset_password(user: User, password: str) -> bool:
-    """A new password; it also lifts a lock from too many wrong ones (True if there was one)."""
+    """An administrator sets a new password: every session the user had ends with the old one, and a
+    lock from too many wrong passwords is lifted (True if there was one)."""
     check_password(password)
     user.set_password(password)
+    end_sessions(user)
     unlocked = unlock(user)
     db.session.flush()
     return unlocked
 
 
 def set_active(user: User, active: bool) -> None:
-    """Deactivate (cannot log in, gets no duty messages; their cases and events stay) or reactivate."""
+    """Deactivate (cannot log in, gets no duty messages, signed out everywhere; their cases and events
+    stay) or reactivate."""
     user.active = active
+    if not active:
+        end_sessions(user)
     db.session.flush()
 
 

@@ -68,3 +68,79 @@ def test_production_without_its_settings_is_a_clear_error(monkeypatch, tmp_path)
         monkeypatch.delenv(key, raising=False)
     with pytest.raises(config.ConfigError, match="SECRET_KEY, DATABASE_URL, REDIS_URL"):
         config.load(str(tmp_path))
+
+
+GOOD_SECRET = "Qm8vT3rX1pLz9sKd4wNb7yHc2fJg6aEu"  # 32 characters, random-looking
+
+SAFE_PRODUCTION = {
+    "APP_ENV": "production",
+    "SECRET_KEY": GOOD_SECRET,
+    "DATABASE_URL": "postgresql://intake@db/intake",
+    "REDIS_URL": "redis://redis:6379/0",
+    "HOTLINE_TOKEN": "hotline-token",
+    "SMS_WEBHOOK_SECRET": "sms-secret",
+    "NOTIFY_SMS_BACKEND": "http",
+    "NOTIFY_SMS_HTTP_URL": "https://sms.example/send",
+    "NOTIFY_MAIL_BACKEND": "smtp",
+}
+
+
+@pytest.fixture
+def production(monkeypatch):
+    """A production environment that starts; each test spoils one setting."""
+    for key, value in SAFE_PRODUCTION.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    return monkeypatch
+
+
+def test_safe_production_settings_load(production, tmp_path):
+    cfg = config.load(str(tmp_path))
+    assert cfg["APP_ENV"] == "production" and cfg["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize(
+    "secret, message",
+    [
+        ("short-but-random-9f3k", "at least 32 characters"),
+        ("dev", "at least 32 characters"),
+        ("change-me-in-production-please-0123456789", "known or trivial"),
+        ("your-secret-key-here-for-the-intake-site", "known or trivial"),
+        ("a" * 40, "known or trivial"),
+    ],
+)
+def test_production_refuses_a_short_or_known_secret_key(production, tmp_path, secret, message):
+    production.setenv("SECRET_KEY", secret)
+    with pytest.raises(config.ConfigError, match=message):
+        config.load(str(tmp_path))
+
+
+@pytest.mark.parametrize("setting", ["NOTIFY_SMS_BACKEND", "NOTIFY_MAIL_BACKEND"])
+@pytest.mark.parametrize("backend", ["log", "memory"])
+def test_production_refuses_a_gateway_that_sends_nothing(production, tmp_path, setting, backend):
+    production.setenv(setting, backend)
+    with pytest.raises(config.ConfigError, match=f"{setting}='{backend}' sends nothing"):
+        config.load(str(tmp_path))
+
+
+def test_production_refuses_the_default_log_gateways(production, tmp_path):
+    production.delenv("NOTIFY_SMS_BACKEND")
+    with pytest.raises(config.ConfigError, match="NOTIFY_SMS_BACKEND='log'"):
+        config.load(str(tmp_path))
+
+
+def test_production_refuses_debug_mode(production, tmp_path):
+    production.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(config.ConfigError, match="debug mode"):
+        config.load(str(tmp_path))
+    production.delenv("FLASK_DEBUG")
+    with pytest.raises(config.ConfigError, match="debug mode"):
+        config.load(str(tmp_path), {"DEBUG": True})
+
+
+def test_development_keeps_its_conveniences(monkeypatch, tmp_path):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("SECRET_KEY", "dev")
+    cfg = config.load(str(tmp_path))
+    assert cfg["NOTIFY_SMS_BACKEND"] == "log" and cfg["PROXY_FIX_X_FOR"] == 0 and cfg["SESSION_IDLE_MINUTES"] == 30

@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 from redis import Redis
 
-from intake import throttles
+from intake import security, throttles
 from intake.cases.models import Case
 from intake.extensions import db, limiter
 from tests.intake.test_api import PHARMACY
@@ -172,9 +172,9 @@ def test_with_redis_unreachable_filing_still_works(client, throttled, monkeypatc
 
 def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(client, throttled, monkeypatch):
     monkeypatch.setattr(throttled, "wsgi_app", throttled.wsgi_app)  # undone after the test
-    monkeypatch.setitem(throttled.config, "TRUSTED_PROXY_HOPS", 1)
+    monkeypatch.setitem(throttled.config, "PROXY_FIX_X_FOR", 1)
     monkeypatch.setitem(throttled.config, "RATELIMIT_API_FILING", "1 per minute")
-    throttles.init_app(throttled)
+    security.trust_proxies(throttled)
     proxy = {"REMOTE_ADDR": "10.0.0.1"}
 
     def file(address):
