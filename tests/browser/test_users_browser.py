@@ -41,5 +41,8 @@ def test_administrator_adds_a_department_user_who_is_texted_when_a_case_is_dispa
     sms = page.locator("#messages tbody tr", has_text="case_dispatched")
     assert sms.count() == 1
     text = sms.inner_text()
-    assert "+8613905771234" in text and case.tracking_no in text and "已发送" in text
+    assert "+86139****1234" in text and case.tracking_no in text and "已发送" in text
+    assert "+8613905771234" not in text  # the number is masked until asked for
     page.screenshot(path="/tmp/users-sms.png", full_page=True)
+    sms.get_by_role("button", name="显示号码").click()
+    assert "+8613905771234" in page.locator("#recipient").inner_text()

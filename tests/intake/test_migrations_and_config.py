@@ -79,6 +79,7 @@ SAFE_PRODUCTION = {
     "REDIS_URL": "redis://redis:6379/0",
     "HOTLINE_TOKEN": "hotline-token",
     "SMS_WEBHOOK_SECRET": "sms-secret",
+    "LOOKUP_CODE_KEY": "lookup-code-key",
     "NOTIFY_SMS_BACKEND": "http",
     "NOTIFY_SMS_HTTP_URL": "https://sms.example/send",
     "NOTIFY_MAIL_BACKEND": "smtp",

@@ -9,6 +9,7 @@ from flask import request, url_for
 
 from intake import create_app
 from intake.accounts.models import Role, User
+from intake.authz import PUBLIC, ROUTES
 from intake.businesses.models import Business
 from intake.extensions import db
 from tests.intake.test_api import PHARMACY
@@ -168,6 +169,7 @@ def test_hsts_only_in_production(monkeypatch, tmp_path):
         "REDIS_URL": "redis://unused",
         "HOTLINE_TOKEN": "t",
         "SMS_WEBHOOK_SECRET": "s",
+        "LOOKUP_CODE_KEY": "l",
         "NOTIFY_SMS_BACKEND": "http",
         "NOTIFY_SMS_HTTP_URL": "https://sms.example/send",
         "NOTIFY_MAIL_BACKEND": "smtp",
@@ -178,9 +180,12 @@ def test_hsts_only_in_production(monkeypatch, tmp_path):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_remote_addr_is_the_client_behind_exactly_the_configured_proxies(tmp_path):
+def test_remote_addr_is_the_client_behind_exactly_the_configured_proxies(tmp_path, monkeypatch):
     def remote_addr(**settings) -> str:
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.sqlite3", "REDIS_URL": "x", **settings})
+        overrides = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/p.sqlite3", "THROTTLES_ENABLED": False}
+        ROUTES.pop("addr", None)  # a second app would find the first's entry with no route
+        app = create_app({**overrides, "REDIS_URL": "redis://unused", **settings})
+        monkeypatch.setitem(ROUTES, "addr", PUBLIC)  # the page added below, in the authorization table
 
         @app.get("/_addr")
         def addr():
