@@ -89,13 +89,14 @@ def create_app(overrides: dict | None = None) -> Flask:
     ):
         app.cli.add_command(command)
 
-    from intake import authz, errors, filters, jobcontext, logconfig, security, throttles, transaction
+    from intake import authz, errors, filters, forms, jobcontext, logconfig, security, throttles, transaction
 
     errors.init_app(app)
     security.init_app(app)
     logconfig.init_app(app)
     filters.init_app(app)
     transaction.init_app(app)
+    forms.init_app(app)  # after transaction: its 4xx is answered before the commit hook decides
     throttles.init_app(app)
     authz.init_app(app)  # last: it checks that every route has an entry in the table
     jobcontext.register_app_factory(lambda: create_app(overrides))

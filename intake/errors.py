@@ -1,10 +1,23 @@
-"""Error pages in the user's language (JSON for the API, the places search and the machines' hooks)."""
+"""Error pages in the user's language (JSON for the API, the places search and the machines' hooks).
 
-from flask import jsonify, render_template, request
+Honest about what was kept. A mutating request commits only when its answer is below 400
+(intake/transaction.py), so any error page here means that nothing the request sent was stored:
+the pages say so, and tell the user to send it again. The one exception is the SMS webhook, which
+commits a part of a long message before joining it; a redelivery finds that part and carries on.
+When the database cannot be reached (or times out, or its pool is exhausted) the answer is a 503
+with Retry-After, which the SMS gateway and the phone system answer by trying again later.
+"""
+
+import logging
+
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from intake.extensions import db
 from intake.throttles import retry_after
 
 
@@ -15,8 +28,20 @@ def _messages():
         404: _("没有找到这个页面或案件。"),
         405: _("不支持这种请求方式。"),
         413: _("提交的内容太长。"),
-        500: _("系统出了点问题，请稍后再试。您已提交的内容不会丢失。"),
+        500: _("系统出了点问题，请稍后再试。"),
     }
+
+
+log = logging.getLogger(__name__)
+DATABASE_RETRY_AFTER = 30  # seconds: a restart or a failover is over by then, or the next try says so
+DATABASE_DOWN = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+
+
+def _not_stored() -> str:
+    """What a failed request means for what it sent (nothing of it was kept: see the module's doc)."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        return _("您刚才提交的内容没有保存，请稍后重新提交。")
+    return ""
 
 
 JSON_PREFIXES = ("/api/", "/places/", "/sms/")  # the endpoints machines and scripts call
@@ -35,7 +60,46 @@ def handle_http(exc: HTTPException):
         return too_many_requests()
     if wants_json():  # JSON for the JSON endpoints
         return jsonify({"errors": {"request": [message]}}), exc.code
-    return render_template("error.html", message=message, code=exc.code), exc.code
+    return render_template("error.html", message=message, code=exc.code, not_stored=_not_stored()), exc.code
+
+
+def database_unavailable(exc: Exception):
+    """The database is down or unreachable: 503, Retry-After, and that nothing was stored."""
+    log.error("database unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
+    _forget_session()
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    if wants_json():
+        message = _("数据库暂时无法使用，本次请求没有保存，请稍后重试。")
+        return jsonify({"errors": {"request": [message]}}), 503, headers
+    message = _("系统暂时无法使用，请稍后再试。")
+    page = render_template(
+        "unavailable.html", message=message, not_stored=_not_stored(), retry_after=DATABASE_RETRY_AFTER
+    )
+    return make_response(page, 503, headers)
+
+
+def server_error(exc: Exception):
+    """Anything else unexpected: 500 (logged by Flask); nothing the request sent was stored.
+
+    A database error raised by the commit hook (after the view) reaches Flask's handle_exception,
+    which asks for the 500 handler only: a database outage there is a 503 all the same.
+    """
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, DATABASE_DOWN):
+        return database_unavailable(original)
+    _forget_session()
+    message = _messages()[500]
+    if wants_json():
+        return jsonify({"errors": {"request": [" ".join(filter(None, [message, _not_stored()]))]}}), 500
+    return render_template("error.html", message=message, code=500, not_stored=_not_stored()), 500
+
+
+def _forget_session() -> None:
+    """Drop the failed transaction (and a dead connection) before the error page renders."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: nothing to roll back on it
+        log.debug("rollback after a database error failed", exc_info=True)
 
 
 def too_many_requests():
@@ -56,3 +120,6 @@ def wait_words(seconds: int) -> str:
 
 def init_app(app) -> None:
     app.register_error_handler(HTTPException, handle_http)
+    for error in DATABASE_DOWN:
+        app.register_error_handler(error, database_unavailable)
+    app.register_error_handler(500, server_error)

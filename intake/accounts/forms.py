@@ -1,15 +1,16 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired
 
+from intake.forms import IntakeForm
 
-class LoginForm(FlaskForm):
+
+class LoginForm(IntakeForm):
     username = StringField(_l("用户名"), [InputRequired(_l("请输入用户名。"))])
     password = PasswordField(_l("密码"), [InputRequired(_l("请输入密码。"))])
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(IntakeForm):
     current_password = PasswordField(_l("当前密码"), [InputRequired(_l("请输入当前密码。"))])
     new_password = PasswordField(_l("新密码"), [InputRequired(_l("请输入新密码。"))])
     confirm = PasswordField(

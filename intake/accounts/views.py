@@ -8,9 +8,12 @@ opens nothing. Rows in the database, not Redis: a Redis outage signs nobody out,
 logout ends that browser only, not every device as a per-user version counter would.
 """
 
+import logging
+
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from intake.accounts.forms import LoginForm, PasswordChangeForm
 from intake.accounts.services import (
@@ -27,6 +30,8 @@ from intake.extensions import db, limiter, login_manager
 from intake.navigation import local_or
 from intake.throttles import by_address, by_username, setting
 from intake.transaction import transaction
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("accounts", __name__)
 
@@ -56,8 +61,11 @@ def _touch_staff_session(response):
     session_id = g.pop("staff_session_touch", None)
     if session_id is not None:
         db.session.rollback()
-        with transaction():
-            touch_session(session_id)
+        try:
+            with transaction():
+                touch_session(session_id)
+        except SQLAlchemyError:  # the request's own work is committed: a lost touch must not undo its answer
+            log.warning("could not record staff session %s as seen", session_id, exc_info=True)
     return response
 
 

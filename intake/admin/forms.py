@@ -1,7 +1,6 @@
 """Forms for the administrator's pages; domain rules come from intake.admin.services."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -21,6 +20,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, ValidationErr
 from intake.accounts import services as account_services
 from intake.accounts.models import ROLE_LABELS, Role
 from intake.admin import services
+from intake.forms import IntakeForm
 from intake.navigation import MAX_YEAR, MIN_YEAR, in_years
 from notify import services as notify_services
 from routing import reference
@@ -61,7 +61,7 @@ class ChineseDateTimeLocalField(ChineseParseError, DateTimeLocalField):
 AMOUNT_MESSAGE = _l("时限须为 %(min)s 到 %(max)s 之间的整数。")  # NumberRange fills these in
 
 
-class _PolicyLength(FlaskForm):
+class _PolicyLength(IntakeForm):
     """How long a policy's clock runs, and on what authority."""
 
     amount = ChineseIntegerField(
@@ -125,7 +125,7 @@ def _check(jurisdiction, case_kind, urgent, clock, unit) -> None:
         raise ValidationError(str(exc)) from None
 
 
-class DeadlineForm(FlaskForm):
+class DeadlineForm(IntakeForm):
     """Try a limit: from a local start time, when would it end? Read-only, sent by GET."""
 
     class Meta:
@@ -150,7 +150,7 @@ class DeadlineForm(FlaskForm):
             raise ValidationError(_l("起算时间须在 %(min)s 年到 %(max)s 年之间。", min=MIN_YEAR, max=MAX_YEAR))
 
 
-class CalendarDayForm(FlaskForm):
+class CalendarDayForm(IntakeForm):
     day = ChineseDateField(
         _l("日期"),
         validators=[InputRequired(_l("请填写日期，例如 2027-02-06。"))],
@@ -173,7 +173,7 @@ class CalendarDayForm(FlaskForm):
             raise ValidationError(str(exc)) from None
 
 
-class CalendarImportForm(FlaskForm):
+class CalendarImportForm(IntakeForm):
     text = TextAreaField(
         _l("粘贴一年的安排（每行：日期,1 或 0,说明；1 为调休上班，0 为放假）"),
         [InputRequired(_l("请粘贴要录入的日期。")), Length(max=20000)],
@@ -186,7 +186,7 @@ class CalendarImportForm(FlaskForm):
             raise ValidationError(str(exc)) from None
 
 
-class MessageFilterForm(FlaskForm):
+class MessageFilterForm(IntakeForm):
     """Which outbound messages to list; read-only, sent by GET."""
 
     class Meta:
@@ -214,7 +214,7 @@ class MessageFilterForm(FlaskForm):
             raise ValidationError(_l("没有这种渠道。"))
 
 
-class MessageTemplateForm(FlaskForm):
+class MessageTemplateForm(IntakeForm):
     """New wording for one message template, checked by rendering it with sample values."""
 
     text = TextAreaField(
@@ -241,14 +241,14 @@ class ChineseFloatField(ChineseParseError, FloatField):
     parse_error = _l("请填写数字。")
 
 
-class DepartmentForm(FlaskForm):
+class DepartmentForm(IntakeForm):
     name = StringField(
         _l("部门名称"),
         [InputRequired(_l("请填写部门名称。")), Length(2, 64, _l("部门名称须为 2 到 64 个字。"))],
     )
 
 
-class RuleForm(FlaskForm):
+class RuleForm(IntakeForm):
     """The lead department kind and the co-handlers for one industry in one county."""
 
     lead = SelectField(_l("牵头部门"), validate_choice=False, validators=[InputRequired(_l("请选择牵头部门。"))])
@@ -271,7 +271,7 @@ class RuleForm(FlaskForm):
             raise ValidationError(_l("牵头部门不能同时是配合部门。"))
 
 
-class AliasForm(FlaskForm):
+class AliasForm(IntakeForm):
     """Another name people use for one of the county's divisions."""
 
     code = StringField(_l("区划代码"), [InputRequired(_l("请填写区划代码。"))])
@@ -287,7 +287,7 @@ class AliasForm(FlaskForm):
             raise ValidationError(_l("区划代码须为本县或其下乡镇、村社区的代码。"))
 
 
-class TermForm(FlaskForm):
+class TermForm(IntakeForm):
     """A word of the classifier and its weight."""
 
     term = StringField(_l("词语"), [InputRequired(_l("请填写词语。")), Length(1, 64, _l("词语须为 1 到 64 个字。"))])
@@ -311,7 +311,7 @@ class TermForm(FlaskForm):
             raise ValidationError(_l("没有这个行业。"))
 
 
-class SmsWordForm(FlaskForm):
+class SmsWordForm(IntakeForm):
     """A word that makes an inbound SMS a tip, inquiry or suggestion, or urgent."""
 
     word = StringField(
@@ -338,7 +338,7 @@ class SmsWordForm(FlaskForm):
             raise ValidationError(_l("没有这种用途。"))
 
 
-class TermWeightForm(FlaskForm):
+class TermWeightForm(IntakeForm):
     weight = TermForm.weight
     note = TermForm.note
 
@@ -346,7 +346,7 @@ class TermWeightForm(FlaskForm):
 # --- staff users: the fields here, the rule in intake.accounts.services (the CLI uses it too) -----
 
 
-class UserForm(FlaskForm):
+class UserForm(IntakeForm):
     """A staff user's name, role, unit, county and contacts; `validate` runs the one saving rule."""
 
     display_name = StringField(_l("姓名"), [InputRequired(_l("请填写姓名。"))])
@@ -426,7 +426,7 @@ class NewUserForm(UserForm):
             raise ValidationError(str(exc)) from None
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(IntakeForm):
     password = PasswordField(_l("新密码（至少 8 位，由您告知本人）"), [InputRequired(_l("请填写新密码。"))])
 
     def validate_password(self, field):

@@ -13,6 +13,7 @@ from intake.cases.lookup import by_tracking_no, public_view
 from intake.cases.models import Channel
 from intake.cases.services import Submission, find_case, submit_case
 from intake.extensions import limiter
+from intake.inputs import BadJson, json_object
 from intake.throttles import by_address, setting
 from intake.transaction import transactional
 
@@ -43,9 +44,10 @@ def _errors(errors: dict) -> tuple:
 @bp.post("/cases")
 @limiter.limit(setting("RATELIMIT_API_FILING"), key_func=by_address)  # per API key too, once there are keys
 def create_case():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _errors({"body": [_("请求内容必须是 JSON 对象。")]})
+    try:
+        body = json_object()
+    except BadJson as exc:
+        return _errors(exc.errors())
     formdata, type_errors = _formdata(body)
     if type_errors:
         return _errors(type_errors)
@@ -73,9 +75,10 @@ def get_case(tracking_no: str):
 def look_up_case(tracking_no: str):
     if _code_in_url():
         return _code_in_url_refused()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _errors({"body": [_("请求内容必须是 JSON 对象。")]})
+    try:
+        body = json_object()
+    except BadJson as exc:
+        return _errors(exc.errors())
     code = body.get("lookup_code", "")
     if not isinstance(code, str):
         return _errors({"lookup_code": [_("必须是文字。")]})

@@ -1,12 +1,13 @@
 """The supervisor's decision on a dissatisfied callback."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from intake.forms import IntakeForm
 
-class CallbackReviewForm(FlaskForm):
+
+class CallbackReviewForm(IntakeForm):
     decision = SelectField(
         _l("处理意见"),
         choices=[

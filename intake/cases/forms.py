@@ -2,12 +2,12 @@
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.cases.kinds import KINDS, CaseKind, Identity
 from intake.extensions import db
+from intake.forms import IntakeForm
 from intake.phones import normalise_phone  # noqa: F401  (read from here too)
 from intake.reference.models import Industry
 
@@ -16,7 +16,7 @@ KIND_VALUES = {c.value for c in KIND_CHOICES}
 DESCRIPTION_MAX = 5000
 
 
-class CaseForm(FlaskForm):
+class CaseForm(IntakeForm):
     """What a citizen (or an operator for them) tells us about a business."""
 
     kind = RadioField(

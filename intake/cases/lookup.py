@@ -2,7 +2,6 @@
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 
@@ -15,12 +14,13 @@ from intake.cases.labels import (
     TRANSFERRED_LABEL,
 )
 from intake.cases.models import Case
+from intake.forms import IntakeForm
 from routing.calendar import TZ
 
 PUBLIC_CLOCKS = ("sign", "decision", "resolve", "rework")
 
 
-class LookupForm(FlaskForm):
+class LookupForm(IntakeForm):
     tracking_no = StringField(_l("受理编号"), [InputRequired(_l("请输入受理编号。")), Length(max=32)])
     lookup_code = StringField(_l("查询码"), [InputRequired(_l("请输入查询码。")), Length(max=16)])
 

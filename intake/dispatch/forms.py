@@ -1,15 +1,15 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
 from intake.extensions import db
+from intake.forms import IntakeForm
 from intake.places.services import resolve_place
 from intake.reference.models import Industry
 from intake.reference.seed import department_kind_names
 
 
-class DispatchForm(FlaskForm):
+class DispatchForm(IntakeForm):
     township = StringField(
         _l("乡镇（街道）：输入几个字或拼音首字母"),
         [InputRequired(_l("请选择案件所在的乡镇（街道）。")), Length(max=64)],
@@ -31,7 +31,7 @@ class DispatchForm(FlaskForm):
         return (self.township_code.data or "").strip() or resolve_place(self.township.data) or ""
 
 
-class TransferForm(FlaskForm):
+class TransferForm(IntakeForm):
     reason = TextAreaField(
         _l("转出说明（告诉市民应向哪里反映）"), [InputRequired(_l("转出须写明应向哪里反映。")), Length(max=1000)]
     )

@@ -2,19 +2,19 @@
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from intake.cases.forms import CaseForm
 from intake.extensions import db
+from intake.forms import IntakeForm
 from intake.phones import normalise_phone
 from intake.places.services import resolve_place
 from intake.reference.models import Division, DivisionLevel
 from routing.calendar import parse_local_time
 
 
-class CallAnnouncementForm(FlaskForm):
+class CallAnnouncementForm(IntakeForm):
     """POST /hotline/calls from the phone system (JSON; the bearer token stands in for CSRF)."""
 
     class Meta:

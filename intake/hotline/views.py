@@ -24,6 +24,7 @@ from intake.extensions import csrf, db, limiter
 from intake.hotline import services
 from intake.hotline.forms import CallAnnouncementForm, HotlineCaseForm
 from intake.hotline.models import CALL_STATES, Call
+from intake.inputs import BadJson, json_object
 from intake.staff.services import ActionError
 from intake.throttles import by_address, setting
 from intake.transaction import transactional
@@ -44,9 +45,10 @@ def announce():
             401,
             {"WWW-Authenticate": 'Bearer realm="hotline"'},
         )
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        return _bad({"body": [_("请求内容必须是 JSON 对象。")]})
+    try:
+        body = json_object()
+    except BadJson as exc:
+        return _bad(exc.errors())
     formdata, errors = _formdata(body)
     form = CallAnnouncementForm(formdata=formdata)
     if not form.validate() or errors:

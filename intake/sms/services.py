@@ -8,7 +8,6 @@ at once even in quiet hours (urgent): the sender has just written to us.
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import unicodedata
@@ -29,6 +28,7 @@ from intake.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, Chan
 from intake.cases.services import CITIZEN, Submission, submit_case
 from intake.cases.workflow import record, transition
 from intake.extensions import db
+from intake.inputs import BadJson, loads_object, text_problem
 from intake.jobs import ROUTE_CASE, enqueue_after_commit
 from intake.phones import normalise_phone
 from intake.sms.models import InboundSms
@@ -96,12 +96,10 @@ def signature_ok(body: bytes, signature: str | None) -> bool:
 
 def parse_inbound(body: bytes) -> Inbound:
     """The gateway's JSON: message_id, from, to, text, received_at, optional concat_ref/part_no/part_count."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):  # also bad UTF-8 and absurd nesting
-        raise BadInbound("body", _("请求内容不是有效的 JSON。")) from None
-    if not isinstance(data, dict):
-        raise BadInbound("body", _("请求内容必须是 JSON 对象。"))
+    try:  # bad UTF-8, absurd nesting, NUL characters and lone surrogates (intake/inputs.py)
+        data = loads_object(body)
+    except BadJson as exc:
+        raise BadInbound(exc.field, exc.message) from None
     inbound = Inbound(
         message_id=_string(data, "message_id", 100, required=True),
         sender=_string(data, "from", 32, required=True),
@@ -117,6 +115,40 @@ def parse_inbound(body: bytes) -> Inbound:
     if inbound.part_count > 1 and not inbound.concat_ref:
         raise BadInbound("concat_ref", _("分段短信需要 concat_ref。"))
     return inbound
+
+
+UNREADABLE = "unreadable"
+UNREADABLE_TEXT_MAX = 4000
+
+
+def store_unreadable(body: bytes, problem: BadInbound) -> InboundSms:
+    """Keep a signed message the webhook cannot read, once per body, for staff to look at.
+
+    Answered 200 (the webhook): a 4xx would have the gateway send the same bytes again forever.
+    Its message_id is derived from the body, so a redelivery stores nothing new; its text is the
+    body with every byte the database cannot take escaped, and the reason in front of it.
+    """
+    message_id = "unreadable:" + hashlib.sha256(body).hexdigest()[:64]
+    row = db.session.scalar(sa.select(InboundSms).filter_by(message_id=message_id))
+    if row is not None:
+        return row
+    shown = body[:UNREADABLE_TEXT_MAX].decode("utf-8", errors="backslashreplace")
+    shown = "".join(c if text_problem(c) is None else ascii(c)[1:-1] for c in shown)
+    row = InboundSms(
+        message_id=message_id,
+        sender="",
+        recipient="",
+        text=f"[{problem.field}] {problem.message}\n{shown}",
+        received_at=utcnow(),
+        outcome=UNREADABLE,
+    )
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same body in a request running alongside this one
+        db.session.rollback()
+        return db.session.scalar(sa.select(InboundSms).filter_by(message_id=message_id))
+    return row
 
 
 def receive(inbound: Inbound) -> str:

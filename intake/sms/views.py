@@ -19,12 +19,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from intake.extensions import csrf, limiter
 from intake.sms.services import (
     PART,
+    UNREADABLE,
     BadInbound,
     parse_inbound,
     receive,
     receive_part,
     sender_e164,
     signature_ok,
+    store_unreadable,
 )
 from intake.throttles import by_address, over_limit, setting
 from intake.transaction import transactional
@@ -50,8 +52,10 @@ def inbound():
         return _refuse("signature", _("签名不正确。"), 401)
     try:
         message = parse_inbound(body)
-    except BadInbound as exc:
-        return _refuse(exc.field, exc.message, 400)
+    except BadInbound as exc:  # signed but unreadable: kept for staff, and 200 so it is not redelivered forever
+        log.warning("signed SMS body unreadable (%s: %s); stored as unreadable", exc.field, exc.message)
+        transactional(store_unreadable)(body, exc)
+        return jsonify({"status": UNREADABLE, "errors": {exc.field: [exc.message]}})
     sender = sender_e164(message.sender) or message.sender
     wait = over_limit("RATELIMIT_SMS_SENDER", sender)
     if wait is not None:

@@ -1,7 +1,6 @@
 """Forms for staff actions."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -18,27 +17,27 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 from intake.cases.kinds import KIND_LABELS
 from intake.cases.labels import STATUS_LABELS
 from intake.cases.models import OPEN_STATUSES, CaseKind, CaseStatus
-from intake.forms import ActionForm, errors_text  # noqa: F401  (read from here too)
+from intake.forms import ActionForm, IntakeForm, errors_text  # noqa: F401  (read from here too)
 from intake.types import utcnow
 from routing.calendar import to_local
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(IntakeForm):
     reason = TextAreaField(_l("退单理由"), [InputRequired(_l("退单必须写明理由。")), Length(max=1000)])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(IntakeForm):
     result = SelectField(_l("办理结果"), choices=[], validators=[InputRequired(_l("请选择办理结果。"))])
     text = TextAreaField(
         _l("答复内容（投诉人/举报人将看到）"), [InputRequired(_l("请写明答复内容。")), Length(max=5000)]
     )
 
 
-class ExtensionForm(FlaskForm):
+class ExtensionForm(IntakeForm):
     reason = TextAreaField(_l("延期理由"), [InputRequired(_l("申请延期须写明理由。")), Length(max=1000)])
 
 
-class ExtensionDecisionForm(FlaskForm):
+class ExtensionDecisionForm(IntakeForm):
     decision = SelectField(
         _l("审批意见"),
         choices=[SelectChoice("approve", _l("批准延期")), SelectChoice("refuse", _l("不予延期"))],
@@ -48,11 +47,11 @@ class ExtensionDecisionForm(FlaskForm):
     next = HiddenField(default="")
 
 
-class ReopenForm(FlaskForm):
+class ReopenForm(IntakeForm):
     reason = TextAreaField(_l("发回重办理由"), [InputRequired(_l("发回重办须写明理由。")), Length(max=1000)])
 
 
-class CallbackForm(FlaskForm):
+class CallbackForm(IntakeForm):
     answer = SelectField(
         _l("回访结果"),
         choices=[
@@ -81,7 +80,7 @@ def not_in_future(form, field) -> None:
         raise ValidationError(_l("核查日期不能晚于今天。"))
 
 
-class SiteVisitForm(FlaskForm):
+class SiteVisitForm(IntakeForm):
     """协办意见 of the township: when staff went to the business and what they found."""
 
     visited_on = ChineseDateField(_l("核查日期"), [InputRequired(_l("请填写核查日期。")), not_in_future])
@@ -95,7 +94,7 @@ class SiteVisitForm(FlaskForm):
         self.visited_on.render_kw = {"max": to_local(utcnow()).date().isoformat()}
 
 
-class CoOpinionForm(FlaskForm):
+class CoOpinionForm(IntakeForm):
     opinion = TextAreaField(
         _l("协办意见"),
         [InputRequired(_l("请写明协办意见。")), Length(max=2000, message=_l("协办意见不能超过2000个字。"))],

@@ -166,12 +166,28 @@ def test_an_oversized_body_gets_413_and_stores_nothing(client, app):
         (payload("你好", part_no=3, part_count=2), "part_no", "不能大于"),
         (payload("你好", part_count=2), "concat_ref", "分段"),
         (payload("你好", received_at="昨天"), "received_at", "ISO 8601"),
+        (payload("药房\x00卖过期药"), "text", "空字符"),
+        (b'{"message_id": "gw-s", "from": "13812345678", "text": "\\ud800"}', "text", "代理字符"),
+        (b'{"message_id": "gw-u", "from": "13812345678", "text": "\xff\xfe"}', "body", "UTF-8"),
+        (b'{"a":' * 500 + b"1" + b"}" * 500, "body", "嵌套"),
+        (payload("你好", sender="138\x0012345678"), "from", "空字符"),
     ],
 )
-def test_a_signed_body_we_cannot_read_gets_400_in_chinese(client, body, field, words):
+def test_a_signed_body_we_cannot_read_is_stored_as_unreadable_and_answered_200(client, body, field, words):
+    """A 4xx would have the gateway redeliver the same bytes forever: 200, the reason, one row for staff."""
     resp = post(client, body)
-    assert resp.status_code == 400
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert resp.get_json()["status"] == "unreadable"
     assert words in resp.get_json()["errors"][field][0]
+    assert post(client, body).status_code == 200  # the gateway's redelivery stores nothing new
+    rows = db.session.scalars(sa.select(InboundSms)).all()
+    assert [r.outcome for r in rows] == ["unreadable"] and words in rows[0].text
+    assert "\x00" not in rows[0].text and count(Case) == 0 and texts_to() == []
+
+
+def test_a_forged_unreadable_body_is_still_401_and_stores_nothing(client):
+    body = b'{"message_id": "gw-f", "text": "\\u0000"}'
+    assert post(client, body, signature=sign(body, "wrong")).status_code == 401
     assert count(InboundSms) == 0
 
 
