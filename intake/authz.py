@@ -144,6 +144,7 @@ ROUTES: dict[str, str] = {
     "admin.add_policy": "admin",
     "admin.add_sms_word": "admin",
     "admin.calendar": "admin",
+    "admin.unreadable_sms": "admin",
     "admin.dashboard": "admin",
     "admin.delete_calendar_day": "admin",
     "admin.edit_template": "admin",

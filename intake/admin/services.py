@@ -5,6 +5,7 @@ The `flask sla due` and `flask calendar import` commands use the same functions 
 
 import csv
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -21,6 +22,7 @@ from intake.cases.labels import CLOCK_LABELS
 from intake.cases.models import Case, CaseStatus, Clock
 from intake.extensions import db
 from intake.reference.models import CalendarDay, Department, Division, DivisionLevel, TimeLimitPolicy, TimeUnit
+from intake.sms.models import InboundSms
 from intake.types import utcnow
 from notify.models import Message
 from routing.calendar import TZ, to_local
@@ -368,3 +370,21 @@ def reveal_recipient(user: User, message_id: int):
     if message is not None:
         log_recipient_view(user, message)
     return message
+
+
+# --- SMS the webhook could not read ----------------------------------------------------------------
+
+UNREADABLE_PAGE = 100
+_LONG_NUMBER = re.compile(r"\d{7,}")
+
+
+def unreadable_sms(limit: int = UNREADABLE_PAGE) -> list[InboundSms]:
+    """The signed messages stored as unreadable (intake/sms/services.py store_unreadable), newest first."""
+    return db.session.scalars(
+        sa.select(InboundSms).filter_by(outcome="unreadable").order_by(InboundSms.id.desc()).limit(limit)
+    ).all()
+
+
+def masked_numbers(text: str) -> str:
+    """The raw body as the page shows it: a phone number in it is 138****5678, as in the message log."""
+    return _LONG_NUMBER.sub(lambda m: f"{m.group()[:3]}****{m.group()[-4:]}", text)

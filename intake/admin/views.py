@@ -312,6 +312,12 @@ def messages():
     )
 
 
+@bp.get("/sms/unreadable")
+def unreadable_sms():
+    """Signed SMS the webhook could not read (bad encoding, NULs, lone surrogates…): kept, answered 200."""
+    return render_template("admin/unreadable_sms.html", rows=services.unreadable_sms(), masked=services.masked_numbers)
+
+
 @bp.post("/messages/<int:message_id>/recipient")
 def reveal_recipient(message_id: int):
     """显示号码: one message's recipient, unmasked; the look is logged like any look at personal data."""

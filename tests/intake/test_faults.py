@@ -250,11 +250,18 @@ def test_staff_free_text_with_a_nul_is_a_400_naming_the_field(client, run_jobs, 
     assert db.session.get(Case, case_id).status is not CaseStatus.REPLIED
 
 
-def test_unreadable_sms_is_kept_and_answered_200(client, app, monkeypatch):
+def test_unreadable_sms_is_kept_answered_200_and_shown_to_the_admin(client, app, monkeypatch, make_user, login):
     monkeypatch.setitem(app.config, "SMS_WEBHOOK_SECRET", "test-sms-secret")
-    resp = post(client, payload("你好\x00"))
+    resp = post(client, payload("瓯北街道药房\x00卖过期药", sender="13812345678"))
     assert resp.status_code == 200 and resp.get_json()["status"] == "unreadable"
     assert db.session.scalar(sa.select(InboundSms.outcome)) == "unreadable"
+
+    login(make_user("yj-market"))
+    assert client.get("/admin/sms/unreadable").status_code == 403
+    client.post("/logout")
+    login(make_user("root", role=Role.ADMIN, kind=None))
+    page = client.get("/admin/sms/unreadable").get_data(as_text=True)
+    assert "空字符" in page and "瓯北街道药房" in page and "138****5678" in page and "13812345678" not in page
 
 
 def test_every_form_of_the_app_inherits_the_text_check(app):
