@@ -13,7 +13,7 @@ import logging
 from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
@@ -78,6 +78,18 @@ def database_unavailable(exc: Exception):
     return make_response(page, 503, headers)
 
 
+def data_refused(exc: Exception):
+    """A value the database refused (too long, out of range, a character it cannot store) that no
+    check caught first: a 400 naming the request, not a 500. The checks (intake/inputs.py, the forms'
+    validators) should have named the field; this is the net under them."""
+    log.error("the database refused a value for %s %s: %s", request.method, request.path, exc, exc_info=exc)
+    _forget_session()
+    message = _("提交的内容中有无法保存的值，请检查后重新提交。")
+    if wants_json():
+        return jsonify({"errors": {"request": [message]}}), 400
+    return render_template("error.html", message=message, code=400, not_stored=_not_stored()), 400
+
+
 def server_error(exc: Exception):
     """Anything else unexpected: 500 (logged by Flask); nothing the request sent was stored.
 
@@ -87,6 +99,8 @@ def server_error(exc: Exception):
     original = getattr(exc, "original_exception", None)
     if isinstance(original, DATABASE_DOWN):
         return database_unavailable(original)
+    if isinstance(original, DataError):
+        return data_refused(original)
     _forget_session()
     message = _messages()[500]
     if wants_json():
@@ -122,4 +136,5 @@ def init_app(app) -> None:
     app.register_error_handler(HTTPException, handle_http)
     for error in DATABASE_DOWN:
         app.register_error_handler(error, database_unavailable)
+    app.register_error_handler(DataError, data_refused)
     app.register_error_handler(500, server_error)

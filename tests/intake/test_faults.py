@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from redis import Redis
 from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Session
 
 from intake.accounts.models import Role
@@ -166,6 +166,17 @@ def test_an_unexpected_error_page_no_longer_promises_the_submission_is_kept(clie
     page = resp.get_data(as_text=True)
     assert resp.status_code == 500 and "不会丢失" not in page and says_not_stored(page)
     assert cases() == []
+
+
+def test_a_value_the_database_refuses_that_no_check_caught_is_a_400_not_a_500(client, monkeypatch):
+    from intake.api import views
+
+    def refused(*args, **kwargs):
+        raise DataError("INSERT INTO case", {}, ValueError("value too long for type character varying(200)"))
+
+    monkeypatch.setattr(views, "submit_case", refused)
+    resp = client.post("/api/v1/cases", json=PHARMACY)
+    assert resp.status_code == 400 and "无法保存" in resp.get_json()["errors"]["request"][0]
 
 
 # Inputs the database or the JSON parser cannot take: a field error on every channel.
