@@ -77,6 +77,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOOKUP_CODE_KEY": env.get("LOOKUP_CODE_KEY") or _dev_secret(instance_path, "dev-lookup-code-key"),
         "LOOKUP_CODE_KEY_ID": env.get("LOOKUP_CODE_KEY_ID", "v1"),
         "LOOKUP_CODE_OLD_KEYS": _old_keys(env.get("LOOKUP_CODE_OLD_KEYS", "")),
+        # the key that seals a queued message's lookup code in the database (notify/sealing.py); empty:
+        # one derived from SECRET_KEY. MESSAGE_SECRET_OLD_KEYS (comma-separated) still open older seals
+        "MESSAGE_SECRET_KEY": env.get("MESSAGE_SECRET_KEY", ""),
+        "MESSAGE_SECRET_OLD_KEYS": env.get("MESSAGE_SECRET_OLD_KEYS", ""),
         "SMS_MAX_BODY": int(env.get("SMS_MAX_BODY", str(8 * 1024))),  # bytes; a larger body gets 413
         # cases one number may open by SMS in 24 hours; beyond it the reply points to 12315 or the web form
         "SMS_DAILY_CASES": int(env.get("SMS_DAILY_CASES", "5")),

@@ -63,6 +63,9 @@ class Message(db.Model):
         default=True, server_default=sa.true(), comment="sent even to a number that replied TD"
     )
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="held for quiet hours")
+    sealed_secret: Mapped[str | None] = mapped_column(
+        sa.Text, comment="the masked values (a lookup code), encrypted (notify/sealing.py); cleared once sent"
+    )
 
 
 class MessageTemplate(db.Model):

@@ -9,9 +9,10 @@ Rules for SMS (mail is neither held nor capped):
   stop, essential or not, once the number has NOTIFY_RECIPIENT_DAILY_CAP SMS that day, so nobody can
   make the system bomb a phone. What the rules stop is stored as suppressed, with the reason.
 
-Secrets (a receipt's lookup code) are never stored: the row's body shows ****** where they go,
-and the values travel to the send job as job arguments only. A message whose job was lost and
-is re-enqueued by the sweep therefore goes out with the mask in place of the secret.
+Secrets (a receipt's lookup code) are never stored in the clear: the row's body shows ****** where
+they go, and the values sit next to it encrypted (notify/sealing.py) until the message is sent, so
+a message whose job was lost with Redis is re-created by the sweep from the row alone, and a mask
+is never sent: a secret no key opens fails the message instead.
 """
 
 import csv
@@ -33,6 +34,7 @@ from intake.jobs import SEND_MESSAGE, enqueue_after_commit
 from intake.phones import can_receive_sms, normalise_phone
 from intake.types import utcnow
 from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
+from notify.sealing import seal
 from routing.calendar import TZ, to_local
 
 log = logging.getLogger(__name__)
@@ -111,14 +113,14 @@ def render(text: str, context: dict, secret: dict | None = None) -> Rendered:
     return Rendered(body, spans)
 
 
-def unmask(body: str, secret: list | None) -> str:
-    """The body with its masks replaced by the secrets the job was given."""
+def unmask(body: str, secret: list | None) -> str | None:
+    """The body with its masks replaced by their secrets; None if a mask is left over or moved
+    (the citizen must never get ****** for a lookup code)."""
     for offset, value in sorted(secret or [], reverse=True):
         if body[offset : offset + len(MASK)] != MASK:
-            log.warning("a secret's place in a message body moved; sending it masked")
-            continue
+            return None
         body = body[:offset] + value + body[offset + len(MASK) :]
-    return body
+    return None if MASK in body else body
 
 
 # --- the sending rules ---------------------------------------------------------------------------
@@ -312,7 +314,8 @@ def queue_message(
 ) -> Message:
     """One message per case, event, recipient and template, sent by a job after the commit.
 
-    `secret` values (e.g. {"lookup_code": "123456"}) reach the gateway but not the database;
+    `secret` values (e.g. {"lookup_code": "123456"}) reach the gateway; the database holds them
+    only encrypted (notify/sealing.py), until the message is sent;
     `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
     """
     db.session.flush()  # the event needs its id for the idempotency key
@@ -375,10 +378,12 @@ def _queue(
     if why:
         MESSAGE_STATES.move(message, "suppress")
         message.last_error = why
+    elif rendered.secret:
+        message.sealed_secret = seal(rendered.secret)  # a suppressed message keeps nothing
     db.session.add(message)
     db.session.flush()
     if not why:
-        enqueue_send(message, rendered.secret)
+        enqueue_send(message)
     return message
 
 
@@ -396,16 +401,16 @@ def retry_policy() -> Retry:
     return Retry(max=len(intervals), interval=intervals)
 
 
-def enqueue_send(message: Message, secret: list | None = None, job_id: str | None = None) -> None:
-    """Enqueue the send job after the commit: at once, or for not_before with RQ's scheduler."""
-    kwargs = {"secret": secret} if secret else {}
+def enqueue_send(message: Message, job_id: str | None = None) -> None:
+    """Enqueue the send job after the commit: at once, or for not_before with RQ's scheduler.
+
+    The job gets the id only: what it sends, secrets included, is read from the row."""
     enqueue_after_commit(
         SEND_MESSAGE,
         message.id,
         job_id=job_id or send_job_id(message.id),
         retry=retry_policy(),
         at=message.not_before,
-        **kwargs,
     )
 
 
