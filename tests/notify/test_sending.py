@@ -177,7 +177,7 @@ def test_the_lookup_code_reaches_the_phone_but_the_database_holds_it_only_sealed
 
 def test_a_lost_job_is_re_created_by_the_sweep_with_the_code(app, case, event, receipt, drain, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_SWEEP_GRACE", 60)
-    message = tell_citizen(case, receipt, event(), urgent=True, secret={"lookup_code": "654321"})
+    tell_citizen(case, receipt, event(), urgent=True, secret={"lookup_code": "654321"})
     db.session.commit()
     assert sweep_unsent(now=utcnow() + timedelta(minutes=5)) == 0  # its job is waiting: left alone
     assert sweep_unsent() == 0  # too young anyway
