@@ -1,16 +1,36 @@
-"""The worker process: an RQ worker with its scheduler, and a cron process for the sweeps."""
+"""The worker process: an RQ SimpleWorker (jobs run in this process, with RQ's job timeout) on the
+routing, messages and sweeps queues, RQ's scheduler, and a cron thread for the periodic sweeps.
+
+It outlives Redis and database outages of any length: RQ's own loop quits on the first Redis error
+it meets outside its dequeue (the "found an unhandled exception, quitting" of an outage while busy),
+so `run_worker` runs it in a loop of its own, waits for Redis with backoff (logging the outage once,
+and its end), and starts it again; the job in hand when Redis went away is put back on its queue
+(jobs check state first, so a rerun changes nothing), and what is lost anyway the sweeps find. A
+job that fails because the database is away fails like any job, and its sweep enqueues it again.
+The cron thread restarts itself after an error, and the work loop restarts it if it dies. Only a
+worker that keeps failing with Redis up exits, non-zero, for its supervisor (systemd, honcho) to
+restart.
+"""
 
 import logging
-import multiprocessing
+import signal
+import threading
+import time
 
+from flask import has_app_context
 from redis import Redis
-from rq import Worker
+from redis.exceptions import RedisError
+from rq import SimpleWorker
 from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
+from rq.job import JobStatus
+from rq.queue import Queue
 
 from intake.callbacks.tasks import sweep_callbacks
 from intake.extensions import db
+from intake.jobs import queue_for
 from intake.logconfig import configure_logging
-from intake.redis_conn import get_queue, get_redis, redis_url
+from intake.redis_conn import QUEUE_KINDS, queue_name, redis_url
 from intake.sms.tasks import sweep_lost_parts
 from notify.tasks import sweep_unsent
 from routing.services import refresh_router
@@ -18,6 +38,13 @@ from routing.sweeps import sweep_clocks
 from routing.tasks import sweep_unrouted
 
 log = logging.getLogger(__name__)
+WORKER_TTL = 35  # seconds: the worker wakes from its blocking dequeue every 20 s to beat and watch its cron thread
+MAINTENANCE_INTERVAL = 60  # seconds: RQ's registry cleaning and its scheduler's restart, if that died
+BACKOFF_MAX = 30.0  # seconds between attempts to reach Redis during an outage
+CRASHES_ALLOWED = 5  # quits of the work loop with Redis up, within CRASH_WINDOW, before the process gives up
+CRASH_WINDOW = 300.0
+CRON_LOCK = "intake:cron-lock"  # which worker's cron thread enqueues the sweeps
+CRON_LOCK_TTL = 90
 
 
 def periodic_jobs(app) -> list[tuple]:
@@ -31,46 +58,273 @@ def periodic_jobs(app) -> list[tuple]:
     ]
 
 
-def run_cron(url: str, queue_name: str, jobs: list[tuple]) -> None:
-    """Enqueue the periodic jobs on their intervals (RQ's CronScheduler); sweeps are idempotent."""
-    scheduler = CronScheduler(connection=Redis.from_url(url))
-    for func, interval in jobs:
-        scheduler.register(func, queue_name, interval=interval)
-    scheduler.start()
+class Outage:
+    """Says once that something is unreachable, and once that it is back (not a line per retry)."""
+
+    def __init__(self, what: str):
+        self.what, self.since = what, None
+
+    def down(self, exc: BaseException) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s unreachable (%s); retrying with backoff until it is back", self.what, exc)
+
+    def up(self) -> None:
+        if self.since is not None:
+            log.warning("%s is back after %.0f s", self.what, time.monotonic() - self.since)
+            self.since = None
 
 
-class IntakeWorker(Worker):
-    """Keeps the router fresh in the parent, so the work horses it forks inherit it ready-built."""
+class RedisLost(StopRequested):
+    """Raised inside RQ's work loop when Redis goes away: RQ ends its loop quietly on StopRequested."""
+
+
+class _QuietCron(CronScheduler):
+    """RQ's CronScheduler run in a thread: no signal handlers (only the main thread may set them),
+    and, of all the workers' cron threads, only the one holding the lock in Redis enqueues."""
+
+    def _install_signal_handlers(self):
+        pass
+
+    def enqueue_jobs(self):
+        if not self._hold_lock():
+            return []
+        return super().enqueue_jobs()
+
+    def _hold_lock(self) -> bool:
+        # the loop wakes at least once a minute; a dead holder's lock lapses after CRON_LOCK_TTL
+        if self.connection.set(CRON_LOCK, self.name, nx=True, ex=CRON_LOCK_TTL):
+            return True
+        if (self.connection.get(CRON_LOCK) or b"").decode() == self.name:
+            self.connection.expire(CRON_LOCK, CRON_LOCK_TTL)
+            return True
+        return False
+
+
+class CronThread(threading.Thread):
+    """Enqueue the periodic sweeps on their intervals (RQ's CronScheduler); sweeps are idempotent.
+
+    A Redis error ends the scheduler's loop: the thread waits for Redis with backoff and starts a
+    new scheduler (which enqueues each sweep at once, then on its interval)."""
+
+    def __init__(self, url: str, jobs: list[tuple], queues: dict):
+        super().__init__(name="cron", daemon=True)
+        self.url, self.jobs, self.queues = url, jobs, queues
+        self.stopping = threading.Event()
+        self.outage = Outage("Redis (cron)")
+
+    def run(self) -> None:
+        delay = 1.0
+        while not self.stopping.is_set():
+            try:
+                scheduler = _QuietCron(connection=Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5))
+                for func, interval in self.jobs:
+                    scheduler.register(func, self.queues[queue_for(func)], interval=interval)
+                scheduler.connection.ping()
+                self.outage.up()
+                delay = 1.0
+                scheduler.start()  # returns only when it fails (or on KeyboardInterrupt)
+            except RedisError as exc:
+                self.outage.down(exc)
+            except Exception:
+                log.exception("the cron scheduler failed; starting it again in %.0f s", delay)
+            self.stopping.wait(delay)
+            delay = min(delay * 2, BACKOFF_MAX)
+
+
+class IntakeWorker(SimpleWorker):
+    """Runs each job in this process (no fork per job: the router stays built in memory), under
+    RQ's job timeout (SIGALRM, in the main thread). Redis errors end RQ's loop as RedisLost, so
+    `run_worker` can wait for Redis and start again; the database session is removed after each
+    job (by `intake.jobcontext`, and again here), its connection pooled and tested before reuse."""
 
     app = None
+    cron_started = None  # what restarts the cron thread; the work loop calls it at each beat
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lost_redis = False
+        self.in_hand: tuple | None = None
+
+    def _lost(self, exc: BaseException):
+        self.lost_redis = True
+        return RedisLost(str(exc))
 
     def execute_job(self, job, queue):
         _warm_router(self.app)
-        return super().execute_job(job, queue)
+        self.in_hand = (job, queue)
+        try:
+            super().execute_job(job, queue)
+        except RedisError as exc:
+            raise self._lost(exc) from exc
+        finally:
+            if has_app_context():  # the session of the job's app context (jobcontext removes it too)
+                db.session.remove()
+        self.in_hand = None
+
+    def heartbeat(self, *args, **kwargs):
+        if self.cron_started is not None:
+            self.cron_started()
+        try:
+            return super().heartbeat(*args, **kwargs)
+        except RedisError as exc:
+            raise self._lost(exc) from exc
+
+    def run_maintenance_tasks(self):
+        try:
+            return super().run_maintenance_tasks()
+        except RedisError as exc:
+            raise self._lost(exc) from exc
+
+    def check_for_suspension(self, burst: bool):
+        try:
+            return super().check_for_suspension(burst)
+        except RedisError as exc:
+            raise self._lost(exc) from exc
+
+    def set_state(self, *args, **kwargs):
+        try:
+            return super().set_state(*args, **kwargs)
+        except RedisError as exc:
+            raise self._lost(exc) from exc
+
+    def _pubsub_exception_handler(self, exc, pubsub, pubsub_thread):
+        if isinstance(exc, RedisError):  # the work loop reports the outage; redis-py resubscribes
+            time.sleep(2.0)
+            return
+        super()._pubsub_exception_handler(exc, pubsub, pubsub_thread)
+
+    def teardown(self):
+        try:
+            super().teardown()
+        except RedisError:  # Redis is away: stop what runs here; the registrations expire by themselves
+            if self.pubsub_thread:
+                self.pubsub_thread.stop()
+            if self.scheduler and self.scheduler._process and self.scheduler._process.is_alive():
+                self.scheduler._process.terminate()
+                self.scheduler._process.join(5)
+
+
+class _LosesRedisQueue(Queue):
+    """RQ's Queue whose dequeue turns a Redis error into RedisLost, rather than RQ retrying it in
+    its dequeue loop with a line per retry."""
+
+    @classmethod
+    def dequeue_any(cls, *args, **kwargs):
+        try:
+            return super().dequeue_any(*args, **kwargs)
+        except RedisError as exc:
+            raise RedisLost(str(exc)) from exc
+
+
+IntakeWorker.queue_class = _LosesRedisQueue
 
 
 def _warm_router(app) -> None:
+    """Rebuild the router if reference data changed; with the database away, keep the one we have."""
     with app.app_context():
-        if refresh_router():
+        try:
+            refresh_router()
+        except Exception as exc:  # the database is away; a routing job will fail and its sweep retry
+            log.warning("could not refresh the router: %s", exc)
+        finally:
             db.session.remove()
-            db.engine.dispose()  # each work horse opens its own database connections
 
 
-def run_worker(app, burst: bool = False, cron: bool = True) -> None:
-    configure_logging(app.config["LOG_LEVEL"])  # before the forks: cron process and work horses inherit it
-    queue = get_queue(app)
-    _warm_router(app)
-    cron_process = None
-    if cron:
-        cron_process = multiprocessing.get_context("fork").Process(
-            target=run_cron, args=(redis_url(app), queue.name, periodic_jobs(app)), daemon=True
-        )
-        cron_process.start()
+def _wait_for_redis(url: str, outage: Outage, stop: threading.Event) -> bool:
+    """Block until Redis answers (True) or a stop is asked for (False), with backoff."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2).ping()
+            outage.up()
+            return True
+        except RedisError as exc:
+            outage.down(exc)
+        stop.wait(delay)
+        delay = min(delay * 2, BACKOFF_MAX)
+    return False
+
+
+def _put_back(worker: IntakeWorker) -> None:
+    """The job RQ was running when Redis went away goes back on its queue (a rerun changes nothing)."""
+    if worker.in_hand is None:
+        return
+    job, queue = worker.in_hand
     try:
-        worker = IntakeWorker([queue], connection=get_redis(app))
-        worker.app = app
-        worker.work(with_scheduler=True, burst=burst)
+        if job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED):
+            return  # it ended and RQ recorded it; only the worker's own bookkeeping was lost
+        queue.enqueue_job(job)
+        log.info("job %s was interrupted by the Redis outage; queued again", job.id)
+    except RedisError:
+        log.warning("could not queue job %s again; its sweep will find it", job.id)
+
+
+def run_worker(app, burst: bool = False, cron: bool = True, kinds=QUEUE_KINDS) -> int:
+    """Work the queues of these kinds (routing first) until stopped; returns the exit status."""
+    configure_logging(app.config["LOG_LEVEL"])
+    url = redis_url(app)
+    names = [queue_name(kind, app) for kind in kinds]
+    _warm_router(app)
+    stop = threading.Event()
+    cron_thread: list[CronThread] = []
+
+    def keep_cron() -> None:
+        if not cron or stop.is_set():
+            return
+        if cron_thread and cron_thread[0].is_alive():
+            return
+        if cron_thread:
+            log.warning("the cron thread died; starting it again")
+        queues = {kind: queue_name(kind, app) for kind in QUEUE_KINDS}
+        cron_thread[:] = [CronThread(url, periodic_jobs(app), queues)]
+        cron_thread[0].start()
+
+    def stop_asked(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, stop_asked)
+    signal.signal(signal.SIGINT, stop_asked)
+    outage = Outage("Redis")
+    crashes: list[float] = []
+    try:
+        while not stop.is_set():
+            keep_cron()
+            if not _wait_for_redis(url, outage, stop):
+                break
+            connection = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=WORKER_TTL)
+            worker = IntakeWorker(
+                names, connection=connection, worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_INTERVAL
+            )
+            worker.app, worker.cron_started = app, keep_cron
+            try:
+                worker.work(with_scheduler=True, burst=burst)
+            except (RedisError, RedisLost) as exc:  # in RQ's start-up, before its loop
+                worker.lost_redis = True
+                outage.down(exc)
+                worker.teardown()
+            # RQ's handlers are the old worker's now; ours hold until the next worker sets its own
+            signal.signal(signal.SIGTERM, stop_asked)
+            signal.signal(signal.SIGINT, stop_asked)
+            if worker._stop_requested or worker._shutdown_requested_date:
+                break
+            if worker.lost_redis:
+                outage.down(RuntimeError("connection lost"))
+                _wait_for_redis(url, outage, stop)
+                _put_back(worker)
+                continue
+            if burst:
+                break
+            # RQ quit its loop with Redis up ("found an unhandled exception"): start again a few times
+            now = time.monotonic()
+            crashes[:] = [t for t in crashes if now - t < CRASH_WINDOW] + [now]
+            if len(crashes) > CRASHES_ALLOWED:
+                log.error("the worker quit %d times in %.0f s; exiting for the supervisor", len(crashes), CRASH_WINDOW)
+                return 1
+            log.warning("the worker's loop quit; starting it again")
+            time.sleep(1)
     finally:
-        if cron_process is not None:
-            cron_process.terminate()
-            cron_process.join(5)
+        stop.set()
+        for thread in cron_thread:
+            thread.stopping.set()
+    return 0
