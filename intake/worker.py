@@ -22,9 +22,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.cron import CronScheduler
-from rq.exceptions import StopRequested
+from rq.exceptions import InvalidJobOperation, StopRequested
 from rq.job import JobStatus
 from rq.queue import Queue
+from rq.scheduler import RQScheduler
 
 from intake.callbacks.tasks import sweep_callbacks
 from intake.extensions import db
@@ -79,12 +80,8 @@ class RedisLost(StopRequested):
     """Raised inside RQ's work loop when Redis goes away: RQ ends its loop quietly on StopRequested."""
 
 
-class _QuietCron(CronScheduler):
-    """RQ's CronScheduler run in a thread: no signal handlers (only the main thread may set them),
-    and, of all the workers' cron threads, only the one holding the lock in Redis enqueues."""
-
-    def _install_signal_handlers(self):
-        pass
+class _Cron(CronScheduler):
+    """RQ's CronScheduler whose jobs only the holder of CRON_LOCK enqueues."""
 
     def enqueue_jobs(self):
         if not self._hold_lock():
@@ -101,35 +98,67 @@ class _QuietCron(CronScheduler):
         return False
 
 
-class CronThread(threading.Thread):
-    """Enqueue the periodic sweeps on their intervals (RQ's CronScheduler); sweeps are idempotent.
+class SchedulerThread(threading.Thread):
+    """RQ's two schedulers, run in one thread of the worker: the scheduler that enqueues jobs due
+    later (enqueue_at, Retry intervals; RQScheduler, with its per-queue locks) and, unless the
+    worker runs without cron, the periodic sweeps on their intervals (RQ's CronScheduler; of all
+    the workers' cron threads, only the one holding CRON_LOCK enqueues). Their own loops are not
+    used (RQScheduler's forks a process that dies with Redis; CronScheduler's sets signal
+    handlers): this thread does each one's step once a second. A Redis error ends the round: the
+    thread waits for Redis with backoff (logging the outage once) and starts both afresh; the
+    work loop starts a new thread if this one dies."""
 
-    A Redis error ends the scheduler's loop: the thread waits for Redis with backoff and starts a
-    new scheduler (which enqueues each sweep at once, then on its interval)."""
-
-    def __init__(self, url: str, jobs: list[tuple], queues: dict):
-        super().__init__(name="cron", daemon=True)
-        self.url, self.jobs, self.queues = url, jobs, queues
+    def __init__(self, url: str, queue_names: list[str], jobs: list[tuple], queues: dict):
+        super().__init__(name="schedulers", daemon=True)
+        self.url, self.queue_names, self.jobs, self.queues = url, queue_names, jobs, queues
         self.stopping = threading.Event()
-        self.outage = Outage("Redis (cron)")
+        self.outage = Outage("Redis (schedulers)")
+        self.rounds = 0  # how many times the schedulers were started (1 + the outages survived)
 
     def run(self) -> None:
         delay = 1.0
         while not self.stopping.is_set():
             try:
-                scheduler = _QuietCron(connection=Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5))
-                for func, interval in self.jobs:
-                    scheduler.register(func, self.queues[queue_for(func)], interval=interval)
-                scheduler.connection.ping()
+                connection = Redis.from_url(self.url, socket_connect_timeout=2, socket_timeout=5)
+                connection.ping()
                 self.outage.up()
                 delay = 1.0
-                scheduler.start()  # returns only when it fails (or on KeyboardInterrupt)
+                self._serve(connection)
             except RedisError as exc:
                 self.outage.down(exc)
             except Exception:
-                log.exception("the cron scheduler failed; starting it again in %.0f s", delay)
+                log.exception("the schedulers failed; starting them again in %.0f s", delay)
             self.stopping.wait(delay)
             delay = min(delay * 2, BACKOFF_MAX)
+
+    def _serve(self, connection: Redis) -> None:
+        self.rounds += 1
+        later = RQScheduler(self.queue_names, connection=connection)
+        later.acquire_locks()
+        later.register_birth()
+        cron = None
+        if self.jobs:
+            cron = _Cron(connection=connection)
+            for func, interval in self.jobs:
+                cron.register(func, self.queues[queue_for(func)], interval=interval)
+            cron.register_birth()
+        try:
+            while not self.stopping.is_set():
+                if later.should_reacquire_locks:
+                    later.acquire_locks()
+                later.heartbeat()
+                later.enqueue_scheduled_jobs()
+                if cron is not None:
+                    if cron.enqueue_jobs():
+                        cron.save()
+                    cron.heartbeat()
+                self.stopping.wait(1.0)
+        finally:
+            if self.stopping.is_set():  # a clean stop: let go of the locks for the next worker
+                later.release_locks()
+                later.register_death()
+                if cron is not None:
+                    cron.register_death()
 
 
 class IntakeWorker(SimpleWorker):
@@ -139,15 +168,16 @@ class IntakeWorker(SimpleWorker):
     job (by `intake.jobcontext`, and again here), its connection pooled and tested before reuse."""
 
     app = None
-    cron_started = None  # what restarts the cron thread; the work loop calls it at each beat
+    cron_started = None  # what restarts the schedulers' thread; the work loop calls it at each beat
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.lost_redis = False
+        self.lost_because: BaseException | None = None
         self.in_hand: tuple | None = None
 
     def _lost(self, exc: BaseException):
-        self.lost_redis = True
+        self.lost_redis, self.lost_because = True, exc
         return RedisLost(str(exc))
 
     def execute_job(self, job, queue):
@@ -161,6 +191,13 @@ class IntakeWorker(SimpleWorker):
             if has_app_context():  # the session of the job's app context (jobcontext removes it too)
                 db.session.remove()
         self.in_hand = None
+
+    def dequeue_job_and_maintain_ttl(self, *args, **kwargs):
+        try:
+            return super().dequeue_job_and_maintain_ttl(*args, **kwargs)
+        except RedisLost as exc:
+            self.lost_redis, self.lost_because = True, exc.__cause__ or exc
+            raise
 
     def heartbeat(self, *args, **kwargs):
         if self.cron_started is not None:
@@ -200,9 +237,6 @@ class IntakeWorker(SimpleWorker):
         except RedisError:  # Redis is away: stop what runs here; the registrations expire by themselves
             if self.pubsub_thread:
                 self.pubsub_thread.stop()
-            if self.scheduler and self.scheduler._process and self.scheduler._process.is_alive():
-                self.scheduler._process.terminate()
-                self.scheduler._process.join(5)
 
 
 class _LosesRedisQueue(Queue):
@@ -247,17 +281,22 @@ def _wait_for_redis(url: str, outage: Outage, stop: threading.Event) -> bool:
 
 
 def _put_back(worker: IntakeWorker) -> None:
-    """The job RQ was running when Redis went away goes back on its queue (a rerun changes nothing)."""
+    """The job RQ was running when Redis went away goes back on its queue (a rerun changes nothing);
+    a Redis that came back empty (no persistence) gets it again from what this process holds."""
     if worker.in_hand is None:
         return
     job, queue = worker.in_hand
+    worker.in_hand = None
     try:
-        if job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED):
-            return  # it ended and RQ recorded it; only the worker's own bookkeeping was lost
+        try:
+            if job.get_status(refresh=True) in (JobStatus.FINISHED, JobStatus.FAILED):
+                return  # it ended and RQ recorded it; only the worker's own bookkeeping was lost
+        except InvalidJobOperation:  # the job's hash is gone with the Redis that held it
+            pass
         queue.enqueue_job(job)
         log.info("job %s was interrupted by the Redis outage; queued again", job.id)
-    except RedisError:
-        log.warning("could not queue job %s again; its sweep will find it", job.id)
+    except Exception as exc:  # a rerun is a nicety: the job's sweep finds what it left undone
+        log.warning("could not queue job %s again (%s); its sweep will find it", job.id, exc)
 
 
 def run_worker(app, burst: bool = False, cron: bool = True, kinds=QUEUE_KINDS) -> int:
@@ -267,38 +306,38 @@ def run_worker(app, burst: bool = False, cron: bool = True, kinds=QUEUE_KINDS) -
     names = [queue_name(kind, app) for kind in kinds]
     _warm_router(app)
     stop = threading.Event()
-    cron_thread: list[CronThread] = []
+    schedulers: list[SchedulerThread] = []
 
-    def keep_cron() -> None:
-        if not cron or stop.is_set():
+    def keep_schedulers() -> None:
+        """Start the schedulers' thread, or start it again if it died (called at every beat)."""
+        if burst or stop.is_set():
             return
-        if cron_thread and cron_thread[0].is_alive():
+        if schedulers and schedulers[0].is_alive():
             return
-        if cron_thread:
-            log.warning("the cron thread died; starting it again")
+        if schedulers:
+            log.warning("the schedulers' thread died; starting it again")
         queues = {kind: queue_name(kind, app) for kind in QUEUE_KINDS}
-        cron_thread[:] = [CronThread(url, periodic_jobs(app), queues)]
-        cron_thread[0].start()
+        schedulers[:] = [SchedulerThread(url, names, periodic_jobs(app) if cron else [], queues)]
+        schedulers[0].start()
 
     def stop_asked(signum, frame):
         stop.set()
 
-    signal.signal(signal.SIGTERM, stop_asked)
-    signal.signal(signal.SIGINT, stop_asked)
+    handlers = {sig: signal.signal(sig, stop_asked) for sig in (signal.SIGTERM, signal.SIGINT)}
     outage = Outage("Redis")
     crashes: list[float] = []
     try:
         while not stop.is_set():
-            keep_cron()
+            keep_schedulers()
             if not _wait_for_redis(url, outage, stop):
                 break
             connection = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=WORKER_TTL)
             worker = IntakeWorker(
                 names, connection=connection, worker_ttl=WORKER_TTL, maintenance_interval=MAINTENANCE_INTERVAL
             )
-            worker.app, worker.cron_started = app, keep_cron
+            worker.app, worker.cron_started = app, keep_schedulers
             try:
-                worker.work(with_scheduler=True, burst=burst)
+                worker.work(with_scheduler=burst, burst=burst)  # burst: RQ enqueues what is due, once
             except (RedisError, RedisLost) as exc:  # in RQ's start-up, before its loop
                 worker.lost_redis = True
                 outage.down(exc)
@@ -309,7 +348,7 @@ def run_worker(app, burst: bool = False, cron: bool = True, kinds=QUEUE_KINDS) -
             if worker._stop_requested or worker._shutdown_requested_date:
                 break
             if worker.lost_redis:
-                outage.down(RuntimeError("connection lost"))
+                outage.down(worker.lost_because or RuntimeError("connection lost"))
                 _wait_for_redis(url, outage, stop)
                 _put_back(worker)
                 continue
@@ -325,6 +364,9 @@ def run_worker(app, burst: bool = False, cron: bool = True, kinds=QUEUE_KINDS) -
             time.sleep(1)
     finally:
         stop.set()
-        for thread in cron_thread:
+        for sig, handler in handlers.items():  # as they were (a test run, `flask demo`'s own process)
+            signal.signal(sig, handler)
+        for thread in schedulers:
             thread.stopping.set()
+            thread.join(5)
     return 0
