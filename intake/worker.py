@@ -1,15 +1,16 @@
-"""The worker process: an RQ SimpleWorker (jobs run in this process, with RQ's job timeout) on the
-routing, messages and sweeps queues, RQ's scheduler, and a cron thread for the periodic sweeps.
+"""The worker process: an RQ SimpleWorker (jobs run in this process, under RQ's job timeout) on the
+routing, messages and sweeps queues in that order, and one thread for RQ's scheduler and the cron
+of the periodic sweeps.
 
-It outlives Redis and database outages of any length: RQ's own loop quits on the first Redis error
+It outlives Redis and database outages of any length. RQ's own loop quits on the first Redis error
 it meets outside its dequeue (the "found an unhandled exception, quitting" of an outage while busy),
-so `run_worker` runs it in a loop of its own, waits for Redis with backoff (logging the outage once,
-and its end), and starts it again; the job in hand when Redis went away is put back on its queue
-(jobs check state first, so a rerun changes nothing), and what is lost anyway the sweeps find. A
-job that fails because the database is away fails like any job, and its sweep enqueues it again.
-The cron thread restarts itself after an error, and the work loop restarts it if it dies. Only a
-worker that keeps failing with Redis up exits, non-zero, for its supervisor (systemd, honcho) to
-restart.
+so the worker turns every Redis error into a quiet stop of RQ's loop (RedisLost), and `run_worker`
+waits for Redis with backoff (logging the outage once, and its end) and starts it again; the job in
+hand when Redis went away is put back on its queue (jobs check state first, so a rerun changes
+nothing), and what is lost anyway the sweeps find. A job that fails because the database is away
+fails like any job, and its sweep enqueues it again. The schedulers' thread starts itself again
+after an error, and the work loop starts a new one if it dies. Only a worker whose loop keeps
+quitting with Redis up exits, non-zero, for its supervisor (systemd, honcho) to start again.
 """
 
 import logging
