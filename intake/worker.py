@@ -32,7 +32,7 @@ from intake.callbacks.tasks import sweep_callbacks
 from intake.extensions import db
 from intake.jobs import queue_for
 from intake.logconfig import configure_logging
-from intake.redis_conn import QUEUE_KINDS, queue_name, redis_url
+from intake.redis_conn import QUEUE_KINDS, SWEEPS, queue_name, redis_url
 from intake.sms.tasks import sweep_lost_parts
 from notify.tasks import sweep_unsent
 from routing.services import refresh_router
@@ -45,7 +45,7 @@ MAINTENANCE_INTERVAL = 60  # seconds: RQ's registry cleaning and its scheduler's
 BACKOFF_MAX = 30.0  # seconds between attempts to reach Redis during an outage
 CRASHES_ALLOWED = 5  # quits of the work loop with Redis up, within CRASH_WINDOW, before the process gives up
 CRASH_WINDOW = 300.0
-CRON_LOCK = "intake:cron-lock"  # which worker's cron thread enqueues the sweeps
+CRON_LOCK = "intake:cron-lock:%s"  # (the sweeps queue) which worker's cron thread enqueues the sweeps
 CRON_LOCK_TTL = 90
 
 
@@ -84,6 +84,8 @@ class RedisLost(StopRequested):
 class _Cron(CronScheduler):
     """RQ's CronScheduler whose jobs only the holder of CRON_LOCK enqueues."""
 
+    lock_key = CRON_LOCK % "intake"
+
     def enqueue_jobs(self):
         if not self._hold_lock():
             return []
@@ -91,10 +93,10 @@ class _Cron(CronScheduler):
 
     def _hold_lock(self) -> bool:
         # the loop wakes at least once a minute; a dead holder's lock lapses after CRON_LOCK_TTL
-        if self.connection.set(CRON_LOCK, self.name, nx=True, ex=CRON_LOCK_TTL):
+        if self.connection.set(self.lock_key, self.name, nx=True, ex=CRON_LOCK_TTL):
             return True
-        if (self.connection.get(CRON_LOCK) or b"").decode() == self.name:
-            self.connection.expire(CRON_LOCK, CRON_LOCK_TTL)
+        if (self.connection.get(self.lock_key) or b"").decode() == self.name:
+            self.connection.expire(self.lock_key, CRON_LOCK_TTL)
             return True
         return False
 
@@ -140,6 +142,7 @@ class SchedulerThread(threading.Thread):
         cron = None
         if self.jobs:
             cron = _Cron(connection=connection)
+            cron.lock_key = CRON_LOCK % self.queues[SWEEPS]
             for func, interval in self.jobs:
                 cron.register(func, self.queues[queue_for(func)], interval=interval)
             cron.register_birth()
@@ -160,6 +163,8 @@ class SchedulerThread(threading.Thread):
                 later.register_death()
                 if cron is not None:
                     cron.register_death()
+                    if (connection.get(cron.lock_key) or b"").decode() == cron.name:
+                        connection.delete(cron.lock_key)  # the next worker's cron need not wait it out
 
 
 class IntakeWorker(SimpleWorker):
