@@ -40,8 +40,8 @@ from routing.sweeps import sweep_clocks
 from routing.tasks import sweep_unrouted
 
 log = logging.getLogger(__name__)
-WORKER_TTL = 35  # seconds: the worker wakes from its blocking dequeue every 20 s to beat and watch its cron thread
-MAINTENANCE_INTERVAL = 60  # seconds: RQ's registry cleaning and its scheduler's restart, if that died
+WORKER_TTL = 35  # seconds: the worker wakes from its blocking dequeue every 20 s to beat and watch its schedulers
+MAINTENANCE_INTERVAL = 60  # seconds between RQ's registry cleanings (a dead worker's started jobs → failed)
 BACKOFF_MAX = 30.0  # seconds between attempts to reach Redis during an outage
 CRASHES_ALLOWED = 5  # quits of the work loop with Redis up, within CRASH_WINDOW, before the process gives up
 CRASH_WINDOW = 300.0
