@@ -53,6 +53,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# The queues' settings and the suffix each takes after RQ_QUEUE, in the order a worker serves them.
+QUEUE_SUFFIXES = {"RQ_QUEUE_ROUTING": "routing", "RQ_QUEUE_MESSAGES": "messages", "RQ_QUEUE_SWEEPS": "sweeps"}
+
+
 def load(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config from environment variables, with development defaults."""
     env = os.environ
@@ -173,6 +177,13 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "10")),
     }
     cfg.update(overrides)
+    # One queue per kind of work, named from the RQ_QUEUE prefix unless set: a message backlog
+    # never delays routing (`flask worker` listens to routing first; `--queues` picks some).
+    for setting, suffix in QUEUE_SUFFIXES.items():
+        cfg.setdefault(setting, env.get(setting) or f"{cfg['RQ_QUEUE']}-{suffix}")
+    # A worker or a site that outlived a database restart finds its pooled connections dead:
+    # test each before use rather than fail the first request or job after the restart.
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     if cfg["NOTIFY_SMS_BACKEND"] == "http" and not cfg["NOTIFY_SMS_HTTP_URL"]:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")

@@ -12,9 +12,9 @@ from rq.job import Job, JobStatus
 
 from intake.extensions import db
 from intake.jobcontext import in_app_context
-from intake.jobs import enqueue_now
+from intake.jobs import enqueue_now, queue_for, still_pending
 from intake.logconfig import bind_case
-from intake.redis_conn import get_redis
+from intake.redis_conn import get_queue, get_redis
 from intake.transaction import transactional
 from intake.types import utcnow
 from notify import services
@@ -24,14 +24,6 @@ from notify.sealing import unseal
 
 log = logging.getLogger(__name__)
 EARLY_RUNS = 50  # a job that keeps waking early (clock skew) gives up after this many holds
-ALIVE = {
-    JobStatus.QUEUED,
-    JobStatus.SCHEDULED,
-    JobStatus.STARTED,
-    JobStatus.DEFERRED,
-    JobStatus.RATE_LIMITED,
-    JobStatus.READY_TO_ENQUEUE,
-}
 
 
 @in_app_context
@@ -134,10 +126,9 @@ def _revive(message_id: int, redis) -> bool:
     except NoSuchJobError:
         job = None
     if job is not None:
-        status = job.get_status()
-        if status in ALIVE:
+        if still_pending(job, get_queue(kind=queue_for(send_message))):
             return False
-        if status == JobStatus.FAILED:
+        if job.get_status() == JobStatus.FAILED:
             try:
                 job.requeue()
                 return True

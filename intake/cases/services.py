@@ -10,7 +10,7 @@ from intake.cases.kinds import CaseKind, Identity, kind_of
 from intake.cases.models import PUBLIC_CHANNELS, Case, Channel
 from intake.cases.workflow import record
 from intake.extensions import db
-from intake.jobs import ROUTE_CASE, enqueue_after_commit
+from intake.jobs import ROUTE_CASE, enqueue_after_commit, route_job_id
 from intake.types import utcnow
 from notify.services import tell_citizen
 from routing.calendar import TZ
@@ -83,7 +83,7 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
         capped = submission.channel in PUBLIC_CHANNELS
         tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code}, capped=capped)
     db.session.flush()
-    enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}")
+    enqueue_after_commit(ROUTE_CASE, case.id, job_id=route_job_id(case.id))
     return case, lookup_code
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from rq import Retry
 
 from intake.extensions import db
-from intake.redis_conn import get_queue, get_redis
+from intake.redis_conn import MESSAGES, get_queue, get_redis
 from intake.types import utcnow
 from notify import services
 from notify.backends import MemoryBackend
@@ -53,7 +53,7 @@ def test_quiet_hours_defer_a_message_to_eight_and_an_urgent_one_goes_at_once(
     db.session.commit()
     held_id, held_until, urgent_id = held.id, held.not_before, urgent.id
     assert held_until == local(2, 8) and urgent.not_before is None
-    queue = get_queue(app)
+    queue = get_queue(app, MESSAGES)
     assert queue.scheduled_job_registry.get_scheduled_time(f"send-message-{held_id}") == held_until
 
     drain()
@@ -216,7 +216,7 @@ def test_a_job_that_died_is_requeued_by_the_sweep_with_its_secret(app, case, eve
 
     message_id = tell_citizen(case, receipt, event(), secret={"lookup_code": "654321"}).id
     db.session.commit()
-    queue = get_queue(app)
+    queue = get_queue(app, MESSAGES)
     job = queue.fetch_job(f"send-message-{message_id}")
     queue.remove(job)  # as if its work horse was killed and RQ gave up on it
     job.set_status(JobStatus.FAILED)
