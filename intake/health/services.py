@@ -98,8 +98,10 @@ def freshest_heartbeat_age(workers, now: datetime) -> float | None:
     return round((now - max(beats)).total_seconds(), 1) if beats else None
 
 
-def check_workers(app, now: datetime) -> dict:
+def check_workers(app, now: datetime, redis_ok: bool = True) -> dict:
     max_age = app.config["READYZ_WORKER_MAX_AGE"]
+    if not redis_ok:  # not a second timeout on the same dead server
+        return {"ok": False, "error": "redis unreachable", "max_age": max_age}
     try:
         workers = queue_workers(app, probe_redis(app))
     except Exception as exc:
@@ -138,10 +140,11 @@ def readiness(app) -> tuple[bool, dict]:
     """({all passed}, the breakdown /readyz answers with)."""
     now = utcnow()
     database, runs = check_database(app)
+    redis = check_redis(app)
     checks = {
         "database": database,
-        "redis": check_redis(app),
-        "workers": check_workers(app, now),
+        "redis": redis,
+        "workers": check_workers(app, now, redis["ok"]),
         "sweeps": check_sweeps(app, runs, now),
     }
     failed = [name for name, check in checks.items() if not check["ok"]]

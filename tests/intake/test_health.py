@@ -158,6 +158,7 @@ def test_not_ready_when_redis_is_unreachable(app, other_app):
     body = resp.get_json()
     assert resp.status_code == 503 and body["failed"] == ["redis", "workers"]
     assert body["checks"]["redis"]["error"] == "ConnectionError" and body["checks"]["database"]["ok"]
+    assert body["checks"]["workers"]["error"] == "redis unreachable"
 
 
 def test_health_routes_are_machine_routes(app):
