@@ -86,10 +86,17 @@ def case_counts(redis) -> dict[str, dict[str, int]]:
     }
 
 
+_redis_down_until = [0.0]  # after a failure, this process stops trying for a while
+REDIS_RETRY_AFTER = 10.0  # seconds: a filing during an outage does not wait for Redis twice (job, then count)
+
+
 @event.listens_for(Session, "after_commit")
 def _flush_counts(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending or not current_app:
+        return
+    if time.monotonic() < _redis_down_until[0]:
+        log.debug("Redis was down a moment ago: not counted %r", pending)
         return
     try:
         with get_redis().pipeline(transaction=False) as pipe:
@@ -97,7 +104,8 @@ def _flush_counts(session: Session) -> None:
                 pipe.hincrby(CASE_COUNTERS[name][0], label, 1)
             pipe.execute()
     except Exception:  # Redis down: the case is stored; only the figure misses it
-        log.warning("could not count %r in Redis", pending, exc_info=True)
+        _redis_down_until[0] = time.monotonic() + REDIS_RETRY_AFTER
+        log.warning("could not count %r in Redis; not trying for %.0f s", pending, REDIS_RETRY_AFTER, exc_info=True)
 
 
 @event.listens_for(Session, "after_soft_rollback")

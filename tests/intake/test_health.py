@@ -374,3 +374,19 @@ def _samples(text: str) -> dict:
         for family in text_string_to_metric_families(text)
         for s in family.samples
     }
+
+
+def test_a_count_lost_to_a_redis_outage_does_not_fail_the_filing(app, client, monkeypatch):
+    from intake import metrics
+
+    class DeadRedis:
+        def pipeline(self, **kwargs):
+            raise ConnectionError("down")
+
+    monkeypatch.setattr(metrics, "get_redis", lambda: DeadRedis())
+    monkeypatch.setattr(metrics, "_redis_down_until", [0.0])
+    assert client.post("/api/v1/cases", json=PHARMACY).status_code == 201
+    assert metrics._redis_down_until[0] > time.monotonic()  # the next filings do not wait for it
+    monkeypatch.undo()
+    assert client.post("/api/v1/cases", json=PHARMACY).status_code == 201
+    assert sample(scrape(client, app), "intake_cases_filed_total", channel="api") == 1
