@@ -8,6 +8,7 @@ answer is public, and a driver's message names hosts and users.
 
 import math
 import time
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -33,11 +34,8 @@ def probe_engine(app) -> sa.Engine:
     if engine is None:
         url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
         seconds = _timeout(app)
-        if url.get_backend_name() == "postgresql":
-            connect_args = {
-                "connect_timeout": max(1, math.ceil(seconds)),
-                "options": f"-c statement_timeout={int(seconds * 1000)}",
-            }
+        if url.get_backend_name() == "postgresql":  # the statement timeout: _connect
+            connect_args = {"connect_timeout": max(1, math.ceil(seconds))}
         elif url.get_backend_name() == "sqlite":
             connect_args = {"timeout": seconds}
         else:
@@ -45,6 +43,17 @@ def probe_engine(app) -> sa.Engine:
         engine = sa.create_engine(url, poolclass=NullPool, connect_args=connect_args)
         app.extensions["health_engine"] = engine
     return engine
+
+
+@contextmanager
+def _connect(app):
+    """A probe's connection; on PostgreSQL its transaction has READYZ_TIMEOUT as statement timeout
+    (SET LOCAL, not a startup option, which PgBouncer would refuse)."""
+    engine = probe_engine(app)
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text(f"SET LOCAL statement_timeout = {int(_timeout(app) * 1000)}"))
+        yield conn
 
 
 def probe_redis(app) -> Redis:
@@ -71,7 +80,7 @@ def check_database(app) -> tuple[dict, dict[str, datetime] | None]:
     """SELECT 1, and (on the same connection) the sweeps' last runs."""
     started = time.perf_counter()
     try:
-        with probe_engine(app).connect() as conn:
+        with _connect(app) as conn:
             conn.execute(sa.text("SELECT 1"))
             runs = last_runs(conn)
     except Exception as exc:
@@ -212,7 +221,7 @@ class ScrapeCollector:
 
     def _from_database(self, now):
         try:
-            with probe_engine(self.app).connect() as conn:
+            with _connect(self.app) as conn:
                 oldest, waiting = conn.execute(
                     sa.select(sa.func.min(Case.received_at), sa.func.count()).where(Case.status == CaseStatus.RECEIVED)
                 ).one()

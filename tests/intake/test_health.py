@@ -390,3 +390,12 @@ def test_a_count_lost_to_a_redis_outage_does_not_fail_the_filing(app, client, mo
     monkeypatch.undo()
     assert client.post("/api/v1/cases", json=PHARMACY).status_code == 201
     assert sample(scrape(client, app), "intake_cases_filed_total", channel="api") == 1
+
+
+def test_a_probe_statement_has_the_short_timeout_on_postgresql(app):
+    from intake.health.services import _connect
+
+    with _connect(app) as conn:
+        if conn.dialect.name != "postgresql":
+            pytest.skip("SQLite has no statement timeout (its probe waits READYZ_TIMEOUT for a lock)")
+        assert conn.scalar(sa.text("SHOW statement_timeout")) == f"{int(app.config['READYZ_TIMEOUT'])}s"
