@@ -1,5 +1,6 @@
 """Settings from the environment, in one place."""
 
+import ipaddress
 import os
 import re
 import secrets
@@ -16,6 +17,7 @@ PRODUCTION_REQUIRED = (
     "HOTLINE_TOKEN",
     "SMS_WEBHOOK_SECRET",
     "LOOKUP_CODE_KEY",
+    "METRICS_TOKEN",
 )
 TRUE_WORDS = {"1", "true", "yes", "on"}
 SECRET_KEY_MIN = 32
@@ -127,6 +129,16 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_FAILURE_WINDOW": int(env.get("LOGIN_FAILURE_WINDOW", "15")),
         "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", "15")),
+        # GET /metrics (intake/health): Prometheus's bearer token, or an address in METRICS_NETWORKS
+        # ("10.0.0.0/8,192.168.1.5": CIDR or single addresses, after ProxyFix) without a token
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or _dev_secret(instance_path, "dev-metrics-token"),
+        "METRICS_NETWORKS": env.get("METRICS_NETWORKS", ""),
+        # GET /readyz: seconds each probe (database, Redis) may take; how old the freshest RQ worker
+        # heartbeat may be (an idle RQ worker beats every worker_ttl - 15 = 405 s by default); how far
+        # past its interval a sweep's last run may be
+        "READYZ_TIMEOUT": float(env.get("READYZ_TIMEOUT", "2")),
+        "READYZ_WORKER_MAX_AGE": int(env.get("READYZ_WORKER_MAX_AGE", "480")),
+        "READYZ_SWEEP_GRACE": int(env.get("READYZ_SWEEP_GRACE", "240")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -189,6 +201,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
     _check_quiet_hours(cfg["NOTIFY_QUIET_HOURS"])
     _check_key_ids(cfg["LOOKUP_CODE_KEY_ID"], cfg["LOOKUP_CODE_OLD_KEYS"])
+    _check_networks(cfg["METRICS_NETWORKS"])
     if cfg["SESSION_IDLE_MINUTES"] < 1:
         raise ConfigError("SESSION_IDLE_MINUTES must be at least 1")
     if production:
@@ -238,6 +251,17 @@ def _check_quiet_hours(spec: str) -> None:
             raise ValueError
     except ValueError:
         raise ConfigError(f"NOTIFY_QUIET_HOURS={spec!r}: write it like 21:00-08:00, or leave it empty") from None
+
+
+def _check_networks(spec: str) -> None:
+    """METRICS_NETWORKS is empty or a comma-separated list of addresses and CIDR networks."""
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"METRICS_NETWORKS: {part!r} is no address or network (write 10.0.0.0/8,192.0.2.7)"
+            ) from None
 
 
 def _old_keys(spec: str) -> dict[str, str]:

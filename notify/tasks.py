@@ -15,6 +15,7 @@ from intake.jobcontext import in_app_context
 from intake.jobs import enqueue_now, queue_for, still_pending
 from intake.logconfig import bind_case
 from intake.redis_conn import get_queue, get_redis
+from intake.sweeplog import records_run
 from intake.transaction import transactional
 from intake.types import utcnow
 from notify import services
@@ -92,6 +93,7 @@ def _retries_left() -> bool:
 
 
 @in_app_context
+@records_run
 def sweep_unsent(now: datetime | None = None) -> int:
     """Enqueue again the queued messages whose job is gone (Redis was down at the commit, the
     worker died), once they are older than NOTIFY_SWEEP_GRACE and past their not_before.

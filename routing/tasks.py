@@ -10,6 +10,8 @@ from intake.cases.models import Case, CaseStatus
 from intake.extensions import db
 from intake.jobcontext import in_app_context
 from intake.jobs import enqueue_now, pending_job, route_job_id
+from intake.metrics import count_after_commit
+from intake.sweeplog import records_run
 from intake.types import utcnow
 from routing.services import apply_decision, case_input, get_router
 
@@ -25,10 +27,12 @@ def route_case(case_id: int) -> str:
         return "skipped"
     decision = get_router().decide(case_input(case))
     apply_decision(case, decision)
+    count_after_commit("intake_cases_routed", "triage" if case.routing["triage"] else "auto")
     return case.status.value
 
 
 @in_app_context
+@records_run
 def sweep_unrouted() -> int:
     """Enqueue routing for every case still waiting after the grace period (Redis or worker outage)."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["ROUTING_SWEEP_GRACE"])

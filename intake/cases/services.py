@@ -11,6 +11,7 @@ from intake.cases.models import PUBLIC_CHANNELS, Case, Channel
 from intake.cases.workflow import record
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit, route_job_id
+from intake.metrics import count_after_commit
 from intake.types import utcnow
 from notify.services import tell_citizen
 from routing.calendar import TZ
@@ -84,6 +85,7 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
         tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code}, capped=capped)
     db.session.flush()
     enqueue_after_commit(ROUTE_CASE, case.id, job_id=route_job_id(case.id))
+    count_after_commit("intake_cases_filed", submission.channel.value)  # once the caller's edge commits
     return case, lookup_code
 
 
