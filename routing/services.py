@@ -16,8 +16,6 @@ from intake.reference.seed import department_kind_names
 from intake.types import utcnow
 from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
-from routing.router import Reference
-from routing.router import build_router as build_router_for
 
 VERSION_KEY = "intake:reference-version"
 _cache: dict = {}
@@ -69,7 +67,14 @@ def invalidate_router() -> None:
 
 
 def build_router():
-    """The router for the reference tables as they are now."""
+    """The router for the reference tables as they are now.
+
+    The router's modules (pinyin phrases, OpenCC, phone geodata: ~100 MB) are imported here, when a
+    router is first built (by a worker), not when this module is: the web imports it for
+    `sms_keywords` and `invalidate_router` and never routes."""
+    from routing.router import Reference
+    from routing.router import build_router as build_router_for
+
     divisions = db.session.execute(
         sa.select(Division.code, Division.name, Division.level, Division.parent_code, Division.aliases)
     ).all()
