@@ -11,13 +11,13 @@ from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.redis_conn import get_redis
+from intake.reference.cache import VERSION_KEY, bump_version
 from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule, SmsKeyword
 from intake.reference.seed import department_kind_names
 from intake.types import utcnow
 from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
 
-VERSION_KEY = "intake:reference-version"
 _cache: dict = {}
 
 
@@ -60,10 +60,7 @@ def invalidate_router() -> None:
     """Tell every process that reference data changed (the router and the SMS keywords)."""
     _cache.pop("router", None)
     _cache.pop("sms_keywords", None)
-    try:
-        get_redis().incr(VERSION_KEY)
-    except RedisError:
-        pass  # this process rebuilds anyway; others will when Redis is back
+    bump_version()  # and the per-process reference cache (intake.reference.cache) with them
 
 
 def build_router():
