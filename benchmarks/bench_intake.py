@@ -78,10 +78,17 @@ def production_env(args, throttles: bool, root: str) -> dict:
 
 
 def prepare(args) -> None:
-    env = production_env(args, False, ROOT)
-    flask = [os.path.join(VENV_BIN, "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run([*flask, "seed"], cwd=ROOT, env=env, check=True, capture_output=True)
+    """Migrate and seed each checkout's database, and start it without cases (and so without messages)."""
+    import psycopg
+
+    checkouts = [(ROOT, args.database_url)] + ([(args.also, args.also_database_url)] if args.also else [])
+    for root, url in checkouts:
+        env = {**production_env(args, False, root), "DATABASE_URL": url}
+        flask = [os.path.join(VENV_BIN, "flask"), "--app", "wsgi"]
+        subprocess.run([*flask, "db", "upgrade"], cwd=root, env=env, check=True, capture_output=True)
+        subprocess.run([*flask, "seed"], cwd=root, env=env, check=True, capture_output=True)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute('TRUNCATE "case", case_event, message CASCADE')
     bare_env = {**os.environ, "BARE_DATABASE_URL": args.bare_database_url}
     subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "bare_app.py")], env=bare_env, check=True)
     import redis
@@ -274,6 +281,11 @@ def main() -> None:
     parser.add_argument("--fixed-seconds", type=float, default=20)
     parser.add_argument("--throttles", choices=["on", "off", "both"], default="both")
     parser.add_argument("--also", help="another checkout of the project (e.g. the commit before) to run alongside")
+    parser.add_argument(
+        "--also-database-url",
+        default="postgresql://postgres@127.0.0.1:5432/intake_fast_before",
+        help="its own database: its migrations are its own",
+    )
     args = parser.parse_args()
 
     prepare(args)
@@ -296,7 +308,10 @@ def main() -> None:
         try:
             for name, root, port in apps:
                 cmd = [gunicorn, *GUNICORN, "-b", f"127.0.0.1:{port}", "--chdir", root, "wsgi:app"]
-                servers.append(Server(name, port, cmd, production_env(args, throttles, root), root))
+                env = production_env(args, throttles, root)
+                if name == "before":
+                    env["DATABASE_URL"] = args.also_database_url
+                servers.append(Server(name, port, cmd, env, root))
             bare_cmd = [
                 gunicorn,
                 *GUNICORN,
