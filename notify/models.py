@@ -39,6 +39,9 @@ class Message(db.Model):
             postgresql_where=sa.text("status = 'queued'"),
             sqlite_where=sa.text("status = 'queued'"),
         ),
+        # every SMS a citizen's filing queues counts that number's SMS of the day (the daily caps,
+        # notify.services.sms_today): without it each filing read the whole message table
+        sa.Index("ix_message_recipient", "recipient", "channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,6 +16,7 @@ is never sent: a secret no key opens fails the message instead.
 """
 
 import csv
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
 from intake.jobs import SEND_MESSAGE, enqueue_after_commit
 from intake.phones import can_receive_sms, normalise_phone
+from intake.reference.cache import cached
 from intake.types import utcnow
 from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
 from notify.sealing import seal
@@ -55,6 +57,12 @@ CHANNEL_LABELS = {"sms": _l("短信"), "mail": _l("邮件")}
 
 def templates(path: str = TEMPLATES) -> dict[str, dict]:
     """The shipped templates by key: channel, text, essential (a missing flag means essential)."""
+    return {key: dict(row) for key, row in _shipped(path, os.path.getmtime(path)).items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(path: str, mtime: float) -> dict[str, dict]:
+    """The file read once per process (and again if it changes): not once per message queued."""
     with open(path, encoding="utf-8", newline="") as fh:
         return {
             row["key"]: {
@@ -86,11 +94,25 @@ def seed_templates(path: str = TEMPLATES) -> int:
 
 
 def template_for(key: str) -> dict:
-    """The wording in force: the table's row, or the shipped one if the table lacks the key."""
-    row = db.session.get(MessageTemplate, key)
-    if row is not None:
-        return {"key": key, "channel": row.channel, "text": row.text, "essential": row.essential}
-    return templates()[key]
+    """The wording in force: the table's row, or the shipped one if the table lacks the key.
+
+    The table is read once per process and kept until it changes (intake.reference.cache: at once
+    for a change this process makes, within REFERENCE_CHECK_SECONDS for another's), not once per message."""
+    row = template_rows().get(key)
+    return dict(row) if row is not None else templates()[key]
+
+
+def template_rows() -> dict[str, dict]:
+    """Every row of message_template as plain data, cached per process."""
+
+    def read():
+        columns = (MessageTemplate.key, MessageTemplate.channel, MessageTemplate.text, MessageTemplate.essential)
+        return {
+            key: {"key": key, "channel": channel, "text": text, "essential": essential}
+            for key, channel, text, essential in db.session.execute(sa.select(*columns))
+        }
+
+    return cached("message_templates", ("message_template",), read)
 
 
 @dataclass
@@ -318,9 +340,10 @@ def queue_message(
     only encrypted (notify/sealing.py), until the message is sent;
     `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
     """
+    new_event = event.id is None  # not yet flushed: no message can name it yet
     db.session.flush()  # the event needs its id for the idempotency key
     key = f"{case.id}:{event.id}:{recipient}:{template}"
-    return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped)
+    return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped, new_key=new_event)
 
 
 def reply_sms(
@@ -352,9 +375,13 @@ def _queue(
     now: datetime | None,
     context: dict,
     capped: bool = False,
+    new_key: bool = False,
 ) -> Message:
-    """Store the message once per idempotency key, held or suppressed by the rules, sent after commit."""
-    existing = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
+    """Store the message once per idempotency key, held or suppressed by the rules, sent after commit.
+
+    `new_key`: the key names an event this transaction has just inserted, so no message can have it
+    yet and the lookup is skipped (the unique index on idempotency_key still stands behind it)."""
+    existing = None if new_key else db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
     if existing is not None:
         return existing
     now = now or utcnow()
