@@ -9,6 +9,7 @@ from rq.queue import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from intake import metrics
 from intake.extensions import db
 from intake.redis_conn import MESSAGES, ROUTING, SWEEPS, get_queue
 
@@ -117,12 +118,13 @@ def enqueue_now(func, *args, job_id: str | None = None, at=None, **kwargs) -> bo
         return False
 
 
-def enqueue_all(pending: list) -> None:
+def enqueue_all(pending: list, counts: list | None = None) -> None:
     """Enqueue (func, args, kwargs, job_id) jobs in one Redis pipeline: one round trip for all of a
-    transaction's jobs (a filing has two: routing and the receipt SMS), not two per job.
+    transaction's jobs (a filing has two: routing and the receipt SMS) and its case counts
+    (intake.metrics), not one per job.
 
     With Redis down nothing is raised (the sweeps catch up); each job is logged as not enqueued."""
-    if len(pending) == 1:
+    if len(pending) == 1 and not counts:
         func, args, kwargs, job_id = pending[0]
         enqueue_now(func, *args, job_id=job_id, **kwargs)
         return
@@ -138,8 +140,11 @@ def enqueue_all(pending: list) -> None:
                     queue.enqueue_at(at, func, *args, job_id=job_id, pipeline=pipe, **kwargs)
                 else:
                     queue.enqueue(func, *args, job_id=job_id, pipeline=pipe, **kwargs)
+            metrics.add_counts(pipe, counts or [])
             pipe.execute()
     except Exception:  # redis down or unreachable: the rows are stored, the sweeps will retry
+        if counts:
+            metrics.counting_failed(counts)
         for func, args, _kwargs, _job_id in pending:
             log.warning(
                 "could not enqueue %s%r; the periodic sweep will retry",
@@ -152,9 +157,13 @@ def enqueue_all(pending: list) -> None:
 @event.listens_for(Session, "after_commit")
 def _flush_jobs(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if not pending or not current_app:
+    counts = metrics.pop_counts(session)
+    if not current_app:
         return
-    enqueue_all(pending)
+    if pending:
+        enqueue_all(pending, counts)
+    else:
+        metrics.flush_counts(counts)
 
 
 @event.listens_for(Session, "after_soft_rollback")

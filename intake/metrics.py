@@ -90,22 +90,37 @@ _redis_down_until = [0.0]  # after a failure, this process stops trying for a wh
 REDIS_RETRY_AFTER = 10.0  # seconds: a filing during an outage does not wait for Redis twice (job, then count)
 
 
-@event.listens_for(Session, "after_commit")
-def _flush_counts(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending or not current_app:
-        return
-    if time.monotonic() < _redis_down_until[0]:
+def pop_counts(session: Session) -> list:
+    """The counts this committed transaction asked for (intake.jobs sends them with its jobs, in
+    the same Redis round trip)."""
+    pending = session.info.pop(_PENDING, None) or []
+    if pending and time.monotonic() < _redis_down_until[0]:
         log.debug("Redis was down a moment ago: not counted %r", pending)
+        return []
+    return pending
+
+
+def add_counts(pipe, pending: list) -> None:
+    for name, label in pending:
+        pipe.hincrby(CASE_COUNTERS[name][0], label, 1)
+
+
+def counting_failed(pending: list) -> None:
+    """Redis was down: the case is stored; only the figure misses it, and this process rests a while."""
+    _redis_down_until[0] = time.monotonic() + REDIS_RETRY_AFTER
+    log.warning("could not count %r in Redis; not trying for %.0f s", pending, REDIS_RETRY_AFTER, exc_info=True)
+
+
+def flush_counts(pending: list) -> None:
+    """Counts with no job to travel with: a round trip of their own."""
+    if not pending or not current_app:
         return
     try:
         with get_redis().pipeline(transaction=False) as pipe:
-            for name, label in pending:
-                pipe.hincrby(CASE_COUNTERS[name][0], label, 1)
+            add_counts(pipe, pending)
             pipe.execute()
-    except Exception:  # Redis down: the case is stored; only the figure misses it
-        _redis_down_until[0] = time.monotonic() + REDIS_RETRY_AFTER
-        log.warning("could not count %r in Redis; not trying for %.0f s", pending, REDIS_RETRY_AFTER, exc_info=True)
+    except Exception:
+        counting_failed(pending)
 
 
 @event.listens_for(Session, "after_soft_rollback")
