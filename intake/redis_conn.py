@@ -62,6 +62,25 @@ def get_redis(app=None) -> Redis:
     return conn
 
 
-def get_queue(app=None) -> Queue:
+# The kinds of work, each on its queue (settings RQ_QUEUE_ROUTING …), in the order a worker serves them.
+ROUTING, MESSAGES, SWEEPS = "routing", "messages", "sweeps"
+QUEUE_KINDS = (ROUTING, MESSAGES, SWEEPS)
+
+
+def queue_name(kind: str, app=None) -> str:
     app = app or current_app._get_current_object()
-    return Queue(app.config["RQ_QUEUE"], connection=get_redis(app))
+    if kind not in QUEUE_KINDS:
+        raise ValueError(f"no queue for {kind!r}; the kinds are {', '.join(QUEUE_KINDS)}")
+    return app.config[f"RQ_QUEUE_{kind.upper()}"]
+
+
+def get_queue(app=None, kind: str = ROUTING) -> Queue:
+    """The queue of one kind of work (routing unless named)."""
+    app = app or current_app._get_current_object()
+    return Queue(queue_name(kind, app), connection=get_redis(app))
+
+
+def get_queues(app=None, kinds=QUEUE_KINDS) -> list[Queue]:
+    """The queues of these kinds, in priority order (routing first)."""
+    app = app or current_app._get_current_object()
+    return [get_queue(app, kind) for kind in kinds]

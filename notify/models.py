@@ -39,6 +39,9 @@ class Message(db.Model):
             postgresql_where=sa.text("status = 'queued'"),
             sqlite_where=sa.text("status = 'queued'"),
         ),
+        # every SMS a citizen's filing queues counts that number's SMS of the day (the daily caps,
+        # notify.services.sms_today): without it each filing read the whole message table
+        sa.Index("ix_message_recipient", "recipient", "channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -63,6 +66,9 @@ class Message(db.Model):
         default=True, server_default=sa.true(), comment="sent even to a number that replied TD"
     )
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="held for quiet hours")
+    sealed_secret: Mapped[str | None] = mapped_column(
+        sa.Text, comment="the masked values (a lookup code), encrypted (notify/sealing.py); cleared once sent"
+    )
 
 
 class MessageTemplate(db.Model):

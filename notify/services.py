@@ -9,12 +9,14 @@ Rules for SMS (mail is neither held nor capped):
   stop, essential or not, once the number has NOTIFY_RECIPIENT_DAILY_CAP SMS that day, so nobody can
   make the system bomb a phone. What the rules stop is stored as suppressed, with the reason.
 
-Secrets (a receipt's lookup code) are never stored: the row's body shows ****** where they go,
-and the values travel to the send job as job arguments only. A message whose job was lost and
-is re-enqueued by the sweep therefore goes out with the mask in place of the secret.
+Secrets (a receipt's lookup code) are never stored in the clear: the row's body shows ****** where
+they go, and the values sit next to it encrypted (notify/sealing.py) until the message is sent, so
+a message whose job was lost with Redis is re-created by the sweep from the row alone, and a mask
+is never sent: a secret no key opens fails the message instead.
 """
 
 import csv
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -31,8 +33,10 @@ from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
 from intake.jobs import SEND_MESSAGE, enqueue_after_commit
 from intake.phones import can_receive_sms, normalise_phone
+from intake.reference.cache import cached
 from intake.types import utcnow
 from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
+from notify.sealing import seal
 from routing.calendar import TZ, to_local
 
 log = logging.getLogger(__name__)
@@ -53,6 +57,12 @@ CHANNEL_LABELS = {"sms": _l("短信"), "mail": _l("邮件")}
 
 def templates(path: str = TEMPLATES) -> dict[str, dict]:
     """The shipped templates by key: channel, text, essential (a missing flag means essential)."""
+    return {key: dict(row) for key, row in _shipped(path, os.path.getmtime(path)).items()}
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(path: str, mtime: float) -> dict[str, dict]:
+    """The file read once per process (and again if it changes): not once per message queued."""
     with open(path, encoding="utf-8", newline="") as fh:
         return {
             row["key"]: {
@@ -84,11 +94,25 @@ def seed_templates(path: str = TEMPLATES) -> int:
 
 
 def template_for(key: str) -> dict:
-    """The wording in force: the table's row, or the shipped one if the table lacks the key."""
-    row = db.session.get(MessageTemplate, key)
-    if row is not None:
-        return {"key": key, "channel": row.channel, "text": row.text, "essential": row.essential}
-    return templates()[key]
+    """The wording in force: the table's row, or the shipped one if the table lacks the key.
+
+    The table is read once per process and kept until it changes (intake.reference.cache: at once
+    for a change this process makes, within REFERENCE_CHECK_SECONDS for another's), not once per message."""
+    row = template_rows().get(key)
+    return dict(row) if row is not None else templates()[key]
+
+
+def template_rows() -> dict[str, dict]:
+    """Every row of message_template as plain data, cached per process."""
+
+    def read():
+        columns = (MessageTemplate.key, MessageTemplate.channel, MessageTemplate.text, MessageTemplate.essential)
+        return {
+            key: {"key": key, "channel": channel, "text": text, "essential": essential}
+            for key, channel, text, essential in db.session.execute(sa.select(*columns))
+        }
+
+    return cached("message_templates", ("message_template",), read)
 
 
 @dataclass
@@ -111,14 +135,14 @@ def render(text: str, context: dict, secret: dict | None = None) -> Rendered:
     return Rendered(body, spans)
 
 
-def unmask(body: str, secret: list | None) -> str:
-    """The body with its masks replaced by the secrets the job was given."""
+def unmask(body: str, secret: list | None) -> str | None:
+    """The body with its masks replaced by their secrets; None if a mask is left over or moved
+    (the citizen must never get ****** for a lookup code)."""
     for offset, value in sorted(secret or [], reverse=True):
         if body[offset : offset + len(MASK)] != MASK:
-            log.warning("a secret's place in a message body moved; sending it masked")
-            continue
+            return None
         body = body[:offset] + value + body[offset + len(MASK) :]
-    return body
+    return None if MASK in body else body
 
 
 # --- the sending rules ---------------------------------------------------------------------------
@@ -312,12 +336,14 @@ def queue_message(
 ) -> Message:
     """One message per case, event, recipient and template, sent by a job after the commit.
 
-    `secret` values (e.g. {"lookup_code": "123456"}) reach the gateway but not the database;
+    `secret` values (e.g. {"lookup_code": "123456"}) reach the gateway; the database holds them
+    only encrypted (notify/sealing.py), until the message is sent;
     `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
     """
+    new_event = event.id is None  # not yet flushed: no message can name it yet
     db.session.flush()  # the event needs its id for the idempotency key
     key = f"{case.id}:{event.id}:{recipient}:{template}"
-    return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped)
+    return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped, new_key=new_event)
 
 
 def reply_sms(
@@ -349,9 +375,13 @@ def _queue(
     now: datetime | None,
     context: dict,
     capped: bool = False,
+    new_key: bool = False,
 ) -> Message:
-    """Store the message once per idempotency key, held or suppressed by the rules, sent after commit."""
-    existing = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
+    """Store the message once per idempotency key, held or suppressed by the rules, sent after commit.
+
+    `new_key`: the key names an event this transaction has just inserted, so no message can have it
+    yet and the lookup is skipped (the unique index on idempotency_key still stands behind it)."""
+    existing = None if new_key else db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
     if existing is not None:
         return existing
     now = now or utcnow()
@@ -375,10 +405,12 @@ def _queue(
     if why:
         MESSAGE_STATES.move(message, "suppress")
         message.last_error = why
+    elif rendered.secret:
+        message.sealed_secret = seal(rendered.secret)  # a suppressed message keeps nothing
     db.session.add(message)
     db.session.flush()
     if not why:
-        enqueue_send(message, rendered.secret)
+        enqueue_send(message)
     return message
 
 
@@ -396,16 +428,16 @@ def retry_policy() -> Retry:
     return Retry(max=len(intervals), interval=intervals)
 
 
-def enqueue_send(message: Message, secret: list | None = None, job_id: str | None = None) -> None:
-    """Enqueue the send job after the commit: at once, or for not_before with RQ's scheduler."""
-    kwargs = {"secret": secret} if secret else {}
+def enqueue_send(message: Message, job_id: str | None = None) -> None:
+    """Enqueue the send job after the commit: at once, or for not_before with RQ's scheduler.
+
+    The job gets the id only: what it sends, secrets included, is read from the row."""
     enqueue_after_commit(
         SEND_MESSAGE,
         message.id,
         job_id=job_id or send_job_id(message.id),
         retry=retry_policy(),
         at=message.not_before,
-        **kwargs,
     )
 
 

@@ -12,32 +12,27 @@ from rq.job import Job, JobStatus
 
 from intake.extensions import db
 from intake.jobcontext import in_app_context
-from intake.jobs import enqueue_now
+from intake.jobs import enqueue_now, queue_for, still_pending
 from intake.logconfig import bind_case
-from intake.redis_conn import get_redis
+from intake.redis_conn import get_queue, get_redis
+from intake.sweeplog import records_run
 from intake.transaction import transactional
 from intake.types import utcnow
 from notify import services
 from notify.backends import backend_for
 from notify.models import MESSAGE_STATES, Message, MessageStatus
+from notify.sealing import unseal
 
 log = logging.getLogger(__name__)
 EARLY_RUNS = 50  # a job that keeps waking early (clock skew) gives up after this many holds
-ALIVE = {
-    JobStatus.QUEUED,
-    JobStatus.SCHEDULED,
-    JobStatus.STARTED,
-    JobStatus.DEFERRED,
-    JobStatus.RATE_LIMITED,
-    JobStatus.READY_TO_ENQUEUE,
-}
 
 
 @in_app_context
 def send_message(message_id: int, secret: list | None = None, now: datetime | None = None):
     """Send one queued message once, whatever the reruns and however many workers.
 
-    `secret` lists (offset, value) for the masks in the stored body (see services.render).
+    The masks of the stored body are filled from the row's sealed secret (notify/sealing.py);
+    `secret`, the (offset, value) pairs, is only for jobs enqueued before secrets were sealed.
     Returns "sent" or "skipped"; a job that woke early returns RQ's Retry, which schedules
     it again for the end of the hold with the same arguments.
     """
@@ -69,14 +64,23 @@ def _send_once(message_id: int, secret: list | None, now: datetime):
         db.session.rollback()
         return "skipped", None
     db.session.refresh(message)
+    body = services.unmask(message.body, secret or unseal(message.sealed_secret))
+    if body is None:  # the code cannot be recovered: better no SMS than one with ******
+        message.last_error = "the lookup code of this message could not be recovered (MESSAGE_SECRET_KEY changed?)"
+        message.sealed_secret = None
+        MESSAGE_STATES.move(message, "fail")
+        log.error("message %s not sent: its secret could not be recovered", message_id)
+        return "failed", None
     try:
-        gateway_id = backend_for(message.channel).send(message, services.unmask(message.body, secret))
+        gateway_id = backend_for(message.channel).send(message, body)
     except Exception as exc:
         message.last_error = repr(exc)[:2000]
         if not _retries_left():
             MESSAGE_STATES.move(message, "fail")
+            message.sealed_secret = None
         return None, exc
     message.gateway_id = gateway_id or ""
+    message.sealed_secret = None  # sent: the code is the citizen's now, not ours to keep
     MESSAGE_STATES.move(message, "send")
     message.sent_at = utcnow()
     message.last_error = ""
@@ -89,12 +93,13 @@ def _retries_left() -> bool:
 
 
 @in_app_context
+@records_run
 def sweep_unsent(now: datetime | None = None) -> int:
     """Enqueue again the queued messages whose job is gone (Redis was down at the commit, the
     worker died), once they are older than NOTIFY_SWEEP_GRACE and past their not_before.
 
-    A failed job is requeued with its arguments; a job that is gone took its secret arguments
-    with it, so its message is sent with the mask (******) in place of the lookup code.
+    A failed job is requeued; a job that is gone is enqueued again by id: what it sends, the
+    sealed lookup code included, is on the message row.
     """
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["NOTIFY_SWEEP_GRACE"])
@@ -123,10 +128,9 @@ def _revive(message_id: int, redis) -> bool:
     except NoSuchJobError:
         job = None
     if job is not None:
-        status = job.get_status()
-        if status in ALIVE:
+        if still_pending(job, get_queue(kind=queue_for(send_message))):
             return False
-        if status == JobStatus.FAILED:
+        if job.get_status() == JobStatus.FAILED:
             try:
                 job.requeue()
                 return True

@@ -11,8 +11,6 @@ from intake.reference.models import Division, DivisionLevel, Industry
 from intake.transaction import transaction
 from routing import reference
 from routing.router.calibrate import DEFAULT_PATH
-from routing.router.evaluate import evaluate, load_cases, load_tags, predict_line
-from routing.router.fit import fit, format_fit
 from routing.services import get_router, invalidate_router
 
 routing_cli = click.Group("routing", help="Run the router on case files.")
@@ -67,6 +65,8 @@ def routing_set_rule(county, industry, lead, co):
 @with_appcontext
 def routing_predict(path):
     """Write one JSON line per case: the router's decision."""
+    from routing.router.evaluate import load_cases, predict_line  # the router's modules: not at app import
+
     router = get_router()
     out = sys.stdout
     for case in load_cases(path):
@@ -92,6 +92,8 @@ def routing_predict(path):
 def routing_eval(path, verbose, part, tags):
     """Print the mistakes, a reliability table, per-category rows (--tags) and
     precision, coverage, triage recall against each case's `expect`."""
+    from routing.router.evaluate import evaluate, load_cases, load_tags
+
     report = evaluate(get_router(), load_cases(path, part))
     click.echo(report.format(verbose, load_tags(tags) if tags else None))
 
@@ -106,6 +108,8 @@ def routing_eval(path, verbose, part, tags):
 def routing_calibrate(paths, target, out):
     """Refit the confidence on the train part of labelled sets (default: the shared dev sets)
     and print its cross-validated precision, coverage and triage recall. Needs scikit-learn."""
+    from routing.router.fit import fit, format_fit
+
     try:
         calibration, report = fit(get_router(), list(paths) or None, target)
     except ImportError as exc:

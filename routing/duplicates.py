@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from intake.cases.models import OPEN_STATUSES, Case
 from intake.cases.workflow import record
 from intake.extensions import db
-from routing.router.gazetteer import normalize
+from routing.router.names import normalize  # not gazetteer: that loads the fuzzy matcher
 
 WINDOW = timedelta(days=30)
 THRESHOLD = 0.3  # bigram overlap above which two texts tell the same matter

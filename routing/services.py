@@ -11,15 +11,13 @@ from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.redis_conn import get_redis
+from intake.reference.cache import VERSION_KEY, bump_version
 from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule, SmsKeyword
 from intake.reference.seed import department_kind_names
 from intake.types import utcnow
 from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
-from routing.router import Reference
-from routing.router import build_router as build_router_for
 
-VERSION_KEY = "intake:reference-version"
 _cache: dict = {}
 
 
@@ -62,14 +60,18 @@ def invalidate_router() -> None:
     """Tell every process that reference data changed (the router and the SMS keywords)."""
     _cache.pop("router", None)
     _cache.pop("sms_keywords", None)
-    try:
-        get_redis().incr(VERSION_KEY)
-    except RedisError:
-        pass  # this process rebuilds anyway; others will when Redis is back
+    bump_version()  # and the per-process reference cache (intake.reference.cache) with them
 
 
 def build_router():
-    """The router for the reference tables as they are now."""
+    """The router for the reference tables as they are now.
+
+    The router's modules (pinyin phrases, OpenCC, phone geodata: ~100 MB) are imported here, when a
+    router is first built (by a worker), not when this module is: the web imports it for
+    `sms_keywords` and `invalidate_router` and never routes."""
+    from routing.router import Reference
+    from routing.router import build_router as build_router_for
+
     divisions = db.session.execute(
         sa.select(Division.code, Division.name, Division.level, Division.parent_code, Division.aliases)
     ).all()

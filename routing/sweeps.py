@@ -19,6 +19,7 @@ from intake.jobcontext import in_app_context
 from intake.jobs import enqueue_after_commit
 from intake.redis_conn import get_redis
 from intake.reference.models import Department, Division
+from intake.sweeplog import records_run
 from intake.transaction import transactional
 from intake.types import utcnow
 from notify.services import tell_staff
@@ -34,6 +35,7 @@ TELL_BATCH = 50  # events per notification job
 
 
 @in_app_context
+@records_run
 def sweep_clocks(now: datetime | None = None) -> dict[str, int]:
     """Warn the clocks that turned amber and escalate those that ran out; a rerun finds nothing new.
 

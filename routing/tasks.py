@@ -9,7 +9,9 @@ from flask import current_app
 from intake.cases.models import Case, CaseStatus
 from intake.extensions import db
 from intake.jobcontext import in_app_context
-from intake.jobs import enqueue_now
+from intake.jobs import enqueue_now, pending_job, route_job_id
+from intake.metrics import count_after_commit
+from intake.sweeplog import records_run
 from intake.types import utcnow
 from routing.services import apply_decision, case_input, get_router
 
@@ -25,10 +27,12 @@ def route_case(case_id: int) -> str:
         return "skipped"
     decision = get_router().decide(case_input(case))
     apply_decision(case, decision)
+    count_after_commit("intake_cases_routed", "triage" if case.routing["triage"] else "auto")
     return case.status.value
 
 
 @in_app_context
+@records_run
 def sweep_unrouted() -> int:
     """Enqueue routing for every case still waiting after the grace period (Redis or worker outage)."""
     cutoff = utcnow() - timedelta(seconds=current_app.config["ROUTING_SWEEP_GRACE"])
@@ -38,8 +42,13 @@ def sweep_unrouted() -> int:
         .order_by(Case.received_at)
         .limit(1000)
     ).all()
+    db.session.rollback()  # nothing to write; do not hold the snapshot while talking to Redis
+    enqueued = 0
     for case_id in ids:
-        enqueue_now(route_case, case_id, job_id=f"route-case-{case_id}")
-    if ids:
-        log.info("sweep re-enqueued %d unrouted cases", len(ids))
-    return len(ids)
+        job_id = route_job_id(case_id)
+        if pending_job(job_id, route_case):  # still queued or running: a second copy would only wait behind it
+            continue
+        enqueued += enqueue_now(route_case, case_id, job_id=job_id)
+    if enqueued:
+        log.info("sweep re-enqueued %d unrouted cases", enqueued)
+    return enqueued

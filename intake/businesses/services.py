@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from intake.businesses.models import Business
 from intake.cases.models import Case
 from intake.extensions import db
-from routing.router.gazetteer import normalize
+from routing.router.names import normalize  # not gazetteer: that loads the fuzzy matcher
 
 # Legal forms and filler that people add or leave out of a shop's name.
 _NOISE = re.compile(r"(有限责任公司|股份有限公司|有限公司|个体工商户|个体户|分公司|经营部|（[^）]*）|\([^)]*\))")

@@ -9,11 +9,24 @@ from intake.cases.kinds import KINDS, CaseKind, Identity
 from intake.extensions import db
 from intake.forms import IntakeForm
 from intake.phones import normalise_phone  # noqa: F401  (read from here too)
+from intake.reference.cache import cached
 from intake.reference.models import Industry
 
 KIND_CHOICES = [SelectChoice(k.value, spec.choice) for k, spec in KINDS.items()]
 KIND_VALUES = {c.value for c in KIND_CHOICES}
 DESCRIPTION_MAX = 5000
+
+
+def industry_choices() -> list[tuple[str, str]]:
+    """(code, name) of every industry in the form's order: read once per process (intake.reference.cache)."""
+
+    def read():
+        return [
+            tuple(row)
+            for row in db.session.execute(db.select(Industry.code, Industry.name).order_by(Industry.position))
+        ]
+
+    return cached("case_form_industries", ("industry",), read)
 
 
 class CaseForm(IntakeForm):
@@ -47,8 +60,7 @@ class CaseForm(IntakeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        industries = db.session.scalars(db.select(Industry).order_by(Industry.position)).all()
-        self.industry.choices = [SelectChoice("", _l("不清楚"))] + [SelectChoice(i.code, i.name) for i in industries]
+        self.industry.choices = [SelectChoice("", _l("不清楚"))] + [SelectChoice(c, n) for c, n in industry_choices()]
         self.phone_e164 = None
 
     def validate_complainant_phone(self, field):

@@ -29,7 +29,7 @@ from intake.cases.services import CITIZEN, Submission, submit_case
 from intake.cases.workflow import record, transition
 from intake.extensions import db
 from intake.inputs import BadJson, loads_object, text_problem
-from intake.jobs import ROUTE_CASE, enqueue_after_commit
+from intake.jobs import ROUTE_CASE, enqueue_after_commit, route_job_id
 from intake.phones import normalise_phone
 from intake.sms.models import InboundSms
 from intake.types import utcnow
@@ -374,7 +374,7 @@ def add_details(case: Case, rows: list[InboundSms], text: str) -> CaseEvent:
     if case.status is CaseStatus.TRIAGE and not any(e.action == "return" for e in case.events):
         transition(case, "reroute", CITIZEN, reason=_("市民补充了地点或情况，重新自动分派"), public=False)
     if case.status is CaseStatus.RECEIVED:
-        enqueue_after_commit(ROUTE_CASE, case.id, job_id=f"route-case-{case.id}-sms-{rows[0].id}")
+        enqueue_after_commit(ROUTE_CASE, case.id, job_id=route_job_id(case.id))  # the one id the sweep knows
     if mentions_emergency(text):
         case.urgent = True
         tell_citizen(case, "sms_emergency", event, urgent=True)  # never capped: it says to call 110/119/120

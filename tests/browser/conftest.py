@@ -60,3 +60,14 @@ def browser_login(page, live_server):
         page.click("button[type=submit]")
 
     return do
+
+
+def fill_complaint(page) -> None:
+    """The citizen form filled in with a complaint about a fake-fertiliser shop in 桥头镇."""
+    page.check("#kind-0")  # 投诉
+    page.fill("#business_name", "江边农资店")
+    page.fill("#business_address", "永嘉县桥头镇")
+    page.select_option("#industry", "farm_inputs")
+    page.fill("#description", "买的复合肥是假的，撒下去庄稼一点都不长。")
+    page.fill("#complainant_name", "张三")
+    page.fill("#complainant_phone", "139 1234 5678")

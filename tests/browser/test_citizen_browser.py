@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.browser.conftest import fill_complaint
+
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 3,
@@ -28,13 +30,7 @@ def test_citizen_files_on_a_phone_and_looks_the_case_up(phone, live_server, run_
     page = phone
     page.goto(f"{live_server}/")
     assert "110" in page.inner_text(".notice") and fits_the_screen(page)
-    page.check("#kind-0")  # 投诉
-    page.fill("#business_name", "江边农资店")
-    page.fill("#business_address", "永嘉县桥头镇")
-    page.select_option("#industry", "farm_inputs")
-    page.fill("#description", "买的复合肥是假的，撒下去庄稼一点都不长。")
-    page.fill("#complainant_name", "张三")
-    page.fill("#complainant_phone", "139 1234 5678")
+    fill_complaint(page)
     page.tap("button[type=submit]")
 
     tracking_no = page.inner_text("#tracking-no").strip()

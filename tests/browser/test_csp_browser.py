@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from intake.accounts.models import Role
 from intake.cases.models import Case, CaseStatus
 from intake.extensions import db
+from tests.browser.conftest import fill_complaint
 from tests.intake.test_api import PHARMACY
 from tests.intake.test_dispatch import VAGUE
 
@@ -64,13 +65,7 @@ def test_the_watch_sees_a_violation(page, live_server, watch):
 def test_citizen_files_sees_the_receipt_and_looks_the_case_up(page, live_server, run_jobs, watch):
     page.goto(f"{live_server}/")
     watch.assert_clean()
-    page.check("#kind-0")
-    page.fill("#business_name", "江边农资店")
-    page.fill("#business_address", "永嘉县桥头镇")
-    page.select_option("#industry", "farm_inputs")
-    page.fill("#description", "买的复合肥是假的，撒下去庄稼一点都不长。")
-    page.fill("#complainant_name", "张三")
-    page.fill("#complainant_phone", "139 1234 5678")
+    fill_complaint(page)
     page.click("button[type=submit]")
     tracking_no = page.inner_text("#tracking-no").strip()
     code = page.inner_text("#lookup-code").strip()

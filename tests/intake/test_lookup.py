@@ -13,22 +13,9 @@ from intake.cases.codes import check_digit, well_formed
 from intake.cases.models import Case
 from intake.extensions import db
 from tests.factories import CaseFactory
+from tests.intake.test_api import PHARMACY
+from tests.intake.test_web_form import GOOD as WEB_FORM
 
-PHARMACY = {
-    "kind": "complaint",
-    "business_name": "好日子大药房",
-    "business_address": "浙江省温州市永嘉县瓯北街道罗浮大街88号",
-    "description": "在这家药店买的感冒药已经过期两个月，店员不肯退换。",
-    "complainant": {"name": "李明", "phone": "138 1234 5678"},
-}
-WEB_FORM = {
-    "kind": "complaint",
-    "business_name": "江边农资店",
-    "business_address": "永嘉县桥头镇",
-    "description": "买的复合肥是假的，撒下去庄稼一点都不长。",
-    "complainant_name": "张三",
-    "complainant_phone": "13912345678",
-}
 WRONG = "受理编号或查询码不正确。"
 
 

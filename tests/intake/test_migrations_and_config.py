@@ -80,6 +80,7 @@ SAFE_PRODUCTION = {
     "HOTLINE_TOKEN": "hotline-token",
     "SMS_WEBHOOK_SECRET": "sms-secret",
     "LOOKUP_CODE_KEY": "lookup-code-key",
+    "METRICS_TOKEN": "metrics-token",
     "NOTIFY_SMS_BACKEND": "http",
     "NOTIFY_SMS_HTTP_URL": "https://sms.example/send",
     "NOTIFY_MAIL_BACKEND": "smtp",

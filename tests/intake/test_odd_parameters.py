@@ -116,6 +116,10 @@ def _client_as(app, make_user, role):
     return client
 
 
+# a 503 that is the route's answer, not a failure: /readyz with no RQ worker running in the test
+SAYS_503 = {("health.readyz", 503)}
+
+
 def test_no_get_route_answers_an_odd_parameter_with_a_500(app, make_user):
     from intake.extensions import db
 
@@ -131,7 +135,7 @@ def test_no_get_route_answers_an_odd_parameter_with_a_500(app, make_user):
                 except Exception as exc:  # TESTING propagates what would be a 500
                     db.session.rollback()
                     status = f"500 ({type(exc).__name__}: {str(exc)[:120]})"
-                if str(status).startswith("5"):
+                if str(status).startswith("5") and (rule.endpoint, status) not in SAYS_503:
                     failures.append(f"{role.value if role else 'anonymous'} GET {path} {query!r:.200}: {status}")
     assert not failures, f"{len(failures)} responses were 5xx:\n" + "\n".join(dict.fromkeys(failures[:60]))
 

@@ -18,6 +18,7 @@ from tests.intake.test_queue import file_and_route
 
 # GET routes that answer JSON, files or bytes, not a page.
 NOT_HTML = {"static", "api.get_case", "hotline.feed", "places.search", "reports.figures_csv", "reports.figures_xlsx"}
+NOT_HTML |= {"health.healthz", "health.readyz", "health.metrics"}  # JSON and Prometheus text, for machines
 
 # Which login opens which page: the first prefix of the endpoint that matches; None is a citizen.
 LOGIN_FOR = [
@@ -170,6 +171,7 @@ def test_hsts_only_in_production(monkeypatch, tmp_path):
         "HOTLINE_TOKEN": "t",
         "SMS_WEBHOOK_SECRET": "s",
         "LOOKUP_CODE_KEY": "l",
+        "METRICS_TOKEN": "m",
         "NOTIFY_SMS_BACKEND": "http",
         "NOTIFY_SMS_HTTP_URL": "https://sms.example/send",
         "NOTIFY_MAIL_BACKEND": "smtp",

@@ -56,16 +56,18 @@ def drain(app):
     as if their time had come."""
     from rq import SimpleWorker
 
-    from intake.redis_conn import get_queue, get_redis
+    from intake.redis_conn import get_queues, get_redis
 
     def run(fast_forward: bool = False) -> None:
-        queue, redis = get_queue(app), get_redis(app)
+        queues, redis = get_queues(app), get_redis(app)
         if fast_forward:
-            for job_id in queue.scheduled_job_registry.get_job_ids():
-                redis.zadd(queue.scheduled_job_registry.key, {job_id: 0})
+            for queue in queues:
+                for job_id in queue.scheduled_job_registry.get_job_ids():
+                    redis.zadd(queue.scheduled_job_registry.key, {job_id: 0})
         for _ in range(10):
-            SimpleWorker([queue], connection=redis).work(burst=True, with_scheduler=True)
-            if not queue.count and not queue.scheduled_job_registry.get_jobs_to_schedule(int(time.time())):
+            SimpleWorker(queues, connection=redis).work(burst=True, with_scheduler=True)
+            now = int(time.time())
+            if not any(q.count or q.scheduled_job_registry.get_jobs_to_schedule(now) for q in queues):
                 return
         raise AssertionError("jobs kept coming back")
 

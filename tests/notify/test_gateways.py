@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from intake.extensions import db
-from intake.redis_conn import get_queue
+from intake.redis_conn import MESSAGES, get_queue
 from intake.types import utcnow
 from notify.models import Message, MessageStatus
 from notify.services import queue_message
@@ -81,7 +81,7 @@ def test_a_gateway_failing_twice_gets_the_message_exactly_once(app, gateway, cas
     message = queue_message(case, "sms", CITIZEN, "case_accepted", event(), due="2026-12-07")
     db.session.commit()
     message_id, key, tracking_no = message.id, message.idempotency_key, case.tracking_no
-    queue = get_queue(app)
+    queue = get_queue(app, MESSAGES)
 
     drain()  # first try: 500, retried after the first backoff interval
     row = db.session.get(Message, message_id)

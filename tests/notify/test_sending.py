@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from rq import Retry
 
 from intake.extensions import db
-from intake.redis_conn import get_queue, get_redis
+from intake.redis_conn import MESSAGES, get_queue, get_redis
 from intake.types import utcnow
 from notify import services
 from notify.backends import MemoryBackend
@@ -53,7 +53,7 @@ def test_quiet_hours_defer_a_message_to_eight_and_an_urgent_one_goes_at_once(
     db.session.commit()
     held_id, held_until, urgent_id = held.id, held.not_before, urgent.id
     assert held_until == local(2, 8) and urgent.not_before is None
-    queue = get_queue(app)
+    queue = get_queue(app, MESSAGES)
     assert queue.scheduled_job_registry.get_scheduled_time(f"send-message-{held_id}") == held_until
 
     drain()
@@ -160,25 +160,25 @@ def receipt(template):
     return template("test_receipt", "【十小投诉举报】已登记，受理编号{tracking_no}，查询码{lookup_code}，请妥善保存。")
 
 
-def test_the_lookup_code_reaches_the_phone_but_never_the_database(app, case, event, receipt, drain):
+def test_the_lookup_code_reaches_the_phone_but_the_database_holds_it_only_sealed(app, case, event, receipt, drain):
     message = tell_citizen(case, receipt, event(), urgent=True, secret={"lookup_code": "654321"})
     db.session.commit()
     message_id = message.id
     assert "查询码******，" in message.body and "654321" not in message.body
+    queued = db.session.execute(sa.text("SELECT * FROM message")).one()
+    assert not any("654321" in str(value) for value in queued)  # sealed, not written out
+    assert message.sealed_secret
 
     drain()
     assert len(sms_sent_to(CITIZEN)) == 1 and "查询码654321，" in sms_sent_to(CITIZEN)[0]
     row = db.session.get(Message, message_id)
-    assert row.status is MessageStatus.SENT
-    stored = db.session.execute(sa.text("SELECT * FROM message")).one()
-    assert not any("654321" in str(value) for value in stored)
+    assert row.status is MessageStatus.SENT and row.sealed_secret is None  # sent: not kept
 
 
-def test_a_lost_job_is_found_by_the_sweep_and_sent_masked(app, case, event, receipt, drain, monkeypatch):
+def test_a_lost_job_is_re_created_by_the_sweep_with_the_code(app, case, event, receipt, drain, monkeypatch):
     monkeypatch.setitem(app.config, "NOTIFY_SWEEP_GRACE", 60)
-    message = tell_citizen(case, receipt, event(), urgent=True, secret={"lookup_code": "654321"})
+    tell_citizen(case, receipt, event(), urgent=True, secret={"lookup_code": "654321"})
     db.session.commit()
-    message_id = message.id
     assert sweep_unsent(now=utcnow() + timedelta(minutes=5)) == 0  # its job is waiting: left alone
     assert sweep_unsent() == 0  # too young anyway
 
@@ -187,9 +187,28 @@ def test_a_lost_job_is_found_by_the_sweep_and_sent_masked(app, case, event, rece
     assert sweep_unsent(now=utcnow() + timedelta(minutes=5)) == 1
     assert sweep_unsent(now=utcnow() + timedelta(minutes=5)) == 0  # enqueued once
     drain()
-    assert sms_sent_to(CITIZEN) == [db.session.get(Message, message_id).body]
-    assert "******" in sms_sent_to(CITIZEN)[0]
+    assert len(sms_sent_to(CITIZEN)) == 1 and "查询码654321，" in sms_sent_to(CITIZEN)[0]  # never ******
     assert sweep_unsent(now=utcnow() + timedelta(minutes=5)) == 0  # sent: nothing to do
+
+
+def test_a_code_no_key_opens_is_not_sent_masked(app, case, event, receipt, drain, monkeypatch):
+    message_id = tell_citizen(case, receipt, event(), urgent=True, secret={"lookup_code": "654321"}).id
+    db.session.commit()
+    monkeypatch.setitem(app.config, "MESSAGE_SECRET_KEY", "a-key-that-did-not-seal-it")
+    drain()
+    assert sms_sent_to(CITIZEN) == []  # no SMS rather than one with ******
+    row = db.session.get(Message, message_id)
+    assert row.status is MessageStatus.FAILED and "could not be recovered" in row.last_error
+
+
+def test_an_old_key_still_opens_its_seals(app, case, event, receipt, drain, monkeypatch):
+    monkeypatch.setitem(app.config, "MESSAGE_SECRET_KEY", "the-old-key")
+    tell_citizen(case, receipt, event(), urgent=True, secret={"lookup_code": "654321"})
+    db.session.commit()
+    monkeypatch.setitem(app.config, "MESSAGE_SECRET_KEY", "the-new-key")
+    monkeypatch.setitem(app.config, "MESSAGE_SECRET_OLD_KEYS", "the-old-key")
+    drain()
+    assert "查询码654321，" in sms_sent_to(CITIZEN)[0]
 
 
 def test_a_job_that_died_is_requeued_by_the_sweep_with_its_secret(app, case, event, receipt, drain):
@@ -197,7 +216,7 @@ def test_a_job_that_died_is_requeued_by_the_sweep_with_its_secret(app, case, eve
 
     message_id = tell_citizen(case, receipt, event(), secret={"lookup_code": "654321"}).id
     db.session.commit()
-    queue = get_queue(app)
+    queue = get_queue(app, MESSAGES)
     job = queue.fetch_job(f"send-message-{message_id}")
     queue.remove(job)  # as if its work horse was killed and RQ gave up on it
     job.set_status(JobStatus.FAILED)

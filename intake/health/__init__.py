@@ -1,0 +1,1 @@
+"""Health and metrics for machines: /healthz, /readyz, /metrics (README: Health and metrics)."""

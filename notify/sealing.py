@@ -1,0 +1,41 @@
+"""What a queued message needs and the database must not show: a receipt's lookup code.
+
+The stored body has a mask (******) where the code stands; the code itself is kept next to it,
+encrypted with Fernet (AES-128-CBC and HMAC-SHA256, from the `cryptography` package) under a key
+derived from MESSAGE_SECRET_KEY (by default from SECRET_KEY), so that a send job lost with Redis can be re-created from the row
+and the citizen never gets the mask. The sending job clears it once the message is sent or given
+up. MESSAGE_SECRET_OLD_KEYS (comma-separated) still open what older keys sealed.
+"""
+
+import base64
+import hashlib
+import json
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import current_app
+
+
+def _fernet(secret: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+
+
+def _keys() -> MultiFernet:
+    config = current_app.config
+    key = config.get("MESSAGE_SECRET_KEY") or "message-secret:" + config["SECRET_KEY"]
+    old = [k.strip() for k in (config.get("MESSAGE_SECRET_OLD_KEYS") or "").split(",") if k.strip()]
+    return MultiFernet([_fernet(key), *map(_fernet, old)])
+
+
+def seal(secret: list[tuple[int, str]]) -> str:
+    """The (offset, value) pairs of a body's masks, encrypted for the message row."""
+    return _keys().encrypt(json.dumps(secret).encode()).decode()
+
+
+def unseal(token: str | None) -> list[tuple[int, str]] | None:
+    """The pairs again, or None when there is nothing sealed or no key opens it."""
+    if not token:
+        return None
+    try:
+        return [tuple(pair) for pair in json.loads(_keys().decrypt(token.encode()))]
+    except (InvalidToken, ValueError):
+        return None

@@ -1,0 +1,101 @@
+"""The worker in this process: its queues in priority order, jobs run without a fork and under
+RQ's job timeout, and sweeps that leave a job still queued alone."""
+
+import os
+import time
+
+import sqlalchemy as sa
+from rq.job import Job, JobStatus
+
+from intake.cases.models import Case, CaseStatus
+from intake.extensions import db
+from intake.jobs import JOB_QUEUES, queue_for
+from intake.redis_conn import MESSAGES, ROUTING, SWEEPS, get_queue, get_queues, get_redis
+from intake.worker import periodic_jobs, run_worker
+from routing.tasks import sweep_unrouted
+from tests.intake.test_api import PHARMACY
+
+
+def file_case(client) -> int:
+    assert client.post("/api/v1/cases", json=PHARMACY).status_code == 201
+    db.session.rollback()
+    return db.session.scalar(sa.select(sa.func.max(Case.id)))
+
+
+def test_each_kind_of_work_has_its_queue_named_from_the_prefix(app):
+    assert [q.name for q in get_queues(app)] == ["intake-test-routing", "intake-test-messages", "intake-test-sweeps"]
+    assert queue_for("routing.tasks.route_case") == ROUTING
+    assert queue_for("notify.tasks.send_message") == MESSAGES
+    assert {queue_for(func) for func, _ in periodic_jobs(app)} == {SWEEPS}
+    assert set(JOB_QUEUES.values()) <= {ROUTING, MESSAGES, SWEEPS}
+
+
+def test_a_filed_case_waits_on_the_routing_queue_and_its_receipt_on_the_messages_queue(app, client):
+    case_id = file_case(client)
+    assert get_queue(app, ROUTING).get_job_ids() == [f"route-case-{case_id}"]
+    messages = get_queue(app, MESSAGES).get_job_ids()
+    assert messages and all(job_id.startswith("send-message-") for job_id in messages)
+    assert get_queue(app, SWEEPS).count == 0
+
+
+def test_the_sweep_leaves_a_still_queued_routing_job_alone_and_enqueues_a_lost_or_finished_one(app, client, run_jobs):
+    case_id = file_case(client)
+    routing = get_queue(app, ROUTING)
+
+    assert sweep_unrouted() == 0  # its job is still queued: no second copy
+    assert routing.get_job_ids() == [f"route-case-{case_id}"]
+
+    # a worker took the job off the list as Redis went away: marked queued, in no queue
+    get_redis(app).delete(routing.key)
+    assert Job.fetch(f"route-case-{case_id}", connection=get_redis(app)).get_status() == JobStatus.QUEUED
+    assert sweep_unrouted() == 1
+    assert routing.get_job_ids() == [f"route-case-{case_id}"]
+
+    assert run_jobs() >= 1  # the routing job and the receipt
+    assert db.session.get(Case, case_id).status is not CaseStatus.RECEIVED
+    # a finished job is no reason to wait: a case received again (a reroute) gets a new run
+    db.session.execute(sa.update(Case).where(Case.id == case_id).values(status=CaseStatus.RECEIVED))
+    db.session.commit()
+    assert sweep_unrouted() == 1
+    assert routing.get_job_ids() == [f"route-case-{case_id}"]
+
+
+def test_jobs_run_in_the_workers_own_process_routing_first(app, client):
+    get_queue(app, MESSAGES).enqueue(time.time, job_id="message-first")
+    case_id = file_case(client)
+    get_queue(app, ROUTING).enqueue(os.getpid, job_id="where-am-i")
+    assert run_worker(app, burst=True) == 0
+    redis = get_redis(app)
+    assert Job.fetch("where-am-i", connection=redis).return_value() == os.getpid()  # no work horse
+    routed = Job.fetch(f"route-case-{case_id}", connection=redis)
+    message = Job.fetch("message-first", connection=redis)
+    assert routed.get_status() == JobStatus.FINISHED and message.get_status() == JobStatus.FINISHED
+    assert routed.ended_at <= message.started_at  # routing before the message enqueued earlier
+    assert db.session.get(Case, case_id).status is not CaseStatus.RECEIVED
+
+
+def test_a_job_over_its_timeout_is_stopped_and_the_worker_goes_on(app, client):
+    routing = get_queue(app, ROUTING)
+    routing.enqueue(time.sleep, 10, job_id="too-long", job_timeout=1)
+    routing.enqueue(os.getpid, job_id="after")
+    started = time.monotonic()
+    assert run_worker(app, burst=True) == 0
+    assert time.monotonic() - started < 8
+    redis = get_redis(app)
+    slow = Job.fetch("too-long", connection=redis)
+    assert slow.get_status() == JobStatus.FAILED and "JobTimeoutException" in slow.latest_result().exc_string
+    assert Job.fetch("after", connection=redis).return_value() == os.getpid()
+
+
+def test_flask_worker_queues_picks_the_kinds_of_work(app, client):
+    get_queue(app, MESSAGES).enqueue(time.time, job_id="a-message")
+    case_id = file_case(client)
+    result = app.test_cli_runner().invoke(args=["worker", "--burst", "--queues", "routing"])
+    assert result.exit_code == 0, result.output
+    db.session.rollback()
+    assert db.session.get(Case, case_id).status is not CaseStatus.RECEIVED
+    left = get_queue(app, MESSAGES).get_job_ids()  # for a messages worker: ours and the receipt
+    assert left[0] == "a-message" and all(job_id.startswith("send-message-") for job_id in left[1:])
+
+    result = app.test_cli_runner().invoke(args=["worker", "--burst", "--queues", "routing,mail"])
+    assert result.exit_code != 0 and "mail" in result.output
