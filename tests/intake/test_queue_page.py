@@ -30,7 +30,8 @@ def _rows(client, query=""):
     page = client.get("/staff/" + query)
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    return text, [no for no in _tracking_numbers() if no in text]
+    # in the page's order (the database returns rows in no particular order without ORDER BY)
+    return text, sorted((no for no in _tracking_numbers() if no in text), key=text.index)
 
 
 def _tracking_numbers():
