@@ -23,6 +23,7 @@ from intake.cases.models import Case, CaseStatus
 from intake.config import ROOT
 from intake.extensions import db
 from intake.redis_conn import ROUTING, get_queue
+from tests.intake.test_api import PHARMACY
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,15 +32,6 @@ pytestmark = [
 PORT = 6391
 REDIS_URL = f"redis://127.0.0.1:{PORT}/0"
 QUEUE = "intake-outage-test"
-PHARMACY = {
-    "kind": "complaint",
-    "business_name": "好日子大药房",
-    "business_address": "浙江省温州市永嘉县瓯北街道罗浮大街88号",
-    "description": "在这家药店买的感冒药已经过期两个月，店员不肯退换。",
-    "complainant": {"name": "李明", "phone": "138 1234 5678"},
-    "anonymous": False,
-    "urgent": False,
-}
 
 
 class RedisServer:
