@@ -1,7 +1,10 @@
 """What every area's forms share."""
 
-from flask import g, make_response, render_template
+from babel import support
+from flask import current_app, g, make_response, render_template
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
+from wtforms.i18n import messages_path
 
 from intake.inputs import text_problem
 
@@ -13,10 +16,28 @@ class IntakeForm(FlaskForm):
     tests/intake/test_faults.py checks that every FlaskForm in the app inherits this.
     """
 
+    class Meta(FlaskForm.Meta):
+        def get_translations(self, form):
+            """WTForms' own messages ("Not a valid choice.") in the request's language, loaded once
+            per process and language (Flask-WTF reads the catalogue from disk on every request)."""
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return wtforms_translations(str(get_locale()))
+
     def validate(self, extra_validators=None):
         if not unsafe_text_errors(self):
             return False
         return super().validate(extra_validators)
+
+
+_TRANSLATIONS: dict = {}
+
+
+def wtforms_translations(locale: str) -> support.Translations:
+    translations = _TRANSLATIONS.get(locale)
+    if translations is None:
+        translations = _TRANSLATIONS[locale] = support.Translations.load(messages_path(), [locale], domain="wtforms")
+    return translations
 
 
 def unsafe_text_errors(form) -> bool:

@@ -34,6 +34,7 @@ from intake.extensions import db
 from intake.jobs import SEND_MESSAGE, enqueue_after_commit
 from intake.phones import can_receive_sms, normalise_phone
 from intake.reference.cache import cached
+from intake.rows import insert_now, inserted_in_this_transaction
 from intake.types import utcnow
 from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
 from notify.sealing import seal
@@ -180,20 +181,30 @@ def hold_until(message: Message, now: datetime) -> datetime | None:
     return max((t for t in later if t), default=None)
 
 
+def _sms_count_statement():
+    """SMS to :recipient sent or queued to go in [:start, :end): built once, on the table (no ORM
+    entity), so each filing's count is a cached statement with three parameters."""
+    table = Message.__table__
+    when = sa.func.coalesce(table.c.sent_at, table.c.not_before, table.c.created_at)
+    return sa.select(sa.func.count(table.c.id)).where(
+        table.c.channel == "sms",
+        table.c.recipient == sa.bindparam("recipient"),
+        table.c.status.in_([MessageStatus.QUEUED, MessageStatus.SENT]),
+        when >= sa.bindparam("start", type_=table.c.created_at.type),
+        when < sa.bindparam("end", type_=table.c.created_at.type),
+    )
+
+
+_SMS_COUNT = _sms_count_statement()
+
+
 def sms_today(recipient: str, moment: datetime) -> int:
     """SMS to this number sent, or queued to go, on the local day of `moment`."""
     day = to_local(moment).date()
     start = datetime.combine(day, time.min, tzinfo=TZ)
-    when = sa.func.coalesce(Message.sent_at, Message.not_before, Message.created_at)
-    return db.session.scalar(
-        sa.select(sa.func.count(Message.id)).where(
-            Message.channel == "sms",
-            Message.recipient == recipient,
-            Message.status.in_([MessageStatus.QUEUED, MessageStatus.SENT]),
-            when >= start,
-            when < start + timedelta(days=1),
-        )
-    )
+    return db.session.execute(
+        _SMS_COUNT, {"recipient": recipient, "start": start, "end": start + timedelta(days=1)}
+    ).scalar()
 
 
 def normalise(phone: str) -> str:
@@ -340,8 +351,10 @@ def queue_message(
     only encrypted (notify/sealing.py), until the message is sent;
     `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
     """
-    new_event = event.id is None  # not yet flushed: no message can name it yet
-    db.session.flush()  # the event needs its id for the idempotency key
+    # not yet flushed, or inserted just now: no message can name it yet
+    new_event = event.id is None or inserted_in_this_transaction(event)
+    if event.id is None or (case is not None and case.id is None):
+        db.session.flush()  # the event needs its id for the idempotency key
     key = f"{case.id}:{event.id}:{recipient}:{template}"
     return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped, new_key=new_event)
 
@@ -407,8 +420,7 @@ def _queue(
         message.last_error = why
     elif rendered.secret:
         message.sealed_secret = seal(rendered.secret)  # a suppressed message keeps nothing
-    db.session.add(message)
-    db.session.flush()
+    insert_now(message)  # one INSERT compiled once per process, not a flush (intake/rows.py)
     if not why:
         enqueue_send(message)
     return message

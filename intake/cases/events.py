@@ -12,7 +12,7 @@ def record(
 ) -> CaseEvent:
     """Write an event that does not change the status (receipt, a note, a clock warning)."""
     event = CaseEvent(
-        case=case,
+        **_of(case),
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_label=actor_label(actor),
@@ -23,6 +23,16 @@ def record(
     )
     db.session.add(event)
     return event
+
+
+def _of(case: Case) -> dict:
+    """The event's link to its case: by id when the case is stored and its events are not loaded
+    (nothing holds a list the event would be missing from; the next read of case.events finds it),
+    else through the relationship, which also appends it to the loaded case.events. The id alone
+    keeps a stored case clean, so a filing's flushes have nothing to do (intake/rows.py)."""
+    if case.id is not None and "events" not in case.__dict__:
+        return {"case_id": case.id}
+    return {"case": case}
 
 
 def actor_label(actor) -> str:

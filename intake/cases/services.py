@@ -12,6 +12,7 @@ from intake.cases.workflow import record
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, enqueue_after_commit, route_job_id
 from intake.metrics import count_after_commit
+from intake.rows import insert_now
 from intake.types import utcnow
 from notify.services import tell_citizen
 from routing.calendar import TZ
@@ -77,6 +78,7 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
         received_at=utcnow(),
     )
     event = record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
+    insert_now(event)  # its id names the receipt (the message's idempotency key)
     if receipt:
         capped = submission.channel in PUBLIC_CHANNELS
         tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code}, capped=capped)
@@ -120,27 +122,18 @@ def _insert_case(lookup_code: str, **columns) -> Case:
     """INSERT the case under a new tracking number, in one statement.
 
     The number's uniqueness is the unique index's business: `INSERT … ON CONFLICT (tracking_no) DO
-    NOTHING RETURNING …` gives the row, or nothing when the number is taken, and then another number
+    NOTHING RETURNING id` gives the row, or nothing when the number is taken, and then another number
     is tried. No SELECT first (a SELECT does not stop a request alongside taking the same number
     between it and the INSERT anyway), and no SAVEPOINT around the INSERT (SAVEPOINT and RELEASE are
     two more round trips; a conflict that DO NOTHING absorbs does not abort the transaction).
-    PostgreSQL and SQLite (3.35+) both have it; the returned Case is in the session as if flushed.
+    PostgreSQL and SQLite (3.35+) both have it. The statement is compiled once per process
+    (intake.rows.insert_now); the returned Case is in the session as if loaded.
     """
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    case = Case(**columns)
     for _try in range(TRACKING_NO_TRIES):
-        tracking_no = _new_tracking_no()
-        statement = (
-            insert(Case)
-            .values(tracking_no=tracking_no, lookup_code_hash=hash_code(tracking_no, lookup_code), **columns)
-            .on_conflict_do_nothing(index_elements=[Case.tracking_no])
-            .returning(Case)
-        )
-        case = db.session.scalars(statement).first()
-        if case is not None:
+        case.tracking_no = _new_tracking_no()
+        case.lookup_code_hash = hash_code(case.tracking_no, lookup_code)
+        if insert_now(case, conflict=("tracking_no",)):
             return case
     raise RuntimeError(f"no free tracking number after {TRACKING_NO_TRIES} tries")
 

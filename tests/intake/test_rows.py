@@ -1,0 +1,72 @@
+"""intake.rows.insert_now: a row inserted without the unit of work is the row a flush would have
+stored, and the object is in the session as if loaded (nothing more is written at the commit)."""
+
+import sqlalchemy as sa
+
+from intake.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Channel
+from intake.extensions import db
+from intake.rows import insert_now, inserted_in_this_transaction
+from notify.models import Message, MessageStatus
+
+from .test_filing_cost import Counted
+
+
+def _case(tracking_no: str) -> Case:
+    return Case(
+        tracking_no=tracking_no,
+        lookup_code_hash="h",
+        kind=CaseKind.COMPLAINT,
+        channel=Channel.API,
+        description="买的药过期了，店员不肯退。",
+    )
+
+
+def test_the_row_has_the_defaults_a_flush_would_give_and_the_commit_writes_nothing_more(app, monkeypatch):
+    flushed, direct = _case("2612010000011"), _case("2612010000029")
+    db.session.add(flushed)
+    db.session.flush()
+    assert insert_now(direct) is True
+    assert direct.id is not None and direct.id != flushed.id
+    counted = Counted(monkeypatch)
+    try:
+        db.session.commit()
+    finally:
+        counted.stop()
+    assert [s for s in counted.sql if s not in ("COMMIT", "BEGIN")] == []  # no UPDATE, no INSERT again
+    columns = [c for c in Case.__table__.columns if c.name not in ("id", "tracking_no", "received_at", "updated_at")]
+    rows = {
+        r.tracking_no: r
+        for r in db.session.execute(sa.select(Case.__table__).where(Case.id.in_([flushed.id, direct.id])))
+    }
+    for column in columns:
+        assert rows["2612010000029"]._mapping[column] == rows["2612010000011"]._mapping[column], column.name
+    assert rows["2612010000029"].status is CaseStatus.RECEIVED and rows["2612010000029"].received_at is not None
+
+
+def test_a_taken_unique_value_is_refused_and_the_object_can_be_tried_again(app):
+    assert insert_now(_case("2612010000037"), conflict=("tracking_no",))
+    again = _case("2612010000037")
+    assert insert_now(again, conflict=("tracking_no",)) is False
+    assert again.id is None and again not in db.session
+    again.tracking_no = "2612010000045"
+    assert insert_now(again, conflict=("tracking_no",)) is True
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(Case.id))) == 2
+
+
+def test_a_link_set_as_an_object_fills_the_foreign_key_and_the_loaded_relation_works(app):
+    case = _case("2612010000052")
+    db.session.add(case)  # pending: insert_now flushes it first, for its id
+    event = CaseEvent(case=case, actor_label="市民", action="receive", data={"channel": "api"})
+    assert insert_now(event)
+    assert event.case_id == case.id and inserted_in_this_transaction(event)
+    message = Message(
+        case_id=case.id, channel="sms", recipient="+8613812345678", template="t", body="b", idempotency_key="k"
+    )
+    assert insert_now(message)
+    assert message.status is MessageStatus.QUEUED and message.attempts == 0 and message.created_at is not None
+    db.session.commit()
+    assert not inserted_in_this_transaction(event)  # a new transaction
+    db.session.expire_all()
+    stored = db.session.get(Case, case.id)
+    assert [e.action for e in stored.events] == ["receive"] and stored.events[0].data == {"channel": "api"}
