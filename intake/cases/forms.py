@@ -29,6 +29,16 @@ def industry_choices() -> list[tuple[str, str]]:
     return cached("case_form_industries", ("industry",), read)
 
 
+def _industry_select_choices() -> list[SelectChoice]:
+    """The industry field's choices, built once per process too (SelectChoice is immutable and its
+    "不清楚" label is translated when shown, so every form can share one list)."""
+    return cached(
+        "case_form_industry_choices",
+        ("industry",),
+        lambda: [SelectChoice("", _l("不清楚"))] + [SelectChoice(c, n) for c, n in industry_choices()],
+    )
+
+
 class CaseForm(IntakeForm):
     """What a citizen (or an operator for them) tells us about a business."""
 
@@ -60,7 +70,7 @@ class CaseForm(IntakeForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.industry.choices = [SelectChoice("", _l("不清楚"))] + [SelectChoice(c, n) for c, n in industry_choices()]
+        self.industry.choices = _industry_select_choices()
         self.phone_e164 = None
 
     def validate_complainant_phone(self, field):
