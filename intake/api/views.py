@@ -6,12 +6,11 @@ The lookup code never goes in the URL (proxies and servers log URLs): it comes i
 
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
 
-from intake.cases.forms import CaseForm
 from intake.cases.lookup import by_tracking_no, public_view
 from intake.cases.models import Channel
-from intake.cases.services import Submission, find_case, submit_case
+from intake.cases.schemas import InvalidCase, submission_from_json
+from intake.cases.services import find_case, submit_case
 from intake.extensions import limiter
 from intake.inputs import BadJson, json_object
 from intake.throttles import by_address, setting
@@ -19,20 +18,6 @@ from intake.transaction import transactional
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-# JSON field -> form field; errors are reported under the JSON names.
-FIELDS = {
-    "kind": "kind",
-    "business_name": "business_name",
-    "business_address": "business_address",
-    "description": "description",
-    "industry": "industry",
-    "anonymous": "anonymous",
-    "urgent": "urgent",
-    "disclose_identity": "disclose_identity",
-    "complainant.name": "complainant_name",
-    "complainant.phone": "complainant_phone",
-}
-BOOLEANS = {"anonymous", "urgent", "disclose_identity"}
 CODE_HEADER = "X-Lookup-Code"
 CODE_PARAMETERS = ("code", "lookup_code")  # refused in a URL
 
@@ -48,14 +33,11 @@ def create_case():
         body = json_object()
     except BadJson as exc:
         return _errors(exc.errors())
-    formdata, type_errors = _formdata(body)
-    if type_errors:
-        return _errors(type_errors)
-    form = CaseForm(formdata=formdata, meta={"csrf": False})
-    if not form.validate():
-        reverse = {v: k for k, v in FIELDS.items()}
-        return _errors({reverse.get(f, f): [str(m) for m in msgs] for f, msgs in form.errors.items()})
-    case, code = submit_case(Submission.from_form(form, Channel.API), receipt="web_receipt")
+    try:
+        submission = submission_from_json(body, Channel.API)
+    except InvalidCase as exc:
+        return _errors(exc.errors)
+    case, code = submit_case(submission, receipt="web_receipt")
     return jsonify({"tracking_no": case.tracking_no, "lookup_code": code, "status": case.status.value}), 201
 
 
@@ -103,31 +85,3 @@ def _code_in_url_refused():
         header=CODE_HEADER,
     )
     return jsonify({"errors": {"code": [message]}}), 400
-
-
-def _formdata(body: dict) -> tuple[MultiDict, dict]:
-    """Flatten the JSON body into form data; values of the wrong type are errors, not guesses."""
-    flat = dict(body)
-    complainant = flat.pop("complainant", None) or {}
-    errors: dict[str, list[str]] = {}
-    if not isinstance(complainant, dict):
-        errors["complainant"] = [_("complainant 必须是包含 name 和 phone 的对象。")]
-        complainant = {}
-    for key in ("name", "phone"):
-        if key in complainant:
-            flat[f"complainant.{key}"] = complainant[key]
-    data = MultiDict()
-    for json_name, form_name in FIELDS.items():
-        value = flat.get(json_name)
-        if value is None:
-            continue
-        if json_name in BOOLEANS:
-            if not isinstance(value, bool):
-                errors[json_name] = [_("必须是 true 或 false。")]
-            elif value:
-                data[form_name] = "y"
-        elif isinstance(value, str):
-            data[form_name] = value
-        else:
-            errors[json_name] = [_("必须是文字。")]
-    return data, errors
