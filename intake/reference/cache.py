@@ -7,8 +7,7 @@ data (never ORM objects: they belong to one session) under a name, with the tabl
 When is it dropped?
 - In this process: at once, when a flush writes to one of those tables (an administrator's page, a
   command, a seed, a test; ORM objects and ORM bulk UPDATE/DELETE alike), and again if that
-  transaction rolls back; also when a Core INSERT/UPDATE/DELETE on one of them runs on a bare
-  connection (`engine.begin()`: no session, so no version bump for the other processes).
+  transaction rolls back.
 - In every other process: the commit bumps `VERSION_KEY` in Redis (the version the routers follow,
   routing.services), and each process reads that key at most once every REFERENCE_CHECK_SECONDS
   (default 5), not once per request: a change is seen by every web worker within that time.
@@ -20,9 +19,7 @@ import time
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.dml import UpdateBase
 
 from intake.redis_conn import get_redis
 
@@ -96,13 +93,6 @@ def _note_bulk_writes(state) -> None:
         if getattr(table, "name", None) in _watched:
             forget()
             state.session.info[_CHANGED] = True
-
-
-@event.listens_for(Engine, "after_execute")
-def _note_core_writes(conn, clauseelement, multiparams, params, execution_options, result) -> None:
-    if _watched and isinstance(clauseelement, UpdateBase):
-        if getattr(getattr(clauseelement, "table", None), "name", None) in _watched:
-            forget()
 
 
 @event.listens_for(Session, "after_commit")
