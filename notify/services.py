@@ -304,11 +304,11 @@ def tell_staff(
             else sa.false(),
         )
     new_event = event.id is None  # not yet flushed: no message can name it yet
-    reachable = sa.select(User).where(User.active.is_(True), User.on_duty.is_(True), duty)
+    reachable = sa.select(User.phone, User.email).where(User.active.is_(True), User.on_duty.is_(True), duty)
     recipients = [
         (channel, address)
-        for user in db.session.scalars(reachable)
-        for channel, address in (("sms", user.phone), ("mail", user.email))
+        for phone, email in db.session.execute(reachable)
+        for channel, address in (("sms", phone), ("mail", email))
         if address
     ]
     if not recipients:

@@ -149,6 +149,9 @@ def dispatch_to(
     case.lead_department_id = lead.id  # read before the next flush (tell_staff), which would set it too
     case.co_handlers = [d for k in co_handler_kinds if (d := department(lead.county_code, k))]
     case.routed_at = utcnow()
+    # the business and the duplicate check before the first flush: the case's row is written once,
+    # its events in one INSERT (the duplicate's after the move's, as they happened)
+    link_business(case)
     event = transition(
         case,
         action,
@@ -157,11 +160,10 @@ def dispatch_to(
         public=False,
         data={"lead_department": lead.name, "township": case.township_code, **(data or {})},
     )
+    flag_duplicate(case)
     sign = case.running_clock("sign")
     tell_staff(case, "case_dispatched", event, due=deadline_text(sign.due_at) if sign else "")
-    link_business(case)
     db.session.flush()
-    flag_duplicate(case)
 
 
 def department(county_code: str | None, kind: str | None) -> Department | None:

@@ -79,6 +79,9 @@ def _clean(app):
             conn.execute(table.delete())
     get_redis(app).flushdb()
     from intake import metrics
+    from intake.reference import cache
+
+    cache.forget()  # the tables were emptied behind the ORM's back: what this process cached of them goes too
 
     metrics._redis_down_until[0] = 0.0  # a test that took Redis away leaves the counter resting
     ctx.pop()
