@@ -12,7 +12,7 @@ from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.redis_conn import get_redis
-from intake.reference.cache import VERSION_KEY, bump_version, cached
+from intake.reference.cache import VERSION_KEY, bump_version, cached, watch
 from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule, SmsKeyword
 from intake.reference.seed import department_kind_names
 from intake.types import utcnow
@@ -20,6 +20,7 @@ from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
 
 _cache: dict = {}
+watch("department")  # `department()` reads it through the per-process cache
 
 
 def _reference_version():

@@ -7,13 +7,14 @@ import sqlalchemy as sa
 
 from intake.cases.models import Case, Clock
 from intake.extensions import db
-from intake.reference.cache import cached
+from intake.reference.cache import cached, watch
 from intake.reference.models import CalendarDay, TimeLimitPolicy, TimeUnit
 from intake.types import utcnow
 from routing.calendar import Overrides, WorkCalendar, end_of_day, to_local
 
 # Clocks that only bound what staff may do (send a case back); they never warn or escalate.
 WINDOWS = ("return",)
+watch("calendar_day", "time_limit_policy")  # read through the per-process cache below
 
 
 def work_calendar() -> WorkCalendar:
