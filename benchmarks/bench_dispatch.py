@@ -29,8 +29,10 @@ What it does, with a fixed configuration:
   started suspended (RQ's suspension: the router is built, the queues wait), their CPU noted,
   then resumed: cases routed per second until none is left in `received`. The routing queue comes
   first, so while it drains the workers run routing jobs only (and a sweep now and then): their
-  CPU per routing job is read each second (CPU used ÷ cases routed in that second, both workers),
-  median and p95 over the seconds, and over the whole drain;
+  CPU per routing job is read each second (CPU used ÷ cases routed in that second, both workers;
+  only the seconds that ended with routing jobs still queued, so neither worker ran anything
+  else), median and p95 over the seconds, and over the whole drain (its tail includes the first
+  message jobs);
 - the 1-minute load average, sampled each second during each part (mean and max).
 """
 
@@ -198,8 +200,10 @@ class Workers:
 def prepare(args, root: str, env: dict) -> None:
     flask = [os.path.join(VENV_BIN, "flask"), "--app", "wsgi"]
     setup_env = {**env, "THROTTLES_ENABLED": "false"}
-    subprocess.run([*flask, "db", "upgrade"], cwd=root, env=setup_env, check=True, capture_output=True)
-    subprocess.run([*flask, "seed"], cwd=root, env=setup_env, check=True, capture_output=True)
+    for command in (["db", "upgrade"], ["seed"]):
+        done = subprocess.run([*flask, *command], cwd=root, env=setup_env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"flask {' '.join(command)} failed:\n{done.stdout}{done.stderr}")
     with psycopg.connect(args.database_url, autocommit=True) as conn:
         conn.execute('TRUNCATE "case", case_event, message, business, staff_session, "user" CASCADE')
         if args.staff:
@@ -336,7 +340,8 @@ def main() -> None:
             since = max_case_id(conn)
             with LoadSampler() as load:
                 errors, took = closed_loop(args.port, args.backlog, args.shops)
-            queued = r.llen(f"rq:queue:{env.get('RQ_QUEUE', 'intake')}-routing")
+            routing_key = f"rq:queue:{env.get('RQ_QUEUE', 'intake')}-routing"
+            queued = r.llen(routing_key)
             print(
                 f"\n## part 2: backlog of {args.backlog} filed in {took:.1f} s ({errors} errors, "
                 f"{count_received(conn, since)} cases waiting, {queued} routing jobs queued; {load.text()})"
@@ -358,7 +363,7 @@ def main() -> None:
                     time.sleep(1)
                     now_left = count_received(conn, since)
                     now_cpu = workers.cpu()
-                    if left - now_left > 0:
+                    if left - now_left > 0 and r.llen(routing_key) >= 2:  # both busy routing all the second
                         windows.append((now_cpu - cpu) / (left - now_left))
                     left, cpu = now_left, now_cpu
                     if time.perf_counter() - started > 900:

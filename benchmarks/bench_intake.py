@@ -63,6 +63,7 @@ def production_env(args, throttles: bool, root: str) -> dict:
         "HOTLINE_TOKEN": secrets.token_hex(16),
         "SMS_WEBHOOK_SECRET": secrets.token_hex(16),
         "LOOKUP_CODE_KEY": secrets.token_hex(32),
+        "METRICS_TOKEN": secrets.token_hex(16),
         "NOTIFY_SMS_BACKEND": "http",
         "NOTIFY_SMS_HTTP_URL": "http://127.0.0.1:9/never-called",  # no worker runs: never called
         "NOTIFY_MAIL_BACKEND": "smtp",
