@@ -54,7 +54,16 @@ def link_business(case: Case) -> Business | None:
 def _match(township_code: str, key: str) -> Business | None:
     candidates = []
     if len(key) >= 3:
-        query = sa.select(Business).where(Business.township_code == township_code)
+        # the rows that can match below (exactly, or one name inside the other), not the township's
+        # every business: LIKE lets through at least those, and the tests below pick as before
+        query = sa.select(Business).where(
+            Business.township_code == township_code,
+            sa.or_(
+                Business.name_key == key,
+                Business.name_key.contains(key, autoescape=True),
+                sa.literal(key).contains(Business.name_key),
+            ),
+        )
         if _business_changes_pending():
             candidates = db.session.scalars(query).all()
         else:  # nothing unflushed could change the answer: the case's own changes wait for one flush
