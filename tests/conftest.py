@@ -12,7 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 TMP = tempfile.mkdtemp(prefix="intake-tests-")
-os.environ.setdefault("INSTANCE_PATH", TMP)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n: each worker its own SQLite file and embedded Redis
+    os.environ["INSTANCE_PATH"] = TMP
+else:
+    os.environ.setdefault("INSTANCE_PATH", TMP)
 
 
 @pytest.fixture(scope="session")
