@@ -205,11 +205,16 @@ class IntakeWorker(SimpleWorker):
             self.lost_redis, self.lost_because = True, exc.__cause__ or exc
             raise
 
-    def heartbeat(self, *args, **kwargs):
+    def heartbeat(self, timeout: int | None = None, pipeline=None):
         if self.cron_started is not None:
             self.cron_started()
         try:
-            return super().heartbeat(*args, **kwargs)
+            if pipeline is not None:
+                return super().heartbeat(timeout, pipeline=pipeline)
+            # RQ sends its three commands one by one, three times per job: one round trip each time
+            with self.connection.pipeline(transaction=False) as pipe:
+                super().heartbeat(timeout, pipeline=pipe)
+                pipe.execute()
         except RedisError as exc:
             raise self._lost(exc) from exc
 

@@ -314,12 +314,35 @@ def tell_staff(
             if case.township_code and township
             else sa.false(),
         )
-    messages = []
-    reachable = sa.select(User).where(User.active.is_(True), User.on_duty.is_(True), duty)
-    for user in db.session.scalars(reachable):
-        for channel, address in (("sms", user.phone), ("mail", user.email)):
-            if address:
-                messages.append(queue_message(case, channel, address, template, event, urgent=urgent, **context))
+    # not yet flushed, or inserted just now: no message can name it yet
+    new_event = event.id is None or inserted_in_this_transaction(event)
+    reachable = sa.select(User.phone, User.email).where(User.active.is_(True), User.on_duty.is_(True), duty)
+    recipients = [
+        (channel, address)
+        for phone, email in db.session.execute(reachable)
+        for channel, address in (("sms", phone), ("mail", email))
+        if address
+    ]
+    if not recipients:
+        return []
+    db.session.flush()  # the event needs its id for the idempotency keys
+    # queue_message for each recipient, with one INSERT for all of them rather than one each
+    messages, prepared, by_key = [], [], {}
+    for channel, address in recipients:
+        key = f"{case.id}:{event.id}:{address}:{template}"
+        message = by_key.get(key)
+        if message is None and not new_event:
+            message = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
+        if message is None:
+            message, why = _prepare(key, case, channel, address, template, urgent, None, None, context)
+            db.session.add(message)
+            prepared.append((message, why))
+        by_key[key] = message
+        messages.append(message)
+    db.session.flush()
+    for message, why in prepared:
+        if not why:
+            enqueue_send(message)
     return messages
 
 
@@ -397,6 +420,27 @@ def _queue(
     existing = None if new_key else db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
     if existing is not None:
         return existing
+    message, why = _prepare(key, case, channel, recipient, template, urgent, secret, now, context, capped)
+    insert_now(message)  # one INSERT compiled once per process, not a flush (intake/rows.py)
+    if not why:
+        enqueue_send(message)
+    return message
+
+
+def _prepare(
+    key: str,
+    case: Case | None,
+    channel: str,
+    recipient: str,
+    template: str,
+    urgent: bool,
+    secret: dict | None,
+    now: datetime | None,
+    context: dict,
+    capped: bool = False,
+) -> tuple[Message, str]:
+    """The new message for this key, held or suppressed by the rules, not yet added; and why it
+    must not go ('' when it may)."""
     now = now or utcnow()
     wording = template_for(template)
     base = {"tracking_no": getattr(case, "tracking_no", ""), "url": public_url()}
@@ -420,10 +464,7 @@ def _queue(
         message.last_error = why
     elif rendered.secret:
         message.sealed_secret = seal(rendered.secret)  # a suppressed message keeps nothing
-    insert_now(message)  # one INSERT compiled once per process, not a flush (intake/rows.py)
-    if not why:
-        enqueue_send(message)
-    return message
+    return message, why
 
 
 def public_url() -> str:

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
+from sqlalchemy.orm import make_transient_to_detached
 
 from intake.businesses.services import link_business
 from intake.cases.models import Case
@@ -11,7 +12,7 @@ from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
 from intake.redis_conn import get_redis
-from intake.reference.cache import VERSION_KEY, bump_version
+from intake.reference.cache import VERSION_KEY, bump_version, cached, watch
 from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule, SmsKeyword
 from intake.reference.seed import department_kind_names
 from intake.types import utcnow
@@ -19,6 +20,7 @@ from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
 
 _cache: dict = {}
+watch("department")  # `department()` reads it through the per-process cache
 
 
 def _reference_version():
@@ -145,8 +147,12 @@ def dispatch_to(
 ) -> None:
     """Give the case to its lead department (and co-handlers) and start the sign-for clock."""
     case.lead_department = lead
+    case.lead_department_id = lead.id  # read before the next flush (tell_staff), which would set it too
     case.co_handlers = [d for k in co_handler_kinds if (d := department(lead.county_code, k))]
     case.routed_at = utcnow()
+    # the business and the duplicate check before the first flush: the case's row is written once,
+    # its events in one INSERT (the duplicate's after the move's, as they happened)
+    link_business(case)
     event = transition(
         case,
         action,
@@ -155,14 +161,31 @@ def dispatch_to(
         public=False,
         data={"lead_department": lead.name, "township": case.township_code, **(data or {})},
     )
+    flag_duplicate(case)
     sign = case.running_clock("sign")
     tell_staff(case, "case_dispatched", event, due=deadline_text(sign.due_at) if sign else "")
-    link_business(case)
     db.session.flush()
-    flag_duplicate(case)
 
 
 def department(county_code: str | None, kind: str | None) -> Department | None:
+    """The county's department of that kind, from the per-process cache of the department table
+    (no query): put into this session as a persistent object, as a query would have."""
     if not county_code or not kind:
         return None
-    return db.session.scalar(sa.select(Department).filter_by(county_code=county_code, kind=kind))
+    row = _departments().get((county_code, kind))
+    if row is None:
+        return None
+    dept = Department(**row)
+    make_transient_to_detached(dept)
+    return db.session.merge(dept, load=False)  # the session's own copy if it already holds it
+
+
+def _departments() -> dict[tuple[str, str], dict]:
+    def read():
+        columns = (Department.id, Department.county_code, Department.kind, Department.name)
+        return {
+            (county, kind): {"id": id_, "county_code": county, "kind": kind, "name": name}
+            for id_, county, kind, name in db.session.execute(sa.select(*columns))
+        }
+
+    return cached("departments", ("department",), read)

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
-from intake.cases.models import Case, CaseStatus
+from intake.cases.models import Case, CaseStatus, Clock, case_co_handler
 from intake.extensions import db
 from intake.jobcontext import in_app_context
 from intake.jobs import enqueue_now, pending_job, route_job_id
@@ -21,14 +22,33 @@ log = logging.getLogger(__name__)
 @in_app_context
 def route_case(case_id: int) -> str:
     """Route one received case; a second run on the same case changes nothing."""
-    case = db.session.scalar(sa.select(Case).where(Case.id == case_id).with_for_update())
+    row = db.session.execute(
+        sa.select(
+            Case,
+            sa.exists().where(Clock.case_id == Case.id),
+            sa.exists().where(case_co_handler.c.case_id == Case.id),
+        )
+        .where(Case.id == case_id)
+        .with_for_update(of=Case)
+    ).first()
+    case = row[0] if row else None
     if case is None or case.status is not CaseStatus.RECEIVED:
         db.session.rollback()
         return "skipped"
+    _known_empty(case, clocks=not row[1], co_handlers=not row[2])
     decision = get_router().decide(case_input(case))
     apply_decision(case, decision)
     count_after_commit("intake_cases_routed", "triage" if case.routing["triage"] else "auto")
     return case.status.value
+
+
+def _known_empty(case: Case, **empty: bool) -> None:
+    """Collections the case's query found empty are set so, not lazy-loaded by the first read
+    (a routed case is usually new: no clocks, no co-handlers)."""
+    loaded = sa.inspect(case).dict
+    for name, is_empty in empty.items():
+        if is_empty and name not in loaded:
+            set_committed_value(case, name, [])
 
 
 @in_app_context

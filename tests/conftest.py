@@ -12,7 +12,10 @@ import pytest
 import sqlalchemy as sa
 
 TMP = tempfile.mkdtemp(prefix="intake-tests-")
-os.environ.setdefault("INSTANCE_PATH", TMP)
+if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest -n: each worker its own SQLite file and embedded Redis
+    os.environ["INSTANCE_PATH"] = TMP
+else:
+    os.environ.setdefault("INSTANCE_PATH", TMP)
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +82,9 @@ def _clean(app):
             conn.execute(table.delete())
     get_redis(app).flushdb()
     from intake import metrics
+    from intake.reference import cache
+
+    cache.forget()  # the tables were emptied behind the ORM's back: what this process cached of them goes too
 
     metrics._redis_down_until[0] = 0.0  # a test that took Redis away leaves the counter resting
     ctx.pop()

@@ -52,17 +52,34 @@ def link_business(case: Case) -> Business | None:
 
 
 def _match(township_code: str, key: str) -> Business | None:
-    candidates = (
-        db.session.scalars(sa.select(Business).where(Business.township_code == township_code)).all()
-        if len(key) >= 3
-        else []
-    )
+    candidates = []
+    if len(key) >= 3:
+        # the rows that can match below (exactly, or one name inside the other), not the township's
+        # every business: LIKE lets through at least those, and the tests below pick as before
+        query = sa.select(Business).where(
+            Business.township_code == township_code,
+            sa.or_(
+                Business.name_key == key,
+                Business.name_key.contains(key, autoescape=True),
+                sa.literal(key).contains(Business.name_key),
+            ),
+        )
+        if _business_changes_pending():
+            candidates = db.session.scalars(query).all()
+        else:  # nothing unflushed could change the answer: the case's own changes wait for one flush
+            with db.session.no_autoflush:
+                candidates = db.session.scalars(query).all()
     exact = [b for b in candidates if b.name_key == key]
     if exact:
         return exact[0]
     # 好日子大药房 and 好日子大药房罗浮店 are the same shop; a 3-character stem is the least we trust.
     near = [b for b in candidates if min(len(b.name_key), len(key)) >= 3 and (b.name_key in key or key in b.name_key)]
     return near[0] if len(near) == 1 else None
+
+
+def _business_changes_pending() -> bool:
+    session = db.session
+    return any(isinstance(obj, Business) for obj in (*session.new, *session.dirty, *session.deleted))
 
 
 def repeat_offenders(min_cases: int = 2, county_code: str | None = None) -> list[tuple[Business, int]]:

@@ -1,42 +1,81 @@
 """Starting and stopping a case's clocks from the time-limit policies."""
 
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from intake.cases.models import Case, Clock
 from intake.extensions import db
-from intake.reference.models import CalendarDay, TimeLimitPolicy
+from intake.reference.cache import cached, watch
+from intake.reference.models import CalendarDay, TimeLimitPolicy, TimeUnit
 from intake.types import utcnow
 from routing.calendar import Overrides, WorkCalendar, end_of_day, to_local
 
 # Clocks that only bound what staff may do (send a case back); they never warn or escalate.
 WINDOWS = ("return",)
+watch("calendar_day", "time_limit_policy")  # read through the per-process cache below
 
 
 def work_calendar() -> WorkCalendar:
-    """The working-day calendar with the days administrators entered."""
-    days = db.session.execute(sa.select(CalendarDay.day, CalendarDay.working)).all()
-    return WorkCalendar(
-        Overrides(
+    """The working-day calendar with the days administrators entered (read once per process and
+    kept until calendar_day changes: intake.reference.cache)."""
+    return WorkCalendar(_overrides())
+
+
+def _overrides() -> Overrides:
+    def read() -> Overrides:
+        days = db.session.execute(sa.select(CalendarDay.day, CalendarDay.working)).all()
+        return Overrides(
             holidays=[d for d, working in days if not working],
             workdays=[d for d, working in days if working],
         )
-    )
+
+    return cached("calendar_days", ("calendar_day",), read)
 
 
-def find_policy(case: Case, clock: str) -> TimeLimitPolicy | None:
+@dataclass(frozen=True)
+class Policy:
+    """A row of time_limit_policy as plain data (what the per-process cache keeps)."""
+
+    id: int
+    jurisdiction: str
+    case_kind: str
+    urgent: bool
+    clock: str
+    amount: int
+    unit: TimeUnit
+    effective_from: datetime
+
+
+def _policies() -> dict[str, tuple[Policy, ...]]:
+    """Every time-limit policy by clock, cached per process until time_limit_policy changes."""
+
+    def read() -> dict[str, tuple[Policy, ...]]:
+        columns = [getattr(TimeLimitPolicy, f.name) for f in fields(Policy)]
+        by_clock: dict[str, list[Policy]] = {}
+        for row in db.session.execute(sa.select(*columns).order_by(TimeLimitPolicy.id)):
+            policy = Policy(*row)
+            by_clock.setdefault(policy.clock, []).append(policy)
+        return {clock: tuple(rows) for clock, rows in by_clock.items()}
+
+    return cached("time_limit_policies", ("time_limit_policy",), read)
+
+
+def find_policy(case: Case, clock: str) -> Policy | None:
     """The most specific policy in force when the case was received."""
-    rows = db.session.scalars(
-        sa.select(TimeLimitPolicy).where(
-            TimeLimitPolicy.clock == clock,
-            TimeLimitPolicy.jurisdiction.in_([case.county_code or "*", "*"]),
-            TimeLimitPolicy.case_kind.in_([case.kind.value, "*"]),
-            TimeLimitPolicy.effective_from <= case.received_at,
-        )
-    ).all()
+    if case.received_at is None:  # a case not yet flushed gets its receipt time from its insert
+        db.session.flush()
+    received = case.received_at
+    jurisdictions = {case.county_code or "*", "*"}
+    kinds = {case.kind.value, "*"}
+    rows = [
+        p
+        for p in _policies().get(clock, ())
+        if p.jurisdiction in jurisdictions and p.case_kind in kinds and p.effective_from <= received
+    ]
 
-    def specificity(p: TimeLimitPolicy):
+    def specificity(p: Policy):
         return (p.urgent == case.urgent, p.jurisdiction != "*", p.case_kind != "*", p.effective_from)
 
     candidates = [p for p in rows if p.urgent == case.urgent or not p.urgent]

@@ -29,6 +29,13 @@ _state: dict = {"version": None, "checked_at": None, "values": {}}
 _watched: set[str] = set()  # the tables something cached is read from
 
 
+def watch(*tables: str) -> None:
+    """Watch these tables from now on in this process, as `cached` does once it is first called:
+    called where a cached read is defined (at import), so that a process which writes one of them
+    without ever having read it (an administrator's page in a web process) still tells the others."""
+    _watched.update(tables)
+
+
 def cached(name: str, tables: tuple[str, ...], build):
     """`build()` (plain data), cached in this process until one of `tables` changes."""
     app = current_app._get_current_object()

@@ -113,3 +113,18 @@ def test_the_web_process_does_not_load_the_routers_data():
     env = {**os.environ, "LOG_LEVEL": "WARNING", "THROTTLES_ENABLED": "false"}
     result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_what_the_routing_jobs_cache_is_watched_in_every_process_so_a_write_tells_the_others(app):
+    """A web process that never routed still bumps the version when an administrator changes a
+    time limit, a holiday or a department: the workers cache all three."""
+    import datetime
+
+    from intake.redis_conn import get_redis
+    from intake.reference.models import CalendarDay
+
+    assert {"time_limit_policy", "calendar_day", "department"} <= cache._watched  # from the imports alone
+    before = int(get_redis(app).get(cache.VERSION_KEY) or 0)
+    db.session.add(CalendarDay(day=datetime.date(2031, 1, 2), working=False, note="测试"))
+    db.session.commit()
+    assert int(get_redis(app).get(cache.VERSION_KEY)) == before + 1

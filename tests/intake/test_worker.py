@@ -2,7 +2,10 @@
 RQ's job timeout, and sweeps that leave a job still queued alone."""
 
 import os
+import signal
+import threading
 import time
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from rq.job import Job, JobStatus
@@ -99,3 +102,62 @@ def test_flask_worker_queues_picks_the_kinds_of_work(app, client):
 
     result = app.test_cli_runner().invoke(args=["worker", "--burst", "--queues", "routing,mail"])
     assert result.exit_code != 0 and "mail" in result.output
+
+
+def test_the_work_loop_starts_the_schedulers_thread_again_when_it_died(app, monkeypatch, caplog):
+    from intake import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "WORKER_TTL", 16)  # RQ's dequeue waits TTL - 15 s: a beat every second
+    started = []
+    run = worker_module.SchedulerThread.run
+
+    def dies_the_first_time(thread):
+        started.append(thread)
+        if len(started) == 1:
+            raise RuntimeError("the schedulers' thread dies")
+        run(thread)
+
+    monkeypatch.setattr(worker_module.SchedulerThread, "run", dies_the_first_time)
+    monkeypatch.setattr(threading, "excepthook", lambda args: None)  # that death is what the test is about
+    sweeps = get_queue(app, SWEEPS)
+
+    def swept() -> list[str]:
+        return [
+            Job.fetch(i, connection=sweeps.connection).func_name for i in sweeps.finished_job_registry.get_job_ids()
+        ]
+
+    def stop_once_swept():
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "routing.tasks.sweep_unrouted" not in swept():
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)  # the work loop's own handler stops it
+
+    threading.Thread(target=stop_once_swept, daemon=True).start()
+    assert run_worker(app) == 0
+    assert len(started) == 2 and not started[0].is_alive()
+    assert started[1].rounds == 1  # the new thread ran the schedulers…
+    assert "routing.tasks.sweep_unrouted" in swept()  # …and the periodic sweeps were enqueued and run
+    assert "the schedulers' thread died; starting it again" in caplog.text
+
+
+def test_a_work_loop_that_keeps_quitting_with_redis_up_ends_the_worker_non_zero(app, monkeypatch, caplog):
+    from intake import worker as worker_module
+
+    monkeypatch.setattr(worker_module, "time", SimpleNamespace(sleep=lambda s: None, monotonic=time.monotonic))
+    loops = []
+
+    def fails(worker, *args, **kwargs):
+        loops.append(worker)
+        if len(loops) > 3 * worker_module.CRASHES_ALLOWED:  # without the limit the worker would go on for ever
+            os.kill(os.getpid(), signal.SIGTERM)
+        raise ValueError("a bug outside any job")  # RQ: "found an unhandled exception, quitting"
+
+    monkeypatch.setattr(worker_module.IntakeWorker, "dequeue_job_and_maintain_ttl", fails)
+    assert run_worker(app, cron=False) == 1
+    assert len(loops) == worker_module.CRASHES_ALLOWED + 1
+    assert "exiting for the supervisor" in caplog.text
+
+    loops.clear()
+    result = app.test_cli_runner().invoke(args=["worker", "--no-cron"])
+    assert result.exit_code == 1, result.output
+    assert len(loops) == worker_module.CRASHES_ALLOWED + 1

@@ -29,9 +29,11 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not shutil.which("redis-server"), reason="needs a redis-server binary"),
 ]
-PORT = 6391
+# under pytest -n, each xdist worker its own redis-server port (and the port above it for the proxy) and queues
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+PORT = 6391 + 10 * int(WORKER.removeprefix("gw") or 0)
 REDIS_URL = f"redis://127.0.0.1:{PORT}/0"
-QUEUE = "intake-outage-test"
+QUEUE = f"intake-outage-test-{WORKER}"
 
 
 class RedisServer:
