@@ -191,6 +191,13 @@ ROUTES: dict[str, str] = {
     "hotline.feed": "hotline.console",
     "hotline.file": "hotline.handle",
     "hotline.take": "hotline.take",
+    "open311.create_request": PUBLIC,  # the API key is checked by the view (intake/open311)
+    "open311.discovery": PUBLIC,
+    "open311.request_detail": PUBLIC,
+    "open311.request_list": PUBLIC,
+    "open311.service_definition": PUBLIC,
+    "open311.service_list": PUBLIC,
+    "open311.token": PUBLIC,
     "places.search": "places.search",
     "public.file_case": PUBLIC,
     "public.lookup": PUBLIC,
