@@ -232,3 +232,27 @@ def test_only_a_hash_of_the_key_is_stored(client):
     key = db.session.scalar(sa.select(ApiKey))
     assert raw not in (key.key_hash, key.prefix) and key.key_hash == services.hash_key(raw)
     assert raw.startswith(key.prefix)
+
+
+def test_an_administrator_issues_a_key_shown_once_and_revokes_it(client, make_user, login):
+    from intake.accounts.models import Role
+
+    login(make_user("admin1", role=Role.ADMIN, county=None, kind=None))
+    page = client.get("/admin/open311-keys")
+    assert page.status_code == 200 and "60 per minute;2000 per day" in page.get_data(as_text=True)
+    resp = client.post(
+        "/admin/open311-keys", data={"key-organisation": "温州市民通 App", "key-rate_limit": "5 per minute"}
+    )
+    text = resp.get_data(as_text=True)
+    raw = text.split('id="new-key-value">')[1].split("<")[0]
+    assert resp.status_code == 200 and raw.startswith("o311_")
+    assert raw not in client.get("/admin/open311-keys").get_data(as_text=True)  # once
+    key = services.key_for(raw)
+    assert key.organisation == "温州市民通 App" and key.rate_limit == "5 per minute" and key.created_by_id
+    assert post(client, raw).status_code == 201
+    bad = client.post("/admin/open311-keys", data={"key-organisation": "某单位", "key-rate_limit": "often"})
+    assert bad.status_code == 400
+    assert client.post(f"/admin/open311-keys/{key.id}/revoke").status_code == 302
+    db.session.expire_all()
+    assert not services.key_for(raw).active
+    assert post(client, raw).status_code == 403
