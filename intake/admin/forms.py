@@ -1,6 +1,7 @@
 """Forms for the administrator's pages; domain rules come from intake.admin.services."""
 
 from flask_babel import lazy_gettext as _l
+from limits import parse_many
 from wtforms import (
     BooleanField,
     DateField,
@@ -15,7 +16,6 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from limits import parse_many
 from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
 
 from intake.accounts import services as account_services
