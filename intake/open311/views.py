@@ -4,7 +4,7 @@ Who may read which request, and why: intake/open311/services.py. POST requests i
 with an `api_key` (issued on /admin/open311-keys); each key has its own rate limit.
 """
 
-from flask import Blueprint, current_app, g, request, url_for
+from flask import Blueprint, current_app, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -20,14 +20,16 @@ from routing.calendar import TZ
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(json, xml):fmt>"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+KEY_SLOT = "intake.open311.key"
 CHANGESET = "2026-12-02T00:00:00+08:00"  # when the services' shape last changed (not their list)
 
 
 def _key():
-    """The key the request names (active or not), looked up once per request."""
-    if "open311_key" not in g:
-        g.open311_key = services.key_for(request.values.get("api_key"))
-    return g.open311_key
+    """The key the request names (active or not), looked up once per request (in its environ, not
+    in `g`: a test's app context outlives its requests)."""
+    if KEY_SLOT not in request.environ:
+        request.environ[KEY_SLOT] = services.key_for(request.values.get("api_key"))
+    return request.environ[KEY_SLOT]
 
 
 def _by_key() -> str:

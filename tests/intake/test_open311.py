@@ -10,6 +10,7 @@ from intake.open311 import services
 from intake.open311.models import ApiKey, Open311Request
 from intake.reference.models import Industry
 from tests.intake.open311_helpers import as_text, validate, xml_as_json
+from tests.intake.test_throttles import throttled  # noqa: F401  (a fixture)
 
 BASE = "/open311/v2"
 OUBEI = "330324009"  # 瓯北街道, 永嘉县
@@ -256,3 +257,13 @@ def test_an_administrator_issues_a_key_shown_once_and_revokes_it(client, make_us
     db.session.expire_all()
     assert not services.key_for(raw).active
     assert post(client, raw).status_code == 403
+
+
+def test_each_key_has_its_own_rate_limit(client, throttled):
+    slow, other = issue("慢单位", "2 per minute"), issue("另一单位", "100 per minute")
+    assert [post(client, slow).status_code for _ in range(2)] == [201, 201]
+    resp = post(client, slow)
+    assert resp.status_code == 429 and 0 < int(resp.headers["Retry-After"]) <= 60
+    assert resp.get_json()[0]["code"] == 429
+    assert post(client, other).status_code == 201  # another key's count is its own
+    assert client.get(f"{BASE}/requests.json", query_string={"api_key": slow}).status_code == 429  # GETs count too
