@@ -1,6 +1,7 @@
 """Open311 GeoReport v2 (/open311/v2/): the spec's shapes (checked against open311/schema-validation's
 JSON schemas), its errors, the same content in XML, and the citizen's public view only."""
 
+import pytest
 import sqlalchemy as sa
 
 from intake.cases.events import record
@@ -259,7 +260,8 @@ def test_an_administrator_issues_a_key_shown_once_and_revokes_it(client, make_us
     assert post(client, raw).status_code == 403
 
 
-def test_each_key_has_its_own_rate_limit(client, throttled):
+@pytest.mark.usefixtures("throttled")
+def test_each_key_has_its_own_rate_limit(client):
     slow, other = issue("慢单位", "2 per minute"), issue("另一单位", "100 per minute")
     assert [post(client, slow).status_code for _ in range(2)] == [201, 201]
     resp = post(client, slow)
