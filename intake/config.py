@@ -129,7 +129,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_SMS_IP": env.get("RATELIMIT_SMS_IP", "600 per minute"),
         "RATELIMIT_HOTLINE_IP": env.get("RATELIMIT_HOTLINE_IP", "600 per minute"),  # POST /hotline/calls
         # Open311 (intake/open311): a new key's limit on its POSTs (each key then has its own, set on
-        # /admin/open311-keys); POST requests per address, whatever the key
+        # /admin/open311-keys); each keyed call (POST requests, GET requests, GET requests/<id>) per address
         "OPEN311_KEY_RATE_LIMIT": env.get("OPEN311_KEY_RATE_LIMIT", "60 per minute;2000 per day"),
         "RATELIMIT_OPEN311_IP": env.get("RATELIMIT_OPEN311_IP", "120 per minute"),
         # jurisdiction_id: if set, a request naming another one is a 400 (empty: any is accepted)

@@ -115,6 +115,7 @@ def create_request(fmt: str):
 
 
 @bp.get(f"/requests.{FMT}")
+@limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)  # guessing keys costs too
 @per_key
 def request_list(fmt: str):
     key = services.active_key(request.args.get("api_key"))
@@ -126,6 +127,7 @@ def request_list(fmt: str):
 
 
 @bp.get(f"/requests/<service_request_id>.{FMT}")
+@limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)
 @per_key
 def request_detail(service_request_id: str, fmt: str):
     key = services.active_key(request.args.get("api_key"))
