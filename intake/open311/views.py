@@ -32,12 +32,18 @@ def _key():
     return request.environ[KEY_SLOT]
 
 
+# Flask-Limiter may resolve the limit and its key before it asks exempt_when: both must work with
+# no key (an error in them sends the limiter to its in-memory fallback, intake/throttles.py)
+
+
 def _by_key() -> str:
-    return f"open311-key:{_key().id}"
+    key = _key()
+    return f"open311-key:{key.id if key else '-'}"
 
 
 def _key_limit() -> str:
-    return _key().rate_limit
+    key = _key()
+    return key.rate_limit if key else current_app.config["OPEN311_KEY_RATE_LIMIT"]
 
 
 def _no_key() -> bool:

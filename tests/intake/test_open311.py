@@ -268,4 +268,5 @@ def test_each_key_has_its_own_rate_limit(client):
     assert resp.status_code == 429 and 0 < int(resp.headers["Retry-After"]) <= 60
     assert resp.get_json()[0]["code"] == 429
     assert post(client, other).status_code == 201  # another key's count is its own
+    assert post(client, None).status_code == post(client, "o311_wrong").status_code == 403  # no key: no count
     assert client.get(f"{BASE}/requests.json", query_string={"api_key": slow}).status_code == 429  # GETs count too
