@@ -270,3 +270,13 @@ def test_each_key_has_its_own_rate_limit(client):
     assert post(client, other).status_code == 201  # another key's count is its own
     assert post(client, None).status_code == post(client, "o311_wrong").status_code == 403  # no key: no count
     assert client.get(f"{BASE}/requests.json", query_string={"api_key": slow}).status_code == 429  # GETs count too
+
+
+def test_staff_see_the_point_and_who_filed_it(client, make_user, login):
+    from intake.accounts.models import Role
+
+    number = post(client, issue()).get_json()[0]["service_request_id"]
+    case = db.session.scalar(sa.select(Case).filter_by(tracking_no=number))
+    login(make_user("dispatcher1", role=Role.DISPATCHER, county=None, kind=None))
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert "28.0473, 120.6512" in page and "Open311：温州市民通 App" in page
