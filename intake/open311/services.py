@@ -44,11 +44,11 @@ class Open311Error(Exception):
 
     def __init__(self, status: int, *descriptions: str):
         super().__init__(status, descriptions)
-        self.status = status
+        self.http_status = status
         self.descriptions = [str(d) for d in descriptions]
 
     def body(self) -> list[dict]:
-        return [{"code": self.status, "description": d} for d in self.descriptions]
+        return [{"code": self.http_status, "description": d} for d in self.descriptions]
 
 
 # --- API keys ------------------------------------------------------------------------------------

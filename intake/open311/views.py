@@ -64,7 +64,7 @@ def _check_jurisdiction():
 
 @bp.errorhandler(Open311Error)
 def _open311_error(exc: Open311Error):
-    return render(exc.body(), _fmt(), "errors", exc.status)
+    return render(exc.body(), _fmt(), "errors", exc.http_status)
 
 
 @bp.errorhandler(HTTPException)
