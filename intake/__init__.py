@@ -50,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from intake.dispatch.views import bp as dispatch_bp
     from intake.health.views import bp as health_bp
     from intake.hotline.views import bp as hotline_bp
+    from intake.open311.views import bp as open311_bp
     from intake.places.views import bp as places_bp
     from intake.reports.views import bp as reports_bp
     from intake.sms.views import bp as sms_bp
@@ -58,6 +59,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     for blueprint in (
         public_bp,
         api_bp,
+        open311_bp,
         accounts_bp,
         staff_bp,
         dispatch_bp,
@@ -72,6 +74,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     ):
         app.register_blueprint(blueprint)
     csrf.exempt(api_bp)
+    csrf.exempt(open311_bp)  # another system's form-encoded POST, with its API key
 
     from intake.accounts.cli import create_user_command
     from intake.cli import demo_command, seed_command, worker_command

@@ -128,6 +128,15 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_SMS_SENDER": env.get("RATELIMIT_SMS_SENDER", "20 per minute;100 per hour"),
         "RATELIMIT_SMS_IP": env.get("RATELIMIT_SMS_IP", "600 per minute"),
         "RATELIMIT_HOTLINE_IP": env.get("RATELIMIT_HOTLINE_IP", "600 per minute"),  # POST /hotline/calls
+        # Open311 (intake/open311): a new key's limit on its POSTs (each key then has its own, set on
+        # /admin/open311-keys); each keyed call (POST requests, GET requests, GET requests/<id>) per address
+        "OPEN311_KEY_RATE_LIMIT": env.get("OPEN311_KEY_RATE_LIMIT", "60 per minute;2000 per day"),
+        "RATELIMIT_OPEN311_IP": env.get("RATELIMIT_OPEN311_IP", "120 per minute"),
+        # jurisdiction_id: if set, a request naming another one is a 400 (empty: any is accepted)
+        "OPEN311_JURISDICTION_ID": env.get("OPEN311_JURISDICTION_ID", ""),
+        "OPEN311_MAX_DAYS": int(env.get("OPEN311_MAX_DAYS", "90")),  # GET requests: the widest date span
+        "OPEN311_MAX_ROWS": int(env.get("OPEN311_MAX_ROWS", "1000")),  # GET requests: the most rows
+        "OPEN311_CONTACT": env.get("OPEN311_CONTACT", ""),  # discovery's contact line
         # Login lockout (a DB row per username, so it holds while Redis is down): LOGIN_MAX_FAILURES wrong
         # passwords within LOGIN_FAILURE_WINDOW minutes lock the username for LOGIN_LOCK_MINUTES.
         "LOGIN_MAX_FAILURES": int(env.get("LOGIN_MAX_FAILURES", "5")),

@@ -44,7 +44,7 @@ def _not_stored() -> str:
     return ""
 
 
-JSON_PREFIXES = ("/api/", "/places/", "/sms/")  # the endpoints machines and scripts call
+JSON_PREFIXES = ("/api/", "/open311/", "/places/", "/sms/")  # the endpoints machines and scripts call
 JSON_PATHS = {"/hotline/calls"}  # the phone system's hook (the console's /hotline/calls/<id>/… are pages)
 
 

@@ -15,6 +15,7 @@ from intake.cases.models import (  # noqa: F401
     PersonalDataAccess,
 )
 from intake.hotline.models import Call  # noqa: F401
+from intake.open311.models import ApiKey, Open311Request  # noqa: F401
 from intake.reference.models import (  # noqa: F401
     CalendarDay,
     Department,

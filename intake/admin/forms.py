@@ -1,6 +1,7 @@
 """Forms for the administrator's pages; domain rules come from intake.admin.services."""
 
 from flask_babel import lazy_gettext as _l
+from limits import parse_many
 from wtforms import (
     BooleanField,
     DateField,
@@ -434,3 +435,31 @@ class PasswordResetForm(IntakeForm):
             account_services.check_password(field.data)
         except account_services.UserError as exc:
             raise ValidationError(str(exc)) from None
+
+
+class Open311KeyForm(IntakeForm):
+    """An Open311 API key for another organisation, with the limit on its requests."""
+
+    organisation = StringField(
+        _l("使用单位"),
+        [
+            InputRequired(_l("请填写使用这个 key 的单位。")),
+            Length(max=200, message=_l("单位名称不能超过 %(max)d 个字。")),
+        ],
+    )
+    rate_limit = StringField(
+        _l("频率限制"),
+        [InputRequired(_l("请填写频率限制，例如 60 per minute;2000 per day。")), Length(max=64)],
+    )
+
+    def validate_organisation(self, field):
+        field.data = (field.data or "").strip()
+        if not field.data:
+            raise ValidationError(_l("请填写使用这个 key 的单位。"))
+
+    def validate_rate_limit(self, field):
+        field.data = (field.data or "").strip()
+        try:
+            parse_many(field.data)
+        except ValueError:
+            raise ValidationError(_l("看不懂这个频率限制：请写成“60 per minute”，多条用分号隔开。"))

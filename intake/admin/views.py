@@ -20,6 +20,7 @@ from intake.admin.forms import (
     MessageFilterForm,
     MessageTemplateForm,
     NewUserForm,
+    Open311KeyForm,
     PasswordResetForm,
     PolicyAddForm,
     PolicyEditForm,
@@ -30,6 +31,7 @@ from intake.admin.forms import (
     UserForm,
 )
 from intake.extensions import db
+from intake.open311 import services as open311_services
 from intake.reference.models import Department, Industry, IndustryTerm, TimeLimitPolicy
 from intake.reference.seed import POLICY_EPOCH, department_kind_names
 from intake.staff.forms import ActionForm, errors_text
@@ -628,3 +630,43 @@ def remove_sms_word(keyword_id: int):
     row = reference.remove_sms_keyword(keyword_id, actor=current_user) or abort(404)
     flash(_("已删除“%(word)s”。", word=row.word), "success")
     return redirect(url_for("admin.reference_sms_words", _anchor=f"meaning-{row.meaning}"))
+
+
+# --- Open311 API keys ----------------------------------------------------------------------------
+
+
+def _open311_keys_page(form: Open311KeyForm | None = None, new_key: str | None = None, status: int = 200):
+    if form is None:
+        form = Open311KeyForm(formdata=None, prefix="key", rate_limit=current_app.config["OPEN311_KEY_RATE_LIMIT"])
+    return render_template(
+        "admin/open311_keys.html",
+        keys=open311_services.key_list(),
+        form=form,
+        new_key=new_key,
+        action_form=ActionForm(),
+    ), status
+
+
+@bp.get("/open311-keys")
+def open311_keys():
+    return _open311_keys_page()
+
+
+@bp.post("/open311-keys")
+def issue_open311_key():
+    form = Open311KeyForm(prefix="key")
+    if not form.validate_on_submit():
+        flash(_("未签发：") + errors_text(form), "error")
+        return _open311_keys_page(form, status=400)
+    key, raw = open311_services.issue_key(form.organisation.data, form.rate_limit.data, actor=current_user)
+    flash(_("已为“%(org)s”签发 key：它只显示这一次，请现在复制交给对方。", org=key.organisation), "success")
+    return _open311_keys_page(new_key=raw)  # shown once, on this answer only (no-store), never stored
+
+
+@bp.post("/open311-keys/<int:key_id>/revoke")
+def revoke_open311_key(key_id: int):
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    key = open311_services.revoke_key(key_id, actor=current_user) or abort(404)
+    flash(_("已吊销“%(org)s”的 key（%(prefix)s…）。", org=key.organisation, prefix=key.prefix), "success")
+    return redirect(url_for("admin.open311_keys"))

@@ -70,6 +70,9 @@ class Case(db.Model):
 
     business_name: Mapped[str] = mapped_column(sa.String(200), default="")
     business_address: Mapped[str] = mapped_column(sa.String(300), default="")
+    # where a machine filer (Open311) says it is, WGS84; kept and shown, never routed by (no boundaries)
+    lat: Mapped[float | None] = mapped_column(sa.Float, comment="latitude, WGS84 (Open311 lat)")
+    long: Mapped[float | None] = mapped_column(sa.Float, comment="longitude, WGS84 (Open311 long)")
     description: Mapped[str] = mapped_column(sa.Text)
     industry_code: Mapped[str | None] = mapped_column(sa.ForeignKey("industry.code"))
     industry_hint: Mapped[str | None] = mapped_column(sa.String(32), comment="industry the submitter chose, if any")

@@ -35,6 +35,8 @@ class Submission:
     disclose_identity: bool = False
     urgent: bool = False
     industry_hint: str | None = None
+    lat: float | None = None  # WGS84, when the filer gave a point (Open311)
+    long: float | None = None
 
     @classmethod
     def from_form(cls, form, channel: Channel) -> "Submission":
@@ -75,6 +77,8 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
         disclose_identity=submission.disclose_identity,
         urgent=submission.urgent,
         industry_hint=submission.industry_hint,
+        lat=submission.lat,
+        long=submission.long,
         received_at=utcnow(),
     )
     event = record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})

@@ -227,10 +227,23 @@ def _url_args(app, endpoint: str, side: dict, user: User) -> dict:
         "keyword_id": lambda: db.session.scalar(sa.select(SmsKeyword.id).limit(1)),
         "day": lambda: (date.today() + timedelta(days=400)).isoformat(),
         "tracking_no": lambda: side["case"].tracking_no,
+        "key_id": lambda: _open311_key_id(),
     }
     unknown = set(rule.arguments) - set(known)
     assert not unknown, f"{endpoint}: teach this test what {unknown} should be"
     return {name: known[name]() for name in rule.arguments}
+
+
+def _open311_key_id() -> int:
+    """An Open311 API key to revoke (the admin pages' route needs a row)."""
+    from intake.open311.models import ApiKey
+    from intake.open311.services import issue_key
+
+    key_id = db.session.scalar(sa.select(ApiKey.id).limit(1))
+    if key_id is None:
+        key_id = issue_key("授权测试单位", "10 per minute")[0].id
+        db.session.commit()
+    return key_id
 
 
 def _target(endpoint: str, side: dict):

@@ -39,19 +39,20 @@ QUEUE = f"intake-outage-test-{WORKER}"
 class RedisServer:
     """Our own redis-server on PORT, with nothing saved: a restart starts it empty, as after a crash."""
 
-    def __init__(self, tmp_path):
-        self.dir, self.proc = tmp_path, None
+    def __init__(self, tmp_path, port: int = PORT):
+        self.dir, self.proc, self.port = tmp_path, None, port
+        self.url = f"redis://127.0.0.1:{port}/0"
 
     def start(self):
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(PORT), "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
+            ["redis-server", "--port", str(self.port), "--save", "", "--appendonly", "no", "--dir", str(self.dir)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                if Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping():
+                if Redis.from_url(self.url, socket_connect_timeout=0.5).ping():
                     return
             except Exception:
                 time.sleep(0.1)
@@ -94,13 +95,13 @@ def site(app):
         db.engine.dispose()
 
 
-def start_worker(app, tmp_path, database_url=None, **env):
+def start_worker(app, tmp_path, database_url=None, redis_url=REDIS_URL, queue=QUEUE, **env):
     log = open(tmp_path / "worker.log", "wb")
     environ = dict(
         os.environ,
         DATABASE_URL=database_url or app.config["SQLALCHEMY_DATABASE_URI"],
-        REDIS_URL=REDIS_URL,
-        RQ_QUEUE=QUEUE,
+        REDIS_URL=redis_url,
+        RQ_QUEUE=queue,
         INSTANCE_PATH=app.instance_path,
         ROUTING_SWEEP_GRACE="0",
         ROUTING_SWEEP_INTERVAL="2",
