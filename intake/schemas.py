@@ -61,3 +61,18 @@ def field_errors(exc: ValidationError, messages: Mapping[tuple[str, str], object
         if message not in errors.setdefault(where, []):
             errors[where].append(message)
     return errors
+
+
+def required(*names: str):
+    """A model's `json_schema_extra`: these fields are required in the document, with no default shown.
+
+    The model gives them a default of None so that a missing one gets the rule's own message (the
+    same as an empty one) rather than pydantic's; the document says what a client must send.
+    """
+
+    def amend(schema: dict) -> None:
+        schema["required"] = list(names)
+        for name in names:
+            schema["properties"][name].pop("default", None)
+
+    return amend

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, 
 from intake.cases import rules
 from intake.cases.models import Channel
 from intake.cases.services import Submission
-from intake.schemas import Text, field_errors
+from intake.schemas import Text, field_errors, required
 
 # form field -> JSON field, for the errors
 JSON_NAMES = {"complainant_name": "complainant.name", "complainant_phone": "complainant.phone"}
@@ -50,9 +50,9 @@ class ComplainantIn(BaseModel):
 
 
 class CaseIn(BaseModel):
-    """A case filed as JSON: a complaint needs the complainant's name and phone, a tip a phone or anonymous."""
+    """一件投诉、举报、咨询或建议：投诉须留姓名和电话；举报须留电话，或选择匿名。"""
 
-    model_config = ConfigDict(strict=True, title="CaseIn", json_schema_extra={"required": ["kind", "description"]})
+    model_config = ConfigDict(strict=True, title="CaseIn", json_schema_extra=required("kind", "description"))
 
     kind: Annotated[Text | None, _text(nullable=False, enum=list(rules.KIND_VALUES))] = Field(
         None, description="complaint 投诉, tip 举报, inquiry 咨询, suggestion 建议"
@@ -107,3 +107,58 @@ class FieldErrors(BaseModel):
     """Field errors in Chinese, by the JSON field's dotted name ("body" for the body as a whole)."""
 
     errors: dict[str, list[str]]
+
+
+# The public view of a case (intake/cases/lookup.py `public_view`): the lookup page's and the API's.
+class Named(BaseModel):
+    code: str
+    name: str
+
+
+class Department(BaseModel):
+    kind: str
+    name: str
+
+
+class MergedInto(BaseModel):
+    tracking_no: str
+    status: str
+    status_label: str
+
+
+class Deadline(BaseModel):
+    clock: str
+    label: str
+    due_at: str = Field(description="ISO 8601，北京时间")
+    running: bool
+    met: bool | None
+
+
+class HistoryEntry(BaseModel):
+    at: str
+    action: str
+    label: str
+    note: str
+
+
+class PublicView(BaseModel):
+    """What the number and the code show of a case: no staff names, no personal data."""
+
+    tracking_no: str
+    status: str
+    status_label: str
+    merged_into: MergedInto | None = Field(description="合并到的案件；其办理结果即本案结果")
+    kind: Annotated[str, WithJsonSchema({"type": "string", "enum": list(rules.KIND_VALUES)})]
+    received_at: str
+    industry: Named | None
+    township: Named | None
+    lead_department: Department | None
+    deadlines: list[Deadline]
+    result: str | None
+    history: list[HistoryEntry]
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(strict=True, json_schema_extra=required("lookup_code"))
+
+    lookup_code: Annotated[Text, _text(16, nullable=False)] = Field("", description="查询码（6 位数字）")

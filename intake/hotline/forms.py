@@ -15,7 +15,7 @@ from intake.extensions import db
 from intake.phones import normalise_phone
 from intake.places.services import resolve_place
 from intake.reference.models import Division, DivisionLevel
-from intake.schemas import Text, field_errors, problem
+from intake.schemas import Text, field_errors, problem, required
 from routing.calendar import parse_local_time
 
 
@@ -52,9 +52,9 @@ def _local_time(value: str | None) -> datetime:
 
 
 class CallAnnouncement(BaseModel):
-    """POST /hotline/calls from the phone system (JSON; the bearer token stands in for CSRF)."""
+    """话务系统的来电通知（POST /hotline/calls，JSON；以令牌代替 CSRF）。"""
 
-    model_config = ConfigDict(strict=True, json_schema_extra={"required": ["call_id", "caller", "started_at"]})
+    model_config = ConfigDict(strict=True, json_schema_extra=required("call_id", "caller", "started_at"))
 
     call_id: Annotated[
         Text | None,

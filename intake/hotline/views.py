@@ -18,12 +18,20 @@ from flask_login import current_user
 
 from intake.authz import role_may, target_or_404
 from intake.cases.models import Channel
+from intake.cases.schemas import FieldErrors
 from intake.cases.services import Submission
 from intake.extensions import csrf, db, limiter
 from intake.hotline import services
-from intake.hotline.forms import HotlineCaseForm, InvalidAnnouncement, announcement_from_json
+from intake.hotline.forms import (
+    CallAnnounced,
+    CallAnnouncement,
+    HotlineCaseForm,
+    InvalidAnnouncement,
+    announcement_from_json,
+)
 from intake.hotline.models import CALL_STATES, Call
 from intake.inputs import BadJson, json_object
+from intake.openapi import documented
 from intake.staff.services import ActionError
 from intake.throttles import by_address, setting
 from intake.transaction import transactional
@@ -34,6 +42,20 @@ POLL_MS = 1500
 
 
 @bp.post("/calls")
+@documented(
+    "话务系统通知来电",
+    description="同一 call_id 只登记一个来电：第一次 201，之后 200。",
+    body=CallAnnouncement,
+    security="hotlineToken",
+    tag="webhooks",
+    responses={
+        200: ("这个来电已登记过", CallAnnounced),
+        201: ("已登记来电", CallAnnounced),
+        400: ("字段错误", FieldErrors),
+        401: ("缺少或错误的话务系统令牌", FieldErrors, ("WWW-Authenticate",)),
+        429: ("请求过于频繁", FieldErrors, ("Retry-After",)),
+    },
+)
 @csrf.exempt
 @limiter.limit(setting("RATELIMIT_HOTLINE_IP"), key_func=by_address)
 def announce():
