@@ -40,6 +40,7 @@ class Operation:
     headers: tuple = ()  # (name, description, required) of header parameters
     security: str | None = None  # a key of SECURITY_SCHEMES
     tag: str = "api"
+    links: dict = field(default_factory=dict)  # status -> {name: OpenAPI link object}: what a client does next
 
 
 SECURITY_SCHEMES = {
@@ -134,6 +135,8 @@ def _build(app) -> dict:
                 answer["content"] = {"application/json": {"schema": refs[(model, "serialization")]}}
             if headers:
                 answer["headers"] = {name: {"schema": {"type": "string"}} for name in headers[0]}
+            if status in op.links:
+                answer["links"] = op.links[status]
             entry["responses"][str(status)] = answer
         paths.setdefault(path, {})[method] = entry
     return {

@@ -63,7 +63,7 @@ def field_errors(exc: ValidationError, messages: Mapping[tuple[str, str], object
     return errors
 
 
-def required(*names: str):
+def required(*names: str, examples: list | None = None):
     """A model's `json_schema_extra`: these fields are required in the document, with no default shown.
 
     The model gives them a default of None so that a missing one gets the rule's own message (the
@@ -74,5 +74,7 @@ def required(*names: str):
         schema["required"] = list(names)
         for name in names:
             schema["properties"][name].pop("default", None)
+        if examples:
+            schema["examples"] = examples
 
     return amend

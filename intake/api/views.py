@@ -52,6 +52,22 @@ NOT_FOUND = ("受理编号或查询码不正确", FieldErrors)
         422: ("字段错误（键为 JSON 字段名，如 complainant.phone）", FieldErrors),
         429: THROTTLED,
     },
+    links={
+        201: {
+            "GetCase": {
+                "operationId": "api.get_case",
+                "parameters": {
+                    "path.tracking_no": "$response.body#/tracking_no",
+                    f"header.{CODE_HEADER}": "$response.body#/lookup_code",
+                },
+            },
+            "LookUpCase": {
+                "operationId": "api.look_up_case",
+                "parameters": {"path.tracking_no": "$response.body#/tracking_no"},
+                "requestBody": {"lookup_code": "$response.body#/lookup_code"},
+            },
+        }
+    },
 )
 @limiter.limit(setting("RATELIMIT_API_FILING"), key_func=by_address)  # per API key too, once there are keys
 def create_case():

@@ -38,6 +38,15 @@ def _text(most: int | None = None, least: int | None = None, nullable: bool = Tr
     return WithJsonSchema({"anyOf": [shown, {"type": "null"}]} if nullable else shown)
 
 
+EXAMPLE = {
+    "kind": "complaint",
+    "business_name": "好日子大药房",
+    "business_address": "浙江省温州市永嘉县瓯北街道罗浮大街88号",
+    "description": "在这家药店买的感冒药已经过期两个月，店员不肯退换。",
+    "complainant": {"name": "李明", "phone": "13812345678"},
+}
+
+
 class ComplainantIn(BaseModel):
     model_config = ConfigDict(strict=True, title="Complainant")
 
@@ -52,7 +61,9 @@ class ComplainantIn(BaseModel):
 class CaseIn(BaseModel):
     """一件投诉、举报、咨询或建议：投诉须留姓名和电话；举报须留电话，或选择匿名。"""
 
-    model_config = ConfigDict(strict=True, title="CaseIn", json_schema_extra=required("kind", "description"))
+    model_config = ConfigDict(
+        strict=True, title="CaseIn", json_schema_extra=required("kind", "description", examples=[EXAMPLE])
+    )
 
     kind: Annotated[Text | None, _text(nullable=False, enum=list(rules.KIND_VALUES))] = Field(
         None, description="complaint 投诉, tip 举报, inquiry 咨询, suggestion 建议"

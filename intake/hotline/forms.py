@@ -29,11 +29,14 @@ def _text(field: str, most: int | None, missing=None, too_long=None):
             raise problem(too_long % {"max": most})
         return value
 
-    shown = {"type": "string", "maxLength": most} if most else {"type": "string"}
-    return [
-        AfterValidator(check),
-        WithJsonSchema(shown if missing is not None else {"anyOf": [shown, {"type": "null"}]}),
-    ]
+    shown = {"type": "string", "maxLength": most}
+    if missing is None:
+        shown = {"anyOf": [shown, {"type": "null"}]}
+    elif field == "call_id":  # phone systems send it as text or as a number
+        shown = {"anyOf": [{**shown, "minLength": 1}, {"type": "integer"}]}
+    else:
+        shown["minLength"] = 1
+    return [AfterValidator(check), WithJsonSchema(shown)]
 
 
 def _digits_as_text(value):
@@ -51,10 +54,20 @@ def _local_time(value: str | None) -> datetime:
         raise problem(_l("来电时间 started_at 须为 ISO 8601 格式，例如 2026-05-06T09:30:00+08:00。"))
 
 
+EXAMPLE = {
+    "call_id": "20260506-0001",
+    "caller": "13812345678",
+    "line": "12315-3",
+    "started_at": "2026-05-06T09:30:00+08:00",
+}
+
+
 class CallAnnouncement(BaseModel):
     """话务系统的来电通知（POST /hotline/calls，JSON；以令牌代替 CSRF）。"""
 
-    model_config = ConfigDict(strict=True, json_schema_extra=required("call_id", "caller", "started_at"))
+    model_config = ConfigDict(
+        strict=True, json_schema_extra=required("call_id", "caller", "started_at", examples=[EXAMPLE])
+    )
 
     call_id: Annotated[
         Text | None,
