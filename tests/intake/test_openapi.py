@@ -94,3 +94,35 @@ def test_schemathesis_finds_no_server_error_and_no_answer_off_the_schema(app, op
         case.call_and_validate(excluded_checks=SKIPPED + SKIPPED_FOR.get(operation_id, []), **_signed(case))
 
     run()
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"message_id": "m1"}, "from"),
+        ({"message_id": "m1", "from": 13812345678}, "from"),
+        ({"message_id": 5, "from": 3}, "message_id"),
+        ({"message_id": "m1", "from": "13812345678", "part_no": 0}, "part_no"),
+        ({"message_id": "m1", "from": "13812345678", "received_at": "昨天"}, "received_at"),
+    ],
+)
+def test_the_sms_model_names_the_first_field_it_cannot_read(app, body, field):
+    from flask import json
+
+    from intake.sms.services import BadInbound, parse_inbound
+
+    with app.test_request_context(), pytest.raises(BadInbound) as caught:
+        parse_inbound(json.dumps(body).encode())
+    assert caught.value.field == field and field in caught.value.message
+
+
+def test_the_sms_model_takes_numbers_as_text_and_times_in_either_form(app):
+    from flask import json
+
+    from intake.sms.services import parse_inbound
+
+    body = {"message_id": " m1 ", "from": "13812345678", "concat_ref": 7, "part_count": 2, "received_at": 1767000000}
+    with app.test_request_context():
+        inbound = parse_inbound(json.dumps(body).encode())
+    assert (inbound.message_id, inbound.concat_ref, inbound.part_no, inbound.recipient) == ("m1", "7", 1, "")
+    assert inbound.received_at.isoformat() == "2025-12-29T09:20:00+00:00"
