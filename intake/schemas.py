@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from intake.inputs import text_problem
 
 RULE = "rule"  # the error type of a rule's own message
+UNION_TAGS = {"str", "int", "float", "bool", "none"}
 
 
 def problem(message) -> PydanticCustomError:
@@ -49,10 +50,9 @@ def field_errors(exc: ValidationError, messages: Mapping[tuple[str, str], object
     """{dotted field: [messages]}; `messages[(field, error type)]` (type "*" for any) overrides ours."""
     errors: dict[str, list[str]] = {}
     for err in exc.errors(include_url=False, include_input=False):
-        loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
-        # a union reports each member it tried ("call_id.str", "call_id.int"): the field is the first part
-        where = ".".join(p for p in loc if p not in ("str", "int", "bool", "function-after[_storable(), str]"))
-        where = where or "body"
+        # list indexes and a union's member tags ("str", "function-after[…]") are not field names
+        loc = [str(p) for p in err["loc"] if isinstance(p, str) and p not in UNION_TAGS and "[" not in p]
+        where = ".".join(loc) or "body"
         if err["type"] == RULE:
             message = err["ctx"]["message"]
         else:
