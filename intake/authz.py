@@ -175,8 +175,10 @@ ROUTES: dict[str, str] = {
     "admin.templates": "admin",
     "admin.users": "admin",
     "api.create_case": PUBLIC,
+    "api.docs": PUBLIC,  # the OpenAPI document as a page
     "api.get_case": PUBLIC,
     "api.look_up_case": PUBLIC,
+    "api.openapi": PUBLIC,
     "businesses.business": "business.view",
     "businesses.businesses": "businesses.view",
     "callbacks.callback_reviews": "callbacks.view",

@@ -58,9 +58,11 @@ def handle_http(exc: HTTPException):
         message = _("页面已过期，请返回并刷新页面后重新提交。")
     if exc.code == 429:
         return too_many_requests()
+    # the exception's own headers, such as a 405's Allow (RFC 9110), with our body instead of its
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
     if wants_json():  # JSON for the JSON endpoints
-        return jsonify({"errors": {"request": [message]}}), exc.code
-    return render_template("error.html", message=message, code=exc.code, not_stored=_not_stored()), exc.code
+        return jsonify({"errors": {"request": [message]}}), exc.code, headers
+    return render_template("error.html", message=message, code=exc.code, not_stored=_not_stored()), exc.code, headers
 
 
 def database_unavailable(exc: Exception):

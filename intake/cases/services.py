@@ -40,20 +40,40 @@ class Submission:
 
     @classmethod
     def from_form(cls, form, channel: Channel) -> "Submission":
-        anonymous = bool(form.anonymous.data) and kind_of(form.kind.data).identity is Identity.MAY_BE_ANONYMOUS
+        values = {name: getattr(form, name).data for name in _FIELDS}
+        return cls.from_values(values, form.phone_e164, channel)
+
+    @classmethod
+    def from_values(cls, values: dict, phone_e164: str | None, channel: Channel) -> "Submission":
+        """From fields that passed intake/cases/rules.py (by the form's names; text may be None)."""
+        kind = CaseKind(values["kind"])
+        anonymous = bool(values.get("anonymous")) and kind_of(kind).identity is Identity.MAY_BE_ANONYMOUS
         return cls(
-            kind=CaseKind(form.kind.data),
+            kind=kind,
             channel=channel,
-            description=form.description.data.strip(),
-            business_name=(form.business_name.data or "").strip(),
-            business_address=(form.business_address.data or "").strip(),
-            complainant_name="" if anonymous else (form.complainant_name.data or "").strip(),
-            complainant_phone="" if anonymous else (form.phone_e164 or ""),
+            description=values["description"].strip(),
+            business_name=(values.get("business_name") or "").strip(),
+            business_address=(values.get("business_address") or "").strip(),
+            complainant_name="" if anonymous else (values.get("complainant_name") or "").strip(),
+            complainant_phone="" if anonymous else (phone_e164 or ""),
             anonymous=anonymous,
-            disclose_identity=bool(form.disclose_identity.data) and not anonymous,
-            urgent=bool(form.urgent.data),
-            industry_hint=form.industry.data or None,
+            disclose_identity=bool(values.get("disclose_identity")) and not anonymous,
+            urgent=bool(values.get("urgent")),
+            industry_hint=values.get("industry") or None,
         )
+
+
+_FIELDS = (
+    "kind",
+    "description",
+    "business_name",
+    "business_address",
+    "complainant_name",
+    "anonymous",
+    "disclose_identity",
+    "urgent",
+    "industry",
+)
 
 
 def submit_case(submission: Submission, actor=None, receipt: str | None = None) -> tuple[Case, str]:

@@ -15,16 +15,23 @@ import hmac
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.datastructures import MultiDict
 
 from intake.authz import role_may, target_or_404
 from intake.cases.models import Channel
+from intake.cases.schemas import FieldErrors
 from intake.cases.services import Submission
 from intake.extensions import csrf, db, limiter
 from intake.hotline import services
-from intake.hotline.forms import CallAnnouncementForm, HotlineCaseForm
+from intake.hotline.forms import (
+    CallAnnounced,
+    CallAnnouncement,
+    HotlineCaseForm,
+    InvalidAnnouncement,
+    announcement_from_json,
+)
 from intake.hotline.models import CALL_STATES, Call
 from intake.inputs import BadJson, json_object
+from intake.openapi import documented
 from intake.staff.services import ActionError
 from intake.throttles import by_address, setting
 from intake.transaction import transactional
@@ -35,6 +42,20 @@ POLL_MS = 1500
 
 
 @bp.post("/calls")
+@documented(
+    "话务系统通知来电",
+    description="同一 call_id 只登记一个来电：第一次 201，之后 200。",
+    body=CallAnnouncement,
+    security="hotlineToken",
+    tag="webhooks",
+    responses={
+        200: ("这个来电已登记过", CallAnnounced),
+        201: ("已登记来电", CallAnnounced),
+        400: ("字段错误", FieldErrors),
+        401: ("缺少或错误的话务系统令牌", FieldErrors, ("WWW-Authenticate",)),
+        429: ("请求过于频繁", FieldErrors, ("Retry-After",)),
+    },
+)
 @csrf.exempt
 @limiter.limit(setting("RATELIMIT_HOTLINE_IP"), key_func=by_address)
 def announce():
@@ -49,12 +70,15 @@ def announce():
         body = json_object()
     except BadJson as exc:
         return _bad(exc.errors())
-    formdata, errors = _formdata(body)
-    form = CallAnnouncementForm(formdata=formdata)
-    if not form.validate() or errors:
-        return _bad({**{k: [str(m) for m in v] for k, v in form.errors.items()}, **errors})
+    try:
+        announced = announcement_from_json(body)
+    except InvalidAnnouncement as exc:
+        return _bad(exc.errors)
     call, created = services.announce_call(
-        form.call_id.data.strip(), form.caller_e164, (form.line.data or "").strip(), form.started
+        announced.call_id.strip(),
+        announced.caller_e164(current_app.config["DEFAULT_REGION"]),
+        (announced.line or "").strip(),
+        announced.started_at,
     )
     return jsonify(
         {"id": call.id, "call_id": call.call_id, "caller": call.caller, "status": call.status.value}
@@ -71,22 +95,6 @@ def _token_ok(header: str) -> bool:
 
 def _bad(errors: dict):
     return jsonify({"errors": errors}), 400
-
-
-def _formdata(body: dict) -> tuple[MultiDict, dict]:
-    """Strings only (a numeric call_id is taken as its digits); anything else is an error, not a guess."""
-    data, errors = MultiDict(), {}
-    for key in ("call_id", "caller", "line", "started_at"):
-        value = body.get(key)
-        if value is None:
-            continue
-        if key == "call_id" and isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if isinstance(value, str):
-            data[key] = value
-        else:
-            errors[key] = [_("%(key)s 必须是文字。", key=key)]
-    return data, errors
 
 
 @bp.get("/")

@@ -12,8 +12,9 @@ import logging
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
+import pydantic
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
@@ -31,15 +32,15 @@ from intake.extensions import db
 from intake.inputs import BadJson, loads_object, text_problem
 from intake.jobs import ROUTE_CASE, enqueue_after_commit, route_job_id
 from intake.phones import normalise_phone
+from intake.schemas import field_errors
 from intake.sms.models import InboundSms
+from intake.sms.schemas import InboundSmsIn
 from intake.types import utcnow
 from notify.services import opt_out, reply_sms, tell_citizen
-from routing.calendar import parse_local_time
 from routing.services import get_router, sms_keywords
 
 log = logging.getLogger(__name__)
 
-MAX_PARTS = 255  # the concatenation header counts parts in one byte
 PARTS_WINDOW = timedelta(hours=24)  # parts of one message arrive within minutes; refs wrap around
 DETAILS_WINDOW = timedelta(hours=24)  # a reply to "where and what?" joins its case within this time
 MIN_TEXT = 5  # as the web form: shorter non-command texts get the help reply
@@ -100,16 +101,13 @@ def parse_inbound(body: bytes) -> Inbound:
         data = loads_object(body)
     except BadJson as exc:
         raise BadInbound(exc.field, exc.message) from None
-    inbound = Inbound(
-        message_id=_string(data, "message_id", 100, required=True),
-        sender=_string(data, "from", 32, required=True),
-        recipient=_string(data, "to", 32),
-        text=_string(data, "text", None),
-        received_at=_time(data.get("received_at")),
-        concat_ref=_string(data, "concat_ref", 32, numbers=True),
-        part_no=_count(data, "part_no"),
-        part_count=_count(data, "part_count"),
-    )
+    try:
+        read = InboundSmsIn.model_validate(data)
+    except pydantic.ValidationError as exc:
+        name, messages = next(iter(field_errors(exc).items()))  # the first field's, in the body's order
+        field = getattr(InboundSmsIn.model_fields.get(name), "alias", None) or name  # "from", not "sender"
+        raise BadInbound(field, messages[0]) from None
+    inbound = Inbound(**read.model_dump(exclude={"sender", "to"}), sender=read.sender, recipient=read.to)
     if inbound.part_no > inbound.part_count:
         raise BadInbound("part_no", _("part_no 不能大于 part_count。"))
     if inbound.part_count > 1 and not inbound.concat_ref:
@@ -466,41 +464,3 @@ def _command(text: str) -> tuple[str | None, re.Match | None]:
         if match := pattern.match(folded):
             return name, match
     return None, None
-
-
-def _string(data: dict, field: str, max_len: int | None, required: bool = False, numbers: bool = False) -> str:
-    value = data.get(field)
-    if value is None:
-        value = ""
-    if numbers and isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str):
-        raise BadInbound(field, _("%(f)s 必须是文字。", f=field))
-    if required and not value.strip():
-        raise BadInbound(field, _("缺少 %(f)s。", f=field))
-    if max_len is not None and len(value) > max_len:
-        raise BadInbound(field, _("%(f)s 不能超过 %(n)d 个字符。", f=field, n=max_len))
-    return value.strip() if max_len is not None else value
-
-
-def _count(data: dict, field: str) -> int:
-    value = data.get(field, 1)
-    if value is None:
-        return 1
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PARTS:
-        raise BadInbound(field, _("%(f)s 必须是 1 到 %(n)d 的整数。", f=field, n=MAX_PARTS))
-    return value
-
-
-def _time(value) -> datetime:
-    """ISO 8601 (Beijing time when it names no zone) or Unix seconds; now when absent."""
-    if value is None or value == "":
-        return utcnow()
-    try:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, timezone.utc)
-        if isinstance(value, str):
-            return parse_local_time(value).astimezone(timezone.utc)
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise BadInbound("received_at", _("received_at 必须是 ISO 8601 时间，例如 2026-11-23T09:30:00+08:00。"))

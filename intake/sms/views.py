@@ -16,7 +16,10 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from intake.cases.schemas import FieldErrors
 from intake.extensions import csrf, limiter
+from intake.openapi import documented
+from intake.sms.schemas import InboundSmsIn, SmsHandled
 from intake.sms.services import (
     PART,
     UNREADABLE,
@@ -40,6 +43,19 @@ def _refuse(field: str, message: str, code: int):
 
 
 @bp.post("/inbound")
+@documented(
+    "短信网关推送上行短信",
+    description="请求体须由网关签名（X-Signature）。已签名但无法读取的请求体也答 200（status 为 unreadable），以免网关反复重发。",
+    body=InboundSmsIn,
+    security="smsSignature",
+    tag="webhooks",
+    responses={
+        200: ("已处理（含 throttled：该号码发送过于频繁，本条未处理）", SmsHandled),
+        401: ("签名不正确", FieldErrors),
+        413: ("请求内容太长", FieldErrors),
+        429: ("网关地址请求过于频繁，请稍后重发", FieldErrors, ("Retry-After",)),
+    },
+)
 @csrf.exempt  # the gateway signs the body instead
 @limiter.limit(setting("RATELIMIT_SMS_IP"), key_func=by_address)
 def inbound():

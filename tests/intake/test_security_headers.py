@@ -17,7 +17,15 @@ from tests.intake.test_dispatch import VAGUE
 from tests.intake.test_queue import file_and_route
 
 # GET routes that answer JSON, files or bytes, not a page.
-NOT_HTML = {"static", "api.get_case", "hotline.feed", "places.search", "reports.figures_csv", "reports.figures_xlsx"}
+NOT_HTML = {
+    "static",
+    "api.get_case",
+    "api.openapi",
+    "hotline.feed",
+    "places.search",
+    "reports.figures_csv",
+    "reports.figures_xlsx",
+}
 NOT_HTML |= {"health.healthz", "health.readyz", "health.metrics"}  # JSON and Prometheus text, for machines
 NOT_HTML |= {  # Open311: JSON or XML for other systems (tests/intake/test_open311.py)
     "open311.discovery",
