@@ -41,6 +41,9 @@ class Operation:
     security: str | None = None  # a key of SECURITY_SCHEMES
     tag: str = "api"
     links: dict = field(default_factory=dict)  # status -> {name: OpenAPI link object}: what a client does next
+    form: type[BaseModel] | None = None  # a form-encoded body (Open311's POST), in place of `body`
+    query: type[BaseModel] | None = None  # the query parameters, one per field
+    path_values: dict = field(default_factory=dict)  # a URL variable documented as one fixed value ({"fmt": "json"})
 
 
 SECURITY_SCHEMES = {
@@ -50,6 +53,12 @@ SECURITY_SCHEMES = {
         "in": "header",
         "name": "X-Signature",
         "description": "短信网关对请求体的签名：HMAC-SHA256(SMS_WEBHOOK_SECRET, 请求体) 的十六进制",
+    },
+    "open311Key": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": "Open311 的 api_key（系统管理员签发；也可放在 POST 的表单中）",
     },
 }
 
@@ -86,8 +95,9 @@ def _operations(app) -> Iterable[tuple[str, str, object, Operation]]:
 def _models(operations) -> list[tuple[type[BaseModel], str]]:
     seen: dict = {}
     for _method, _rule, _endpoint, op in operations:
-        if op.body is not None:
-            seen[(op.body, "validation")] = None
+        for model in (op.body, op.form):
+            if model is not None:
+                seen[(model, "validation")] = None
         for answer in op.responses.values():
             if answer[1] is not None:
                 seen[(answer[1], "serialization")] = None
@@ -97,13 +107,34 @@ def _models(operations) -> list[tuple[type[BaseModel], str]]:
 _VARIABLE = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
-def _path(rule) -> tuple[str, list[dict]]:
-    """Flask's /cases/<no> as OpenAPI's /cases/{no}, with its path parameters."""
+def _path(rule, fixed: dict) -> tuple[str, list[dict]]:
+    """Flask's /cases/<no> as OpenAPI's /cases/{no}, with its path parameters; a variable in `fixed`
+    is written as its value (/requests.<any(json, xml):fmt> as /requests.json)."""
     parameters = []
     for converter, name in _VARIABLE.findall(rule.rule):
+        if name in fixed:
+            continue
         schema = {"type": "integer", "minimum": 1} if converter == "int" else {"type": "string", "maxLength": 32}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
-    return _VARIABLE.sub(lambda m: "{" + m.group(2) + "}", rule.rule), parameters
+    path = _VARIABLE.sub(lambda m: fixed.get(m.group(2)) or "{" + m.group(2) + "}", rule.rule)
+    return path, parameters
+
+
+def _query(model: type[BaseModel] | None) -> list[dict]:
+    if model is None:
+        return []
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", ()))
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": prop,
+            "description": prop.get("description", ""),
+        }
+        for name, prop in schema.get("properties", {}).items()
+    ]
 
 
 def _build(app) -> dict:
@@ -112,7 +143,8 @@ def _build(app) -> dict:
     refs, schemas = models_json_schema(models, ref_template=REF)
     paths: dict = {}
     for method, rule, endpoint, op in operations:
-        path, parameters = _path(rule)
+        path, parameters = _path(rule, op.path_values)
+        parameters += _query(op.query)
         parameters += [
             {"name": name, "in": "header", "required": required, "description": text, "schema": {"type": "string"}}
             for name, text, required in op.headers
@@ -128,6 +160,11 @@ def _build(app) -> dict:
             entry["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": refs[(op.body, "validation")]}},
+            }
+        if op.form is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": refs[(op.form, "validation")]}},
             }
         for status, (text, model, *headers) in sorted(op.responses.items()):
             answer = {"description": text}
@@ -154,6 +191,8 @@ def _build(app) -> dict:
 def fields_of(schema: dict, components: dict, prefix: str = "") -> list[dict]:
     """A schema's properties as rows for a page: name (dotted), type, required, limits, description."""
     schema = _resolve(schema, components)
+    if schema.get("type") == "array" and "items" in schema:  # Open311 answers: a list of objects
+        schema = _resolve(schema["items"], components)
     rows = []
     required = set(schema.get("required", ()))
     for name, prop in schema.get("properties", {}).items():

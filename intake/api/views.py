@@ -162,16 +162,14 @@ def docs():
             "method": method.upper(),
             "path": path,
             **op,
-            "body_fields": fields_of(op["requestBody"]["content"]["application/json"]["schema"], components)
+            "body_fields": fields_of(_schema_of(op["requestBody"]["content"]), components)
             if "requestBody" in op
             else [],
             "answers": [
                 {
                     "status": status,
                     "description": answer["description"],
-                    "fields": fields_of(answer["content"]["application/json"]["schema"], components)
-                    if "content" in answer
-                    else [],
+                    "fields": fields_of(_schema_of(answer["content"]), components) if "content" in answer else [],
                 }
                 for status, answer in op["responses"].items()
             ],
@@ -180,3 +178,8 @@ def docs():
         for method, op in methods.items()
     ]
     return render_template("api/docs.html", spec=spec, operations=operations)
+
+
+def _schema_of(content: dict) -> dict:
+    """The schema of a body, whatever its media type (JSON, or Open311's form-encoded POST)."""
+    return next(iter(content.values()))["schema"]

@@ -8,10 +8,12 @@ import math
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
+from pydantic import ValidationError
 
 from intake.cases.models import Channel
 from intake.cases.schemas import InvalidCase, submission_from_json
 from intake.cases.services import Submission
+from intake.open311.schemas import RequestForm
 from intake.open311.services import CLOSED, OPEN, Open311Error, parse_service_code, townships
 from routing.calendar import TZ
 
@@ -38,7 +40,8 @@ def submission_from_params(params) -> tuple[str, Submission, float | None, float
     The citizen's name and phone (first_name, last_name, phone) go to the case as the web form's
     do; email, device_id, account_id, address_id and media_url are accepted and not stored.
     """
-    code = (params.get("service_code") or "").strip()
+    form = _form(params)
+    code = form.service_code.strip()
     if not code:
         raise Open311Error(400, _("缺少参数 service_code。"))
     parsed = parse_service_code(code)
@@ -46,25 +49,22 @@ def submission_from_params(params) -> tuple[str, Submission, float | None, float
         raise Open311Error(404, _("没有这个服务代码：%(code)s", code=code))
     industry, kind = parsed
     lat, long = _point(params)
-    address = (params.get("address_string") or "").strip()
-    if not address and lat is None and not params.get("address_id"):
+    address = (form.address_string or "").strip()
+    if not address and lat is None and not form.address_id:
         raise Open311Error(400, _("请提供 address_string（商家地址）或 lat 和 long。"))
-    body = {"kind": kind.value, "industry": industry, "description": params.get("description") or ""}
-    township = params.get("attribute[township]")
-    if township:
+    body = {"kind": kind.value, "industry": industry, "description": form.description or ""}
+    if form.township:
         names = dict(townships())
-        if township not in names:
-            raise Open311Error(400, _("attribute[township] 不是有效的乡镇代码：%(code)s", code=township))
-        address = address if names[township] in address else names[township] + address
+        if form.township not in names:
+            raise Open311Error(400, _("attribute[township] 不是有效的乡镇代码：%(code)s", code=form.township))
+        address = address if names[form.township] in address else names[form.township] + address
     if address:
         body["business_address"] = address
-    if params.get("attribute[business_name]"):
-        body["business_name"] = params["attribute[business_name]"]
+    if form.business_name:
+        body["business_name"] = form.business_name
     for name in BOOLEAN_ATTRIBUTES:
-        value = params.get(f"attribute[{name}]")
-        if value not in (None, ""):
-            if value not in ("true", "false"):
-                raise Open311Error(400, _("attribute[%(name)s] 须为 true 或 false。", name=name))
+        value = getattr(form, name)
+        if value is not None:
             body[name] = value == "true"
     name = (params.get("last_name") or "").strip() + (params.get("first_name") or "").strip()  # 姓 then 名
     complainant = {k: v for k, v in (("name", name), ("phone", params.get("phone") or "")) if v}
@@ -77,6 +77,24 @@ def submission_from_params(params) -> tuple[str, Submission, float | None, float
             400, *[f"{PARAMETER_OF.get(f, f)}: {m}" for f, messages in exc.errors.items() for m in messages]
         )
     return code, submission, lat, long
+
+
+def _form(params) -> RequestForm:
+    """The POST's fields by the documented model (intake/open311/schemas.py); its errors in Chinese."""
+    fields = {k: v for k, v in params.to_dict().items() if v != ""}
+    try:
+        return RequestForm.model_validate(fields)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]) if error["loc"] else "form"
+            if error["type"] == "missing":
+                problems.append(_("缺少参数 %(name)s。", name=name))
+            elif error["type"] == "literal_error":
+                problems.append(_("%(name)s 须为 true 或 false。", name=name))
+            else:
+                problems.append(_("%(name)s 须为文字。", name=name))
+        raise Open311Error(400, *problems)
 
 
 def _point(params) -> tuple[float | None, float | None]:

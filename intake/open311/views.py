@@ -9,10 +9,12 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from intake.extensions import limiter
+from intake.open311 import schemas as o
 from intake.open311 import services
 from intake.open311.formats import render
 from intake.open311.forms import filters_from_args, submission_from_params
 from intake.open311.services import Open311Error
+from intake.openapi import documented
 from intake.throttles import by_address, retry_after, setting
 from intake.types import utcnow
 from routing.calendar import TZ
@@ -21,6 +23,11 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(json, xml):fmt>"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 KEY_SLOT = "intake.open311.key"
+JSON = {"fmt": "json"}  # the document gives the .json form of each endpoint; .xml answers the same
+BAD = ("参数错误（GeoReport v2 的错误数组）", o.Open311Errors)
+NO_KEY = ("缺少 api_key，或 api_key 无效、已吊销", o.Open311Errors)
+MISSING = ("没有这个服务代码或请求", o.Open311Errors)
+TOO_MANY = ("操作太频繁", o.Open311Errors, ("Retry-After",))
 CHANGESET = "2026-12-02T00:00:00+08:00"  # when the services' shape last changed (not their list)
 
 
@@ -79,6 +86,13 @@ def _fmt() -> str:
 
 
 @bp.get(f"/discovery.{FMT}")
+@documented(
+    "Open311 发现文档",
+    tag="open311",
+    query=o.Jurisdiction,
+    path_values=JSON,
+    responses={200: ("接口地址与格式", o.Discovery), 400: BAD},
+)
 def discovery(fmt: str):
     endpoint = {
         "specification": SPECIFICATION,
@@ -97,11 +111,25 @@ def discovery(fmt: str):
 
 
 @bp.get(f"/services.{FMT}")
+@documented(
+    "Open311 服务列表（行业 × 类型）",
+    tag="open311",
+    query=o.Jurisdiction,
+    path_values=JSON,
+    responses={200: ("服务", o.Services), 400: BAD},
+)
 def service_list(fmt: str):
     return render(services.service_list(), fmt, "services")
 
 
 @bp.get(f"/services/<service_code>.{FMT}")
+@documented(
+    "Open311 服务定义（附加字段）",
+    tag="open311",
+    query=o.Jurisdiction,
+    path_values=JSON,
+    responses={200: ("服务定义", o.ServiceDefinition), 400: BAD, 404: MISSING},
+)
 def service_definition(service_code: str, fmt: str):
     definition = services.service_definition(service_code)
     if definition is None:
@@ -110,6 +138,20 @@ def service_definition(service_code: str, fmt: str):
 
 
 @bp.post(f"/requests.{FMT}")
+@documented(
+    "Open311 提交请求（登记案件）",
+    tag="open311",
+    form=o.RequestForm,
+    security="open311Key",
+    path_values=JSON,
+    responses={
+        201: ("已登记：受理编号与 token", o.RequestsCreated),
+        400: BAD,
+        403: NO_KEY,
+        404: MISSING,
+        429: TOO_MANY,
+    },
+)
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)
 @per_key
 def create_request(fmt: str):
@@ -121,6 +163,14 @@ def create_request(fmt: str):
 
 
 @bp.get(f"/requests.{FMT}")
+@documented(
+    "Open311 请求列表（本 api_key 提交的）",
+    tag="open311",
+    query=o.RequestFilters,
+    security="open311Key",
+    path_values=JSON,
+    responses={200: ("请求的公开信息", o.ServiceRequests), 400: BAD, 403: NO_KEY, 429: TOO_MANY},
+)
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)  # guessing keys costs too
 @per_key
 def request_list(fmt: str):
@@ -133,6 +183,14 @@ def request_list(fmt: str):
 
 
 @bp.get(f"/requests/<service_request_id>.{FMT}")
+@documented(
+    "Open311 单个请求",
+    tag="open311",
+    query=o.Jurisdiction,
+    security="open311Key",
+    path_values=JSON,
+    responses={200: ("请求的公开信息", o.ServiceRequests), 400: BAD, 403: NO_KEY, 404: MISSING, 429: TOO_MANY},
+)
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)
 @per_key
 def request_detail(service_request_id: str, fmt: str):
@@ -144,6 +202,13 @@ def request_detail(service_request_id: str, fmt: str):
 
 
 @bp.get(f"/tokens/<token>.{FMT}")
+@documented(
+    "Open311 由 token 查受理编号",
+    tag="open311",
+    query=o.Jurisdiction,
+    path_values=JSON,
+    responses={200: ("受理编号", o.TokenAnswers), 400: BAD, 404: MISSING},
+)
 def token(token: str, fmt: str):
     link = services.token_request(token)
     if link is None:
