@@ -28,6 +28,9 @@ BAD = ("参数错误（GeoReport v2 的错误数组）", o.Open311Errors)
 NO_KEY = ("缺少 api_key，或 api_key 无效、已吊销", o.Open311Errors)
 MISSING = ("没有这个服务代码或请求", o.Open311Errors)
 TOO_MANY = ("操作太频繁", o.Open311Errors, ("Retry-After",))
+# gunicorn's own answer (not ours) to a request line over its limit (4094 bytes): query parameters
+# have no length limit of their own in the spec, so a client can reach it
+TOO_LONG = ("请求行太长（服务器的上限）", None)
 CHANGESET = "2026-12-02T00:00:00+08:00"  # when the services' shape last changed (not their list)
 
 
@@ -91,7 +94,7 @@ def _fmt() -> str:
     tag="open311",
     query=o.Jurisdiction,
     path_values=JSON,
-    responses={200: ("接口地址与格式", o.Discovery), 400: BAD},
+    responses={200: ("接口地址与格式", o.Discovery), 400: BAD, 414: TOO_LONG},
 )
 def discovery(fmt: str):
     endpoint = {
@@ -116,7 +119,7 @@ def discovery(fmt: str):
     tag="open311",
     query=o.Jurisdiction,
     path_values=JSON,
-    responses={200: ("服务", o.Services), 400: BAD},
+    responses={200: ("服务", o.Services), 400: BAD, 414: TOO_LONG},
 )
 def service_list(fmt: str):
     return render(services.service_list(), fmt, "services")
@@ -128,7 +131,7 @@ def service_list(fmt: str):
     tag="open311",
     query=o.Jurisdiction,
     path_values=JSON,
-    responses={200: ("服务定义", o.ServiceDefinition), 400: BAD, 404: MISSING},
+    responses={200: ("服务定义", o.ServiceDefinition), 400: BAD, 404: MISSING, 414: TOO_LONG},
 )
 def service_definition(service_code: str, fmt: str):
     definition = services.service_definition(service_code)
@@ -150,6 +153,7 @@ def service_definition(service_code: str, fmt: str):
         403: NO_KEY,
         404: MISSING,
         429: TOO_MANY,
+        414: TOO_LONG,
     },
 )
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)
@@ -169,7 +173,7 @@ def create_request(fmt: str):
     query=o.RequestFilters,
     security="open311Key",
     path_values=JSON,
-    responses={200: ("请求的公开信息", o.ServiceRequests), 400: BAD, 403: NO_KEY, 429: TOO_MANY},
+    responses={200: ("请求的公开信息", o.ServiceRequests), 400: BAD, 403: NO_KEY, 429: TOO_MANY, 414: TOO_LONG},
 )
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)  # guessing keys costs too
 @per_key
@@ -189,7 +193,14 @@ def request_list(fmt: str):
     query=o.Jurisdiction,
     security="open311Key",
     path_values=JSON,
-    responses={200: ("请求的公开信息", o.ServiceRequests), 400: BAD, 403: NO_KEY, 404: MISSING, 429: TOO_MANY},
+    responses={
+        200: ("请求的公开信息", o.ServiceRequests),
+        400: BAD,
+        403: NO_KEY,
+        404: MISSING,
+        429: TOO_MANY,
+        414: TOO_LONG,
+    },
 )
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)
 @per_key
@@ -207,7 +218,7 @@ def request_detail(service_request_id: str, fmt: str):
     tag="open311",
     query=o.Jurisdiction,
     path_values=JSON,
-    responses={200: ("受理编号", o.TokenAnswers), 400: BAD, 404: MISSING},
+    responses={200: ("受理编号", o.TokenAnswers), 400: BAD, 404: MISSING, 414: TOO_LONG},
 )
 def token(token: str, fmt: str):
     link = services.token_request(token)
