@@ -34,6 +34,14 @@ TOO_LONG = ("请求行太长（服务器的上限）", None)
 CHANGESET = "2026-12-02T00:00:00+08:00"  # when the services' shape last changed (not their list)
 
 
+def _documented(summary: str, responses: dict, **details):
+    """@documented for an Open311 endpoint: its .json form, in the open311 group, with the answers
+    every one of them can give (a bad parameter, gunicorn's 414) besides its own."""
+    return documented(
+        summary, tag="open311", path_values=JSON, responses={**responses, 400: BAD, 414: TOO_LONG}, **details
+    )
+
+
 def _key():
     """The key the request names (active or not), looked up once per request (in its environ, not
     in `g`: a test's app context outlives its requests)."""
@@ -89,12 +97,10 @@ def _fmt() -> str:
 
 
 @bp.get(f"/discovery.{FMT}")
-@documented(
+@_documented(
     "Open311 发现文档",
-    tag="open311",
     query=o.Jurisdiction,
-    path_values=JSON,
-    responses={200: ("接口地址与格式", o.Discovery), 400: BAD, 414: TOO_LONG},
+    responses={200: ("接口地址与格式", o.Discovery)},
 )
 def discovery(fmt: str):
     endpoint = {
@@ -114,24 +120,20 @@ def discovery(fmt: str):
 
 
 @bp.get(f"/services.{FMT}")
-@documented(
+@_documented(
     "Open311 服务列表（行业 × 类型）",
-    tag="open311",
     query=o.Jurisdiction,
-    path_values=JSON,
-    responses={200: ("服务", o.Services), 400: BAD, 414: TOO_LONG},
+    responses={200: ("服务", o.Services)},
 )
 def service_list(fmt: str):
     return render(services.service_list(), fmt, "services")
 
 
 @bp.get(f"/services/<service_code>.{FMT}")
-@documented(
+@_documented(
     "Open311 服务定义（附加字段）",
-    tag="open311",
     query=o.Jurisdiction,
-    path_values=JSON,
-    responses={200: ("服务定义", o.ServiceDefinition), 400: BAD, 404: MISSING, 414: TOO_LONG},
+    responses={200: ("服务定义", o.ServiceDefinition), 404: MISSING},
 )
 def service_definition(service_code: str, fmt: str):
     definition = services.service_definition(service_code)
@@ -141,20 +143,11 @@ def service_definition(service_code: str, fmt: str):
 
 
 @bp.post(f"/requests.{FMT}")
-@documented(
+@_documented(
     "Open311 提交请求（登记案件）",
-    tag="open311",
     form=o.RequestForm,
     security="open311Key",
-    path_values=JSON,
-    responses={
-        201: ("已登记：受理编号与 token", o.RequestsCreated),
-        400: BAD,
-        403: NO_KEY,
-        404: MISSING,
-        429: TOO_MANY,
-        414: TOO_LONG,
-    },
+    responses={201: ("已登记：受理编号与 token", o.RequestsCreated), 403: NO_KEY, 404: MISSING, 429: TOO_MANY},
 )
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)
 @per_key
@@ -167,13 +160,11 @@ def create_request(fmt: str):
 
 
 @bp.get(f"/requests.{FMT}")
-@documented(
+@_documented(
     "Open311 请求列表（本 api_key 提交的）",
-    tag="open311",
     query=o.RequestFilters,
     security="open311Key",
-    path_values=JSON,
-    responses={200: ("请求的公开信息", o.ServiceRequests), 400: BAD, 403: NO_KEY, 429: TOO_MANY, 414: TOO_LONG},
+    responses={200: ("请求的公开信息", o.ServiceRequests), 403: NO_KEY, 429: TOO_MANY},
 )
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)  # guessing keys costs too
 @per_key
@@ -187,20 +178,11 @@ def request_list(fmt: str):
 
 
 @bp.get(f"/requests/<service_request_id>.{FMT}")
-@documented(
+@_documented(
     "Open311 单个请求",
-    tag="open311",
     query=o.Jurisdiction,
     security="open311Key",
-    path_values=JSON,
-    responses={
-        200: ("请求的公开信息", o.ServiceRequests),
-        400: BAD,
-        403: NO_KEY,
-        404: MISSING,
-        429: TOO_MANY,
-        414: TOO_LONG,
-    },
+    responses={200: ("请求的公开信息", o.ServiceRequests), 403: NO_KEY, 404: MISSING, 429: TOO_MANY},
 )
 @limiter.limit(setting("RATELIMIT_OPEN311_IP"), key_func=by_address)
 @per_key
@@ -213,12 +195,10 @@ def request_detail(service_request_id: str, fmt: str):
 
 
 @bp.get(f"/tokens/<token>.{FMT}")
-@documented(
+@_documented(
     "Open311 由 token 查受理编号",
-    tag="open311",
     query=o.Jurisdiction,
-    path_values=JSON,
-    responses={200: ("受理编号", o.TokenAnswers), 400: BAD, 404: MISSING, 414: TOO_LONG},
+    responses={200: ("受理编号", o.TokenAnswers), 404: MISSING},
 )
 def token(token: str, fmt: str):
     link = services.token_request(token)
