@@ -48,7 +48,7 @@ def submission_from_params(params) -> tuple[str, Submission, float | None, float
     if parsed is None:
         raise Open311Error(404, _("没有这个服务代码：%(code)s", code=code))
     industry, kind = parsed
-    lat, long = _point(params)
+    lat, long = _point(form.lat or "", form.long or "")
     address = (form.address_string or "").strip()
     if not address and lat is None and not form.address_id:
         raise Open311Error(400, _("请提供 address_string（商家地址）或 lat 和 long。"))
@@ -97,8 +97,7 @@ def _form(params) -> RequestForm:
         raise Open311Error(400, *problems)
 
 
-def _point(params) -> tuple[float | None, float | None]:
-    raw_lat, raw_long = params.get("lat") or "", params.get("long") or ""
+def _point(raw_lat: str, raw_long: str) -> tuple[float | None, float | None]:
     if not raw_lat and not raw_long:
         return None, None
     try:
