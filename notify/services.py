@@ -314,8 +314,7 @@ def tell_staff(
             if case.township_code and township
             else sa.false(),
         )
-    # not yet flushed, or inserted just now: no message can name it yet
-    new_event = event.id is None or inserted_in_this_transaction(event)
+    new_event = _names_nothing_yet(event)
     reachable = sa.select(User.phone, User.email).where(User.active.is_(True), User.on_duty.is_(True), duty)
     recipients = [
         (channel, address)
@@ -329,7 +328,7 @@ def tell_staff(
     # queue_message for each recipient, with one INSERT for all of them rather than one each
     messages, prepared, by_key = [], [], {}
     for channel, address in recipients:
-        key = f"{case.id}:{event.id}:{address}:{template}"
+        key = _message_key(case, event, address, template)
         message = by_key.get(key)
         if message is None and not new_event:
             message = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
@@ -374,12 +373,21 @@ def queue_message(
     only encrypted (notify/sealing.py), until the message is sent;
     `now` is for tests. A suppressed message is stored (status suppressed) and never enqueued.
     """
-    # not yet flushed, or inserted just now: no message can name it yet
-    new_event = event.id is None or inserted_in_this_transaction(event)
+    new_event = _names_nothing_yet(event)
     if event.id is None or (case is not None and case.id is None):
         db.session.flush()  # the event needs its id for the idempotency key
-    key = f"{case.id}:{event.id}:{recipient}:{template}"
+    key = _message_key(case, event, recipient, template)
     return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped, new_key=new_event)
+
+
+def _names_nothing_yet(event: CaseEvent) -> bool:
+    """No message can have this event in its key yet: it is not flushed, or was inserted just now."""
+    return event.id is None or inserted_in_this_transaction(event)
+
+
+def _message_key(case: Case, event: CaseEvent, recipient: str, template: str) -> str:
+    """The idempotency key of a message about an event: once per case, event, recipient and template."""
+    return f"{case.id}:{event.id}:{recipient}:{template}"
 
 
 def reply_sms(
