@@ -52,7 +52,7 @@ import psycopg
 import redis
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_intake import GUNICORN, VENV_BIN, LoadSampler, Server, production_env  # noqa: E402
+from bench_intake import GUNICORN, VENV_BIN, LoadSampler, Server, open_loop, production_env  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STORIES = [  # (shop, address, story): the texts of bench_worker_routing.py
@@ -91,41 +91,6 @@ def post(port: int, shops: int) -> int:
         return response.status
     finally:
         conn.close()
-
-
-def open_loop(port: int, rate: float, seconds: float, shops: int, senders: int = 32) -> dict:
-    """bench_intake.open_loop with this script's bodies: requests at start + i/rate, not waiting for answers."""
-    total = int(rate * seconds)
-    start = time.perf_counter() + 0.2
-    latencies: list[float] = []
-    errors = [0]
-    counter = iter(range(total))
-    lock = threading.Lock()
-
-    def sender():
-        while True:
-            with lock:
-                i = next(counter, None)
-            if i is None:
-                return
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            try:
-                ok = post(port, shops) == 201
-            except OSError:
-                ok = False
-            with lock:
-                latencies.append(time.perf_counter() - (start + i / rate))
-                errors[0] += not ok
-
-    threads = [threading.Thread(target=sender) for _ in range(senders)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    latencies.sort()
-    return {"n": len(latencies), "errors": errors[0], "p95": latencies[int(0.95 * len(latencies))] * 1000}
 
 
 def closed_loop(port: int, total: int, shops: int, clients: int = 8) -> tuple[int, float]:
@@ -320,7 +285,7 @@ def main() -> None:
             since = max_case_id(conn)
             cpu = workers.cpu()
             with LoadSampler() as load:
-                filed = open_loop(args.port, args.rate, args.seconds, args.shops)
+                filed = open_loop(lambda: post(args.port, args.shops), args.rate, args.seconds)
                 routed_all = wait_until_routed(conn, since, 120)
             used = workers.cpu() - cpu
             lat = dispatch_latencies(conn, since)

@@ -26,6 +26,7 @@ What it does, with a fixed configuration:
 """
 
 import argparse
+import functools
 import json
 import os
 import secrets
@@ -220,8 +221,9 @@ def wrk(port: int, seconds: int, script: str) -> dict:
     return result
 
 
-def open_loop(port: int, rate: float, seconds: float, senders: int = 32) -> dict:
-    """Requests at fixed times (start + i/rate), latency measured from the scheduled time.
+def open_loop(send, rate: float, seconds: float, senders: int = 32) -> dict:
+    """Requests (`send()`, which returns the status) at fixed times (start + i/rate), latency measured
+    from the scheduled time.
 
     Why this is a fair stand-in for wrk2 (not in Debian): the schedule does not wait for answers
     (open loop), so a slow answer does not slow the offered rate, and a request that could not be
@@ -249,7 +251,7 @@ def open_loop(port: int, rate: float, seconds: float, senders: int = 32) -> dict
             if delay > 0:
                 time.sleep(delay)
             try:
-                ok = post(port) == 201
+                ok = send() == 201
             except OSError:
                 ok = False
             done = time.perf_counter()
@@ -267,7 +269,14 @@ def open_loop(port: int, rate: float, seconds: float, senders: int = 32) -> dict
     def pct(p):
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000
 
-    return {"p50": pct(50), "p99": pct(99), "max": latencies[-1] * 1000, "errors": errors[0], "n": len(latencies)}
+    return {
+        "p50": pct(50),
+        "p95": pct(95),
+        "p99": pct(99),
+        "max": latencies[-1] * 1000,
+        "errors": errors[0],
+        "n": len(latencies),
+    }
 
 
 def main() -> None:
@@ -343,7 +352,7 @@ def main() -> None:
                 )
             for server in servers:
                 with LoadSampler() as load:
-                    fixed = open_loop(server.port, args.rate, args.fixed_seconds)
+                    fixed = open_loop(functools.partial(post, server.port), args.rate, args.fixed_seconds)
                 print(
                     f"open loop {args.rate:g}/s {server.name:8s} p50 {fixed['p50']:6.1f} ms  p99 {fixed['p99']:6.1f} ms  "
                     f"max {fixed['max']:6.1f} ms  {fixed['errors']} errors of {fixed['n']}  ({load.text()})"
