@@ -65,9 +65,9 @@ class _Plan:
         self.statement = statement.returning(*(column for _key, column in self.returned))
 
     def values(self, obj) -> dict:
-        state = obj.__dict__
+        attrs = obj.__dict__
         for rel_key, pairs in self.links:  # event.case = case: the case's id goes in event.case_id
-            related = state.get(rel_key)
+            related = attrs.get(rel_key)
             if related is None:
                 continue
             if any(getattr(related, remote) is None for _local, remote in pairs):
@@ -80,14 +80,14 @@ class _Plan:
                 setattr(obj, local, getattr(related, remote))
         values = {}
         for key, column_key, default in self.sent:
-            if key not in state:  # what a flush would fill in: the column's default, else NULL
+            if key not in attrs:  # what a flush would fill in: the column's default, else NULL
                 value = None
                 if default is not None and default.is_scalar:
                     value = default.arg
                 elif default is not None and default.is_callable:
                     value = default.arg(None)
-                state[key] = value  # as if loaded: make_transient_to_detached keeps no history anyway
-            values[column_key] = state[key]
+                attrs[key] = value  # as if loaded: make_transient_to_detached keeps no history anyway
+            values[column_key] = attrs[key]
         return values
 
 
@@ -95,16 +95,18 @@ def insert_now(obj, conflict: tuple[str, ...] = ()) -> bool:
     """INSERT `obj` (transient, or pending in the session) at once and make it persistent.
 
     `conflict`: the unique columns of `ON CONFLICT (…) DO NOTHING`; when the row is refused, False
-    is returned and `obj` stays transient (change it and call again). True once inserted.
+    is returned and `obj` stays transient (change it and call again). True once inserted. (When a
+    many-to-one it names is not stored yet, both go in one flush instead, and a conflict there raises
+    IntegrityError as any flush would.)
     """
     session = db.session
     dialect = session.get_bind().dialect.name
-    mapper = sa.inspect(obj).mapper
-    plan = _plans.get((mapper, dialect, conflict))
+    state = sa.inspect(obj)
+    plan = _plans.get((state.mapper, dialect, conflict))
     if plan is None:
-        plan = _plans[(mapper, dialect, conflict)] = _Plan(mapper, dialect, conflict)
+        plan = _plans[(state.mapper, dialect, conflict)] = _Plan(state.mapper, dialect, conflict)
     values = plan.values(obj)
-    if not sa.inspect(obj).persistent:  # else flushed with a related row that was not stored yet
+    if not state.persistent:  # else flushed with a related row that was not stored yet
         with session.no_autoflush:
             if obj in session:  # added already (record() adds its event): out of the unit of work
                 session.expunge(obj)
@@ -115,7 +117,7 @@ def insert_now(obj, conflict: tuple[str, ...] = ()) -> bool:
                 obj.__dict__[key] = value
             make_transient_to_detached(obj)
             session.add(obj)
-    sa.inspect(obj).info[_INSERTED_IN] = session().get_transaction()
+    state.info[_INSERTED_IN] = session().get_transaction()
     return True
 
 

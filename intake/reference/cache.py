@@ -39,7 +39,7 @@ def watch(*tables: str) -> None:
 def cached(name: str, tables: tuple[str, ...], build):
     """`build()` (plain data), cached in this process until one of `tables` changes."""
     app = current_app._get_current_object()
-    _watched.update(tables)
+    watch(*tables)
     _check_version(app)
     key = (app.config.get("SQLALCHEMY_DATABASE_URI"), name)
     values = _state["values"]
