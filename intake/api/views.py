@@ -165,6 +165,7 @@ def docs():
             "body_fields": fields_of(_schema_of(op["requestBody"]["content"]), components)
             if "requestBody" in op
             else [],
+            "body_type": next(iter(op["requestBody"]["content"])) if "requestBody" in op else "",
             "answers": [
                 {
                     "status": status,
