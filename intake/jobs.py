@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 # (tests/intake/test_jobs.py checks that each path is a job function).
 ROUTE_CASE = "routing.tasks.route_case"
 SEND_MESSAGE = "notify.tasks.send_message"
-JOB_PATHS = (ROUTE_CASE, SEND_MESSAGE)
+SEND_RECEIPT = "notify.tasks.send_receipt"
+JOB_PATHS = (ROUTE_CASE, SEND_MESSAGE, SEND_RECEIPT)
 _PENDING = "jobs_after_commit"
 
 # The queue of every job, in one place: routing never waits behind a message backlog, and the
@@ -27,6 +28,7 @@ _PENDING = "jobs_after_commit"
 JOB_QUEUES = {
     ROUTE_CASE: ROUTING,
     SEND_MESSAGE: MESSAGES,
+    SEND_RECEIPT: MESSAGES,
     "routing.sweeps.tell_about_clocks": MESSAGES,
     "routing.tasks.sweep_unrouted": SWEEPS,
     "routing.sweeps.sweep_clocks": SWEEPS,
@@ -62,6 +64,11 @@ def queue_for(func) -> str:
 def route_job_id(case_id: int) -> str:
     """The routing job's id: one per case, so a sweep can tell that a case's job is still queued."""
     return f"route-case-{case_id}"
+
+
+def receipt_job_id(case_id: int) -> str:
+    """The receipt job's id: one per case, so the sweep can tell that it is still queued."""
+    return f"receipt-case-{case_id}"
 
 
 def still_pending(job: Job | None, queue: Queue) -> bool:
@@ -120,7 +127,7 @@ def enqueue_now(func, *args, job_id: str | None = None, at=None, **kwargs) -> bo
 
 def enqueue_all(pending: list, counts: list | None = None) -> None:
     """Enqueue (func, args, kwargs, job_id) jobs in one Redis pipeline: one round trip for all of a
-    transaction's jobs (a filing has two: routing and the receipt SMS) and its case counts
+    transaction's jobs (a filing has two: routing and making the receipt SMS) and its case counts
     (intake.metrics), not one per job.
 
     With Redis down nothing is raised (the sweeps catch up); each job is logged as not enqueued."""

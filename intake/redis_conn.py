@@ -75,9 +75,16 @@ def queue_name(kind: str, app=None) -> str:
 
 
 def get_queue(app=None, kind: str = ROUTING) -> Queue:
-    """The queue of one kind of work (routing unless named)."""
+    """The queue of one kind of work (routing unless named), made once per app and connection
+    (a Queue holds only its name and connection; building one costs more than the enqueue's own work)."""
     app = app or current_app._get_current_object()
-    return Queue(queue_name(kind, app), connection=get_redis(app))
+    conn = get_redis(app)
+    made = app.extensions.setdefault("rq_queues", {})
+    name = queue_name(kind, app)
+    queue = made.get(kind)
+    if queue is None or queue.connection is not conn or queue.name != name:
+        queue = made[kind] = Queue(name, connection=conn)
+    return queue
 
 
 def get_queues(app=None, kinds=QUEUE_KINDS) -> list[Queue]:

@@ -1,5 +1,6 @@
 """The sending job: reload, skip what was sent, wait out quiet hours, send once, record the outcome;
-and the sweep that re-enqueues messages whose job was lost."""
+the receipt job, which makes a filed case's receipt SMS from what the filing sealed on the case;
+and the sweep that re-enqueues messages (and receipts) whose job was lost."""
 
 import logging
 from datetime import datetime, timedelta
@@ -10,9 +11,10 @@ from rq import Retry, get_current_job
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, JobStatus
 
+from intake.cases.models import PUBLIC_CHANNELS, Case, CaseEvent
 from intake.extensions import db
 from intake.jobcontext import in_app_context
-from intake.jobs import enqueue_now, queue_for, still_pending
+from intake.jobs import enqueue_now, pending_job, queue_for, receipt_job_id, still_pending
 from intake.logconfig import bind_case
 from intake.redis_conn import get_queue, get_redis
 from intake.sweeplog import records_run
@@ -21,7 +23,7 @@ from intake.types import utcnow
 from notify import services
 from notify.backends import backend_for
 from notify.models import MESSAGE_STATES, Message, MessageStatus
-from notify.sealing import unseal
+from notify.sealing import unseal, unseal_json
 
 log = logging.getLogger(__name__)
 EARLY_RUNS = 50  # a job that keeps waking early (clock skew) gives up after this many holds
@@ -87,6 +89,40 @@ def _send_once(message_id: int, secret: list | None, now: datetime):
     return "sent", None
 
 
+@in_app_context
+def send_receipt(case_id: int) -> str:
+    """Make the receipt SMS of a filed case (its tracking number and lookup code) once.
+
+    The filing sealed the template and the code on the case (`case.sealed_receipt`); this job, on
+    the messages queue, queues the SMS by the usual rules (notify.services.tell_citizen: the daily
+    caps, with the cap of what anyone can trigger for a web, API or SMS filing; quiet hours) and
+    clears the sealed copy in the same transaction, so a rerun, or the sweep's copy, makes nothing
+    twice. The message row then holds the code sealed until it is sent (send_message).
+    Returns "queued", "none" (no SMS: a landline, the caps) or "skipped" (already made).
+    """
+    case = db.session.scalar(sa.select(Case).where(Case.id == case_id).with_for_update())
+    if case is None or not case.sealed_receipt:
+        db.session.rollback()
+        return "skipped"
+    bind_case(case.id)
+    receipt = unseal_json(case.sealed_receipt)
+    case.sealed_receipt = None
+    if not isinstance(receipt, dict) or not receipt.get("lookup_code"):  # no key opens it: no SMS with ******
+        log.error("case %s: its receipt could not be recovered (MESSAGE_SECRET_KEY changed?); no receipt sent", case_id)
+        return "none"
+    event = db.session.scalar(
+        sa.select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.action == "receive").order_by(CaseEvent.id)
+    )
+    message = services.tell_citizen(
+        case,
+        receipt["template"],
+        event,
+        secret={"lookup_code": receipt["lookup_code"]},
+        capped=case.channel in PUBLIC_CHANNELS,
+    )
+    return "queued" if message is not None and message.status == MessageStatus.QUEUED else "none"
+
+
 def _retries_left() -> bool:
     job = get_current_job()
     return bool(job and job.retries_left)
@@ -99,7 +135,8 @@ def sweep_unsent(now: datetime | None = None) -> int:
     worker died), once they are older than NOTIFY_SWEEP_GRACE and past their not_before.
 
     A failed job is requeued; a job that is gone is enqueued again by id: what it sends, the
-    sealed lookup code included, is on the message row.
+    sealed lookup code included, is on the message row. A filed case whose receipt is still sealed
+    on it after the grace (the receipt job was lost) gets its receipt job again.
     """
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["NOTIFY_SWEEP_GRACE"])
@@ -114,10 +151,26 @@ def sweep_unsent(now: datetime | None = None) -> int:
         .limit(1000)
     ).all()
     db.session.rollback()
+    pending_receipts = db.session.scalars(
+        sa.select(Case.id)
+        .where(Case.sealed_receipt.is_not(None), Case.received_at < cutoff)
+        .order_by(Case.received_at)
+        .limit(1000)
+    ).all()
+    db.session.rollback()
     revived = sum(_revive(message_id, get_redis()) for message_id in ids)
+    revived += sum(_revive_receipt(case_id) for case_id in pending_receipts)
     if revived:
         log.info("sweep re-enqueued %d unsent messages", revived)
     return revived
+
+
+def _revive_receipt(case_id: int) -> bool:
+    """Enqueue the case's receipt job again unless it is still waiting or running."""
+    job_id = receipt_job_id(case_id)
+    if pending_job(job_id, send_receipt):
+        return False
+    return enqueue_now(send_receipt, case_id, job_id=job_id)
 
 
 def _revive(message_id: int, redis) -> bool:

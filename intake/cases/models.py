@@ -56,11 +56,22 @@ class Case(db.Model):
         ),
         sa.Index("ix_case_township_queue", "township_code", "status"),
         sa.Index("ix_case_status_received", "status", "received_at"),
+        sa.Index(
+            "ix_case_receipt_pending",
+            "received_at",
+            postgresql_where=sa.text("sealed_receipt IS NOT NULL"),
+            sqlite_where=sa.text("sealed_receipt IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_no: Mapped[str] = mapped_column(sa.String(16), unique=True)
     lookup_code_hash: Mapped[str] = mapped_column(sa.String(128))
+    sealed_receipt: Mapped[str | None] = mapped_column(
+        sa.Text,
+        comment="the receipt SMS still to be made (template and lookup code), encrypted (notify/sealing.py); "
+        "cleared by notify.tasks.send_receipt",
+    )
     kind: Mapped[CaseKind] = mapped_column(enum_column(CaseKind))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel))
     status: Mapped[CaseStatus] = mapped_column(

@@ -7,14 +7,14 @@ from datetime import datetime
 
 from intake.cases.codes import check_code, check_digit, hash_code, well_formed
 from intake.cases.kinds import CaseKind, Identity, kind_of
-from intake.cases.models import PUBLIC_CHANNELS, Case, Channel
+from intake.cases.models import Case, Channel
 from intake.cases.workflow import record
 from intake.extensions import db
-from intake.jobs import ROUTE_CASE, enqueue_after_commit, route_job_id
+from intake.jobs import ROUTE_CASE, SEND_RECEIPT, enqueue_after_commit, receipt_job_id, route_job_id
 from intake.metrics import count_after_commit
 from intake.rows import insert_now
 from intake.types import utcnow
-from notify.services import tell_citizen
+from notify.sealing import seal_json
 from routing.calendar import TZ
 
 CITIZEN = "市民"
@@ -79,11 +79,16 @@ _FIELDS = (
 def submit_case(submission: Submission, actor=None, receipt: str | None = None) -> tuple[Case, str]:
     """Add a case (flushed), enqueue routing after the commit; return it and its lookup code.
 
-    The caller's edge commits, so what the caller adds (the receipt, the inbound SMS rows) is
-    stored in the same transaction as the case, or not at all. With a `receipt` template the
-    citizen also gets the tracking number and lookup code by SMS (the code is never stored).
+    The caller's edge commits, so what the caller adds (the inbound SMS rows) is stored in the same
+    transaction as the case, or not at all. With a `receipt` template the citizen also gets the
+    tracking number and lookup code by SMS: the template and the code are sealed on the case
+    (notify/sealing.py: the code is never stored in the clear) and a job on the messages queue
+    makes the SMS from them once the case is committed (notify.tasks.send_receipt; the sweep of
+    unsent messages makes it if that job is lost). The request does not count the number's SMS
+    for the day nor write the message: the job does, by the same rules.
     """
     lookup_code = f"{secrets.randbelow(10**6):06d}"
+    textable = receipt and not submission.anonymous and submission.complainant_phone
     case = _insert_case(
         lookup_code,
         kind=submission.kind,
@@ -100,14 +105,13 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
         lat=submission.lat,
         long=submission.long,
         received_at=utcnow(),
+        sealed_receipt=seal_json({"template": receipt, "lookup_code": lookup_code}) if textable else None,
     )
     event = record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
-    insert_now(event)  # its id names the receipt (the message's idempotency key)
-    if receipt:
-        capped = submission.channel in PUBLIC_CHANNELS
-        tell_citizen(case, receipt, event, secret={"lookup_code": lookup_code}, capped=capped)
-    db.session.flush()
+    insert_now(event)  # the receipt names it (the message's idempotency key)
     enqueue_after_commit(ROUTE_CASE, case.id, job_id=route_job_id(case.id))
+    if textable:
+        enqueue_after_commit(SEND_RECEIPT, case.id, job_id=receipt_job_id(case.id))
     count_after_commit("intake_cases_filed", submission.channel.value)  # once the caller's edge commits
     return case, lookup_code
 
