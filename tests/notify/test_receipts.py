@@ -18,7 +18,9 @@ PHONE = "+8613812345678"
 
 
 def receipts_to(phone: str, tracking_no: str) -> list[str]:
-    return [body for channel, to, body in MemoryBackend.sent if channel == "sms" and to == phone and tracking_no in body]
+    return [
+        body for channel, to, body in MemoryBackend.sent if channel == "sms" and to == phone and tracking_no in body
+    ]
 
 
 def test_the_filing_seals_the_receipt_on_the_case_and_the_job_sends_it_with_the_code(client, run_jobs):
