@@ -1,5 +1,7 @@
 """Applying a routing decision to a case, and building the router from reference data."""
 
+import time
+
 import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import RedisError
@@ -24,11 +26,21 @@ watch("department")  # `department()` reads it through the per-process cache
 
 
 def _reference_version():
-    """Bumped in Redis whenever reference data changes, so every worker rebuilds its router."""
+    """Bumped in Redis whenever reference data changes, so every worker rebuilds its router.
+
+    Read at most once every REFERENCE_CHECK_SECONDS, as the per-process reference cache reads it
+    (intake/reference/cache.py), not once per routing job: a change made elsewhere reaches this
+    process's router within that time; one made here (invalidate_router) at once."""
+    now = time.monotonic()
+    checked = _cache.get("checked_at")
+    if "version" in _cache and checked is not None and now - checked < current_app.config["REFERENCE_CHECK_SECONDS"]:
+        return _cache["version"]
     try:
-        return get_redis().get(VERSION_KEY)
+        version = get_redis().get(VERSION_KEY)
     except RedisError:
         return _cache.get("version")  # keep the router we have; routing needs Redis anyway
+    _cache["checked_at"] = now
+    return version
 
 
 def refresh_router() -> bool:
@@ -62,6 +74,7 @@ def invalidate_router() -> None:
     """Tell every process that reference data changed (the router and the SMS keywords)."""
     _cache.pop("router", None)
     _cache.pop("sms_keywords", None)
+    _cache.pop("checked_at", None)  # read the new version at the next call
     bump_version()  # and the per-process reference cache (intake.reference.cache) with them
 
 

@@ -1,5 +1,7 @@
 """Reference data on the administrator's pages: every change audited and in force at once, everywhere."""
 
+import time
+
 import pytest
 import sqlalchemy as sa
 from flask import g
@@ -71,7 +73,7 @@ def set_rule(client, industry, lead, co=(), county=YONGJIA):
     )
 
 
-def test_a_countys_routing_table_changed_on_the_page_routes_the_next_case_everywhere(admin, client, run_jobs):
+def test_a_countys_routing_table_changed_on_the_page_routes_the_next_case_everywhere(app, admin, client, run_jobs):
     admin_id = admin.id
     # Two processes' routers, built before the change: this one's and another's (a worker elsewhere).
     assert routing_services.get_router().decide(PHARMACY_CASE).lead_department == "market"
@@ -93,9 +95,12 @@ def test_a_countys_routing_table_changed_on_the_page_routes_the_next_case_everyw
     assert [d.name for d in by_no[yongjia].co_handlers] == ["永嘉县市场监督管理局"]
     assert by_no[haining].lead_department.name == "海宁市市场监督管理局"
 
-    # A separately built router cache sees the Redis version move and rebuilds.
+    # A separately built router cache sees the Redis version move and rebuilds, once its
+    # REFERENCE_CHECK_SECONDS since it last read the version have passed.
     routing_services._cache.clear()
-    routing_services._cache.update(elsewhere)
+    routing_services._cache.update(elsewhere, checked_at=time.monotonic())
+    assert routing_services.refresh_router() is False  # read the version just now: not again yet
+    routing_services._cache["checked_at"] -= app.config["REFERENCE_CHECK_SECONDS"]
     assert routing_services.refresh_router() is True
     assert routing_services.get_router().decide(PHARMACY_CASE).lead_department == "health"
     assert routing_services.refresh_router() is False  # and only once
