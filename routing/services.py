@@ -1,10 +1,7 @@
 """Applying a routing decision to a case, and building the router from reference data."""
 
-import time
-
 import sqlalchemy as sa
 from flask import current_app
-from redis.exceptions import RedisError
 from sqlalchemy.orm import make_transient_to_detached
 
 from intake.businesses.services import link_business
@@ -13,8 +10,7 @@ from intake.cases.reasons import kept_apart, public_reasons
 from intake.cases.workflow import transition
 from intake.extensions import db
 from intake.filters import deadline_text
-from intake.redis_conn import get_redis
-from intake.reference.cache import VERSION_KEY, bump_version, cached, watch
+from intake.reference.cache import bump_version, cached, current_version, watch
 from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule, SmsKeyword
 from intake.reference.seed import department_kind_names
 from intake.types import utcnow
@@ -25,27 +21,9 @@ _cache: dict = {}
 watch("department")  # `department()` reads it through the per-process cache
 
 
-def _reference_version():
-    """Bumped in Redis whenever reference data changes, so every worker rebuilds its router.
-
-    Read at most once every REFERENCE_CHECK_SECONDS, as the per-process reference cache reads it
-    (intake/reference/cache.py), not once per routing job: a change made elsewhere reaches this
-    process's router within that time; one made here (invalidate_router) at once."""
-    now = time.monotonic()
-    checked = _cache.get("checked_at")
-    if "version" in _cache and checked is not None and now - checked < current_app.config["REFERENCE_CHECK_SECONDS"]:
-        return _cache["version"]
-    try:
-        version = get_redis().get(VERSION_KEY)
-    except RedisError:
-        return _cache.get("version")  # keep the router we have; routing needs Redis anyway
-    _cache["checked_at"] = now
-    return version
-
-
 def refresh_router() -> bool:
     """Rebuild the router if the reference tables changed; True when it was rebuilt."""
-    version = _reference_version()
+    version = current_version()
     if "router" in _cache and _cache.get("version") == version:
         return False
     _cache["router"], _cache["version"] = build_router(), version
@@ -60,7 +38,7 @@ def get_router():
 
 def sms_keywords() -> dict[str, tuple[str, ...]]:
     """The SMS keywords by meaning (tip, inquiry, suggestion, emergency), re-read when reference data changes."""
-    version = _reference_version()
+    version = current_version()
     cached = _cache.get("sms_keywords")
     if cached is None or cached[0] != version:
         words: dict[str, list[str]] = {}
@@ -74,7 +52,6 @@ def invalidate_router() -> None:
     """Tell every process that reference data changed (the router and the SMS keywords)."""
     _cache.pop("router", None)
     _cache.pop("sms_keywords", None)
-    _cache.pop("checked_at", None)  # read the new version at the next call
     bump_version()  # and the per-process reference cache (intake.reference.cache) with them
 
 

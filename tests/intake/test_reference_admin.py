@@ -9,6 +9,7 @@ from flask import g
 from intake.accounts.models import Role
 from intake.cases.models import Case
 from intake.extensions import db
+from intake.reference import cache as reference_cache
 from intake.reference.models import Department, Division, IndustryTerm, ReferenceChange, RoutingRule
 from intake.reference.seed import department_kind_names
 from routing import services as routing_services
@@ -54,6 +55,15 @@ def admin(make_user, login):
     return user
 
 
+def become_another_process(router_cache: dict, version, checked_at=None) -> None:
+    """Make this process's caches those of another process that last read the reference version
+    (`version`) at `checked_at` (None: never), with the routers it had built then."""
+    routing_services._cache.clear()
+    routing_services._cache.update(router_cache)
+    reference_cache.forget()
+    reference_cache._state.update(version=version, checked_at=checked_at)
+
+
 def file_pharmacy_case(client, address):
     body = {
         "kind": "complaint",
@@ -77,7 +87,7 @@ def test_a_countys_routing_table_changed_on_the_page_routes_the_next_case_everyw
     admin_id = admin.id
     # Two processes' routers, built before the change: this one's and another's (a worker elsewhere).
     assert routing_services.get_router().decide(PHARMACY_CASE).lead_department == "market"
-    elsewhere = dict(routing_services._cache)
+    elsewhere = dict(routing_services._cache), reference_cache._state["version"]
 
     page = client.get(f"/admin/reference/{YONGJIA}")
     assert page.status_code == 200 and "永嘉县卫生健康局" in page.text and "各县通用" in page.text
@@ -97,10 +107,9 @@ def test_a_countys_routing_table_changed_on_the_page_routes_the_next_case_everyw
 
     # A separately built router cache sees the Redis version move and rebuilds, once its
     # REFERENCE_CHECK_SECONDS since it last read the version have passed.
-    routing_services._cache.clear()
-    routing_services._cache.update(elsewhere, checked_at=time.monotonic())
+    become_another_process(*elsewhere, checked_at=time.monotonic())
     assert routing_services.refresh_router() is False  # read the version just now: not again yet
-    routing_services._cache["checked_at"] -= app.config["REFERENCE_CHECK_SECONDS"]
+    reference_cache._state["checked_at"] -= app.config["REFERENCE_CHECK_SECONDS"]
     assert routing_services.refresh_router() is True
     assert routing_services.get_router().decide(PHARMACY_CASE).lead_department == "health"
     assert routing_services.refresh_router() is False  # and only once
