@@ -333,7 +333,7 @@ def tell_staff(
         if message is None and not new_event:
             message = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
         if message is None:
-            message, why = _prepare(key, case, channel, address, template, urgent, None, None, context)
+            message, why = _prepare(Draft(key, case, channel, address, template, context, urgent=urgent))
             db.session.add(message)
             prepared.append((message, why))
         by_key[key] = message
@@ -351,7 +351,7 @@ def tell_user(user: User, template: str, key: str, **context) -> list[Message]:
     messages = []
     for channel, address in (("sms", user.phone), ("mail", user.email)):
         if address:
-            messages.append(_queue(f"{key}:{channel}", None, channel, address, template, True, None, None, context))
+            messages.append(_queue(Draft(f"{key}:{channel}", None, channel, address, template, context, urgent=True)))
     return messages
 
 
@@ -377,7 +377,8 @@ def queue_message(
     if event.id is None or (case is not None and case.id is None):
         db.session.flush()  # the event needs its id for the idempotency key
     key = _message_key(case, event, recipient, template)
-    return _queue(key, case, channel, recipient, template, urgent, secret, now, context, capped, new_key=new_event)
+    draft = Draft(key, case, channel, recipient, template, context, urgent=urgent, secret=secret, capped=capped)
+    return _queue(draft, now, new_key=new_event)
 
 
 def _names_nothing_yet(event: CaseEvent) -> bool:
@@ -405,68 +406,63 @@ def reply_sms(
     otherwise the same rules and after-commit sending as queue_message, and the recipient's daily
     cap (anyone can text us with any number as the sender).
     """
-    return _queue(key, case, "sms", recipient, template, urgent, secret, None, context, capped=True)
+    return _queue(Draft(key, case, "sms", recipient, template, context, urgent=urgent, secret=secret, capped=True))
 
 
-def _queue(
-    key: str,
-    case: Case | None,
-    channel: str,
-    recipient: str,
-    template: str,
-    urgent: bool,
-    secret: dict | None,
-    now: datetime | None,
-    context: dict,
-    capped: bool = False,
-    new_key: bool = False,
-) -> Message:
+@dataclass(frozen=True)
+class Draft:
+    """One message to queue: its idempotency key, what it is about, to whom, in which words.
+
+    `secret` values reach the gateway and are stored only sealed; `capped`: the citizen's own
+    request triggered it, NOTIFY_RECIPIENT_DAILY_CAP applies."""
+
+    key: str
+    case: Case | None
+    channel: str
+    recipient: str
+    template: str
+    context: dict
+    urgent: bool = False
+    secret: dict | None = None
+    capped: bool = False
+
+
+def _queue(draft: Draft, now: datetime | None = None, new_key: bool = False) -> Message:
     """Store the message once per idempotency key, held or suppressed by the rules, sent after commit.
 
     `new_key`: the key names an event this transaction has just inserted, so no message can have it
     yet and the lookup is skipped (the unique index on idempotency_key still stands behind it)."""
-    existing = None if new_key else db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
+    existing = None if new_key else db.session.scalar(sa.select(Message).filter_by(idempotency_key=draft.key))
     if existing is not None:
         return existing
-    message, why = _prepare(key, case, channel, recipient, template, urgent, secret, now, context, capped)
+    message, why = _prepare(draft, now)
     insert_now(message)  # one INSERT compiled once per process, not a flush (intake/rows.py)
     if not why:
         enqueue_send(message)
     return message
 
 
-def _prepare(
-    key: str,
-    case: Case | None,
-    channel: str,
-    recipient: str,
-    template: str,
-    urgent: bool,
-    secret: dict | None,
-    now: datetime | None,
-    context: dict,
-    capped: bool = False,
-) -> tuple[Message, str]:
-    """The new message for this key, held or suppressed by the rules, not yet added; and why it
+def _prepare(draft: Draft, now: datetime | None = None) -> tuple[Message, str]:
+    """The new message for this draft, held or suppressed by the rules, not yet added; and why it
     must not go ('' when it may)."""
     now = now or utcnow()
-    wording = template_for(template)
-    base = {"tracking_no": getattr(case, "tracking_no", ""), "url": public_url()}
-    rendered = render(wording["text"], {**base, **context}, secret)
+    wording = template_for(draft.template)
+    base = {"tracking_no": getattr(draft.case, "tracking_no", ""), "url": public_url()}
+    rendered = render(wording["text"], {**base, **draft.context}, draft.secret)
     message = Message(
-        case_id=getattr(case, "id", None),
-        channel=channel,
-        recipient=recipient,
-        template=template,
+        case_id=getattr(draft.case, "id", None),
+        channel=draft.channel,
+        recipient=draft.recipient,
+        template=draft.template,
         body=rendered.body,
-        idempotency_key=key,
-        urgent=urgent,
+        idempotency_key=draft.key,
+        urgent=draft.urgent,
         essential=wording["essential"],
         created_at=now,
         status=MessageStatus.QUEUED,
     )
     message.not_before = hold_until(message, now)
-    why = suppression(channel, recipient, message.essential, message.not_before or now, capped)
+    why = suppression(draft.channel, draft.recipient, message.essential, message.not_before or now, draft.capped)
     if why:
         MESSAGE_STATES.move(message, "suppress")
         message.last_error = why

@@ -85,6 +85,9 @@ def _clean(app):
     from intake.reference import cache
 
     cache.forget()  # the tables were emptied behind the ORM's back: what this process cached of them goes too
+    # and Redis was emptied: the reference version this process read there goes too (else the next
+    # test's first bump could give the version it still holds, and look like no change)
+    cache._state.update(version=None, checked_at=None)
 
     metrics._redis_down_until[0] = 0.0  # a test that took Redis away leaves the counter resting
     ctx.pop()
