@@ -158,6 +158,7 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": production,
         # A staff session ends after this many minutes without a request (intake/accounts/sessions.py).
         "SESSION_IDLE_MINUTES": int(env.get("SESSION_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": int(env.get("SESSION_MAX_HOURS", "12")),
         # Proxies in front of the site whose X-Forwarded-For / -Proto / -Host we believe (0: none;
         # 1 behind one nginx). request.remote_addr, which the throttles count by, follows X_FOR.
         "PROXY_FIX_X_FOR": int(env.get("PROXY_FIX_X_FOR", "0")),
@@ -217,6 +218,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     _check_networks(cfg["METRICS_NETWORKS"])
     if cfg["SESSION_IDLE_MINUTES"] < 1:
         raise ConfigError("SESSION_IDLE_MINUTES must be at least 1")
+    if cfg["SESSION_MAX_HOURS"] < 1:
+        raise ConfigError("SESSION_MAX_HOURS must be at least 1")
     if production:
         _refuse_unsafe_production(cfg, debug=env.get("FLASK_DEBUG", "").lower() in TRUE_WORDS)
     return cfg

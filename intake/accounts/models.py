@@ -96,7 +96,9 @@ class StaffSession(db.Model):
 
     id: Mapped[str] = mapped_column(sa.String(64), primary_key=True, comment="SHA-256 (hex) of the cookie's token")
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, comment="signed in; older than SESSION_MAX_HOURS ends it"
+    )
     last_seen_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, comment="updated at most once a minute; idle past SESSION_IDLE_MINUTES ends it"
     )

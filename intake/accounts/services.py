@@ -65,6 +65,7 @@ def log_in(username: str, password: str, now: datetime | None = None) -> LoginRe
 def _count_failure(name: str, row: LoginLockout | None, now: datetime) -> LoginResult:
     cfg = current_app.config
     if row is None:
+        _forget_old_failures(now)
         row = LoginLockout(username=name, failures=0, first_failed_at=now)
         db.session.add(row)
     elif row.locked_until is not None or row.first_failed_at + timedelta(minutes=cfg["LOGIN_FAILURE_WINDOW"]) <= now:
@@ -83,6 +84,19 @@ def _count_failure(name: str, row: LoginLockout | None, now: datetime) -> LoginR
     log.warning("login for %r locked until %s after %d wrong passwords", name, row.locked_until, row.failures)
     _tell_locked(name, row)
     return LoginResult(None, _minutes_until(row.locked_until, now))
+
+
+def _forget_old_failures(now: datetime) -> None:
+    """Rows that lock nothing and count towards nothing any more (their window and lock are over):
+    without this, every name ever mistyped, or sprayed by an attacker, would stay a row. Done
+    when a name gets its first row, so the table holds at most the names tried within the window."""
+    window = timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW"])
+    db.session.execute(
+        sa.delete(LoginLockout).where(
+            LoginLockout.first_failed_at <= now - window,
+            sa.or_(LoginLockout.locked_until.is_(None), LoginLockout.locked_until <= now),
+        )
+    )
 
 
 def _tell_locked(name: str, row: LoginLockout) -> None:
@@ -137,23 +151,36 @@ def _session_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def start_session(user: User, idle_minutes: int) -> str:
-    """A new session for the user; returns the token for the cookie. Rows idle too long go too."""
-    _delete_idle_sessions(idle_minutes)
+def _session_cutoffs(now: datetime) -> tuple[datetime, datetime]:
+    """A session seen last before the first, or started before the second, opens nothing: idle for
+    SESSION_IDLE_MINUTES, or older than SESSION_MAX_HOURS however busy (a cookie stolen from a
+    browser left signed in works for a working day at the most)."""
+    cfg = current_app.config
+    return now - timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]), now - timedelta(hours=cfg["SESSION_MAX_HOURS"])
+
+
+def start_session(user: User) -> str:
+    """A new session for the user; returns the token for the cookie. Rows that open nothing go too."""
+    _delete_dead_sessions()
     token = secrets.token_urlsafe(32)
     db.session.add(StaffSession(id=_session_key(token), user_id=user.id))
     db.session.flush()
     return token
 
 
-def session_user(user_id: str, token: str | None, idle_minutes: int, now: datetime | None = None):
-    """The user of a live session: (user, session) if the token's row exists, is the user's, has not
-    been idle longer than idle_minutes and the user is active; else (None, None)."""
+def session_user(user_id: str, token: str | None, now: datetime | None = None):
+    """The user of a live session: (user, session) if the token's row exists, is the user's, is
+    neither idle too long nor too old (_session_cutoffs) and the user is active; else (None, None)."""
     if not token or not user_id.isdigit():
         return None, None
     record = db.session.get(StaffSession, _session_key(token))
-    now = now or utcnow()
-    if record is None or record.user_id != int(user_id) or now - record.last_seen_at > timedelta(minutes=idle_minutes):
+    seen_after, started_after = _session_cutoffs(now or utcnow())
+    if (
+        record is None
+        or record.user_id != int(user_id)
+        or record.last_seen_at < seen_after
+        or record.created_at < started_after
+    ):
         return None, None
     user = record.user
     return (user, record) if user is not None and user.is_active else (None, None)
@@ -184,10 +211,14 @@ def end_sessions(user: User, keep_token: str | None = None) -> int:
     return db.session.execute(query).rowcount
 
 
-def _delete_idle_sessions(idle_minutes: int) -> None:
+def _delete_dead_sessions() -> None:
     """Anyone's rows that can open nothing any more (a login is a good moment to tidy up)."""
-    cutoff = utcnow() - timedelta(minutes=idle_minutes)
-    db.session.execute(sa.delete(StaffSession).where(StaffSession.last_seen_at < cutoff))
+    seen_after, started_after = _session_cutoffs(utcnow())
+    db.session.execute(
+        sa.delete(StaffSession).where(
+            sa.or_(StaffSession.last_seen_at < seen_after, StaffSession.created_at < started_after)
+        )
+    )
 
 
 def change_own_password(user: User, current: str, new: str, keep_token: str | None) -> None:

@@ -3,14 +3,14 @@
 A staff session is a row of `staff_session` (intake/accounts/models.py) whose random token the
 signed cookie carries next to Flask-Login's user id. Flask's own session lives in the cookie
 alone, so before this a copied cookie kept working after logout; now logout deletes the row, a
-password change or reset deletes all of the user's rows, and a row idle for SESSION_IDLE_MINUTES
-opens nothing. Rows in the database, not Redis: a Redis outage signs nobody out, and one user's
+password change or reset deletes all of the user's rows, and a row idle for SESSION_IDLE_MINUTES,
+or signed in for longer than SESSION_MAX_HOURS however busy, opens nothing. Rows in the database, not Redis: a Redis outage signs nobody out, and one user's
 logout ends that browser only, not every device as a per-user version counter would.
 """
 
 import logging
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,8 +40,8 @@ SESSION_TOKEN = "staff_session"  # the key in Flask's (signed) session cookie
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """The user of this request's session row, or None: logged out, idle too long, or deactivated."""
-    user, record = session_user(user_id, session.get(SESSION_TOKEN), current_app.config["SESSION_IDLE_MINUTES"])
+    """The user of this request's session row, or None: logged out, idle or signed in too long, or deactivated."""
+    user, record = session_user(user_id, session.get(SESSION_TOKEN))
     if user is None:
         session.pop(SESSION_TOKEN, None)
         return None
@@ -82,7 +82,7 @@ def login():
             end_session(session.get(SESSION_TOKEN))  # whoever was logged in here before
             session.clear()  # a new session at login: nothing set before it (session fixation) carries over
             login_user(user)
-            session[SESSION_TOKEN] = start_session(user, current_app.config["SESSION_IDLE_MINUTES"])
+            session[SESSION_TOKEN] = start_session(user)
             return redirect(local_or(target, url_for("staff.queue")))
         if result.locked_minutes:
             form.password.errors.append(

@@ -130,3 +130,22 @@ def test_the_lock_holds_without_redis(client, make_user, settings, app, monkeypa
     for _ in range(5):
         attempt(client, "wang", "guess")
     assert LOCKED in page(attempt(client, "wang", "pw-wang"))
+
+
+def test_rows_of_names_whose_window_and_lock_are_over_are_forgotten(client, make_user, clock, settings):
+    make_user("wang")
+    for name in ("ghost-1", "ghost-2"):  # names nobody has, as a password sprayer tries them
+        assert WRONG in page(attempt(client, name, "guess"))
+    for _ in range(5):
+        attempt(client, "wang", "guess")
+    clock(minutes=10)
+    assert WRONG in page(attempt(client, "recent", "guess"))
+    assert {r.username for r in db.session.scalars(sa.select(LoginLockout))} == {"ghost-1", "ghost-2", "wang", "recent"}
+
+    clock(minutes=6)  # the first rows' window and wang's lock are over; "recent" still counts
+    assert WRONG in page(attempt(client, "newcomer", "guess"))
+    db.session.expire_all()
+    assert {r.username for r in db.session.scalars(sa.select(LoginLockout))} == {"recent", "newcomer"}
+    for _ in range(4):  # what is kept still counts: "recent" locks at its fifth wrong password
+        last = attempt(client, "recent", "guess")
+    assert LOCKED in page(last)

@@ -71,6 +71,26 @@ def test_an_idle_session_expires_and_a_busy_one_is_kept_alive(app, client, clerk
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffSession)) == 1
 
 
+def test_a_session_ends_session_max_hours_after_its_login_however_busy(app, client, clerk, make_user):
+    login_with(client, clerk)
+    signed_in = db.session.scalar(sa.select(StaffSession.created_at))
+    lifetime = timedelta(hours=app.config["SESSION_MAX_HOURS"])
+    with db.engine.begin() as conn:  # signed in nearly SESSION_MAX_HOURS ago, busy all along
+        conn.execute(sa.update(StaffSession).values(created_at=signed_in - lifetime + timedelta(minutes=5)))
+    db.session.expire_all()
+    assert client.get("/staff/").status_code == 200
+
+    with db.engine.begin() as conn:  # and now past it, with a request a minute ago
+        conn.execute(sa.update(StaffSession).values(created_at=signed_in - lifetime - timedelta(minutes=1)))
+    db.session.expire_all()
+    assert refused(client)
+
+    other = app.test_client()
+    login_with(other, make_user("yj-health"))  # the next login, anyone's, tidies the dead row away
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffSession)) == 1
+    assert refused(client)
+
+
 def test_changing_ones_password_ends_the_other_sessions_but_not_this_one(app, clerk):
     here, elsewhere = app.test_client(), app.test_client()
     login_with(here, clerk)
