@@ -3,7 +3,8 @@
 from flask_babel import gettext as _
 
 from intake.accounts.models import User
-from intake.authz import case_condition, may, visible_cases
+from intake.authz import case_condition, may, may_see_identity, routing_reasons, visible_cases
+from intake.cases.access import log_identity_views
 from intake.cases.errors import ActionError
 from intake.cases.models import OPEN_STATUSES, Case, CaseStatus
 from intake.cases.workflow import record, transition
@@ -17,6 +18,18 @@ def triage_queue(user: User) -> list[Case]:
     """Cases waiting for a dispatcher, oldest first."""
     query = visible_cases(user).where(Case.status == CaseStatus.TRIAGE, case_condition(user, "case.dispatch"))
     return list(db.session.scalars(query.order_by(Case.urgent.desc(), Case.received_at)))
+
+
+def triage_page(user: User) -> tuple[list[Case], dict[int, list[str]]]:
+    """The triage queue and the router's reasons each case shows this user. Where those include
+    what the caller's phone told (only for who may see the caller's identity), the look is logged
+    as a look at the case's personal data, as opening the case would be."""
+    cases = triage_queue(user)
+    reasons = {c.id: routing_reasons(user, c) for c in cases}
+    told_by_phone = [c for c in cases if (c.routing or {}).get("phone_reasons") and may_see_identity(user, c)]
+    if told_by_phone:
+        log_identity_views(user, told_by_phone, "triage_reasons")
+    return cases, reasons
 
 
 def dispatch_case(case: Case, user: User, township_code: str, industry_code: str, lead_kind: str = "") -> None:

@@ -4,19 +4,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from intake.authz import case_for, routing_reasons
+from intake.authz import case_for
 from intake.cases.errors import ActionError
 from intake.dispatch import services
 from intake.dispatch.forms import DispatchForm, TransferForm
 from intake.forms import ActionForm, errors_text
+from intake.transaction import transactional
 
 bp = Blueprint("dispatch", __name__, url_prefix="/dispatch")
 
 
 @bp.get("/")
+@transactional  # a GET that writes on purpose: a look at what a caller's phone told is logged
 def triage():
-    cases = services.triage_queue(current_user)
-    reasons = {c.id: routing_reasons(current_user, c) for c in cases}
+    cases, reasons = services.triage_page(current_user)
     return render_template("dispatch/triage.html", cases=cases, reasons=reasons)
 
 

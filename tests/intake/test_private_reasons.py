@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
-from intake.accounts.models import Role
+from intake.accounts.models import Role, User
 from intake.authz import routing_reasons
-from intake.cases.models import Case, CaseStatus
+from intake.cases.models import Case, CaseStatus, PersonalDataAccess
 from intake.extensions import db
 from tests.factories import CaseFactory, UserFactory
 
@@ -413,3 +413,17 @@ def test_the_dispatchers_candidates_are_narrowed_by_the_mobile_only_with_consent
         assert DONGCHENG in candidate_codes(page) and len(candidate_codes(page)) == 4
         assert shows_nothing_of(page, ("1395734", "嘉兴", "手机号")) and "有4处" in reasons_of(page)
         assert shows_nothing_of(as_user("dispatcher", "/dispatch/"), ("1395734", "嘉兴", "手机号"))
+
+
+@pytest.mark.parametrize("consent", [False, True], ids=["without consent", "with consent"])
+def test_the_triage_list_logs_each_look_at_what_the_number_told(client, run_jobs, as_user, consent):
+    fields = {"description": MEIYUAN_SHOP, "complainant_phone": JIAXING_MOBILE}
+    case = file_on_the_web(client, run_jobs, **fields, **({"disclose_identity": "y"} if consent else {}))
+    assert case.tracking_no in as_user("dispatcher", "/dispatch/")
+    assert case.tracking_no in as_user("dispatcher", "/dispatch/")
+    looks = db.session.scalars(sa.select(PersonalDataAccess).filter_by(case_id=case.id, purpose="triage_reasons")).all()
+    if consent:  # the list showed the number's region: each look is logged, with who looked
+        dispatcher = db.session.scalar(sa.select(User).filter_by(username="wangfang"))
+        assert len(looks) == 2 and {a.user_id for a in looks} == {dispatcher.id}
+    else:  # nothing of the number was shown, so there was no look at it
+        assert looks == []
