@@ -373,8 +373,14 @@ def current_permission() -> str:
 
 
 def case_for(name: str, case_id: int) -> Case:
-    """The case, if the current user may do the action to it: 404 if they may not see it, else 403."""
-    case = db.session.get(Case, case_id)
+    """The case, if the current user may do the action to it: 404 if they may not see it, else 403.
+
+    A request that may write (anything but GET/HEAD) takes the case's row lock (SELECT … FOR
+    UPDATE, as the routing job does): two members of staff pressing 签收 on one case at once are
+    served one after the other, and the second sees the case as the first left it, so the state
+    table refuses the move instead of both being recorded."""
+    writing = request.method not in ("GET", "HEAD")
+    case = db.session.get(Case, case_id, with_for_update=writing, populate_existing=writing)
     if case is None or not may(current_user, "case.view", case):
         abort(404)
     if not may(current_user, name, case):

@@ -185,8 +185,9 @@ def request_extension(case_id: int):
 
 @bp.post("/extensions/<int:extension_id>")
 def decide_extension(extension_id: int):
-    ext = db.session.get(Extension, extension_id) or abort(404)
-    case_for("extension.decide", ext.case_id)
+    case_id = db.session.scalar(sa.select(Extension.case_id).filter_by(id=extension_id)) or abort(404)
+    case_for("extension.decide", case_id)  # the case's lock first: two decisions at once go one by one
+    ext = db.session.get(Extension, extension_id, populate_existing=True)  # as the decision before left it
     form = ExtensionDecisionForm()
     if not form.validate_on_submit():
         flash(errors_text(form), "error")
