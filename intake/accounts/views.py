@@ -4,8 +4,9 @@ A staff session is a row of `staff_session` (intake/accounts/models.py) whose ra
 signed cookie carries next to Flask-Login's user id. Flask's own session lives in the cookie
 alone, so before this a copied cookie kept working after logout; now logout deletes the row, a
 password change or reset deletes all of the user's rows, and a row idle for SESSION_IDLE_MINUTES,
-or signed in for longer than SESSION_MAX_HOURS however busy, opens nothing. Rows in the database, not Redis: a Redis outage signs nobody out, and one user's
-logout ends that browser only, not every device as a per-user version counter would.
+or signed in for longer than SESSION_MAX_HOURS however busy, opens nothing. Rows in the database,
+not Redis: a Redis outage signs nobody out, and one user's logout ends that browser only, not every
+device as a per-user version counter would.
 """
 
 import logging
@@ -40,7 +41,8 @@ SESSION_TOKEN = "staff_session"  # the key in Flask's (signed) session cookie
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """The user of this request's session row, or None: logged out, idle or signed in too long, or deactivated."""
+    """The user of this request's session row, or None: logged out, idle or signed in too long,
+    or deactivated."""
     user, record = session_user(user_id, session.get(SESSION_TOKEN))
     if user is None:
         session.pop(SESSION_TOKEN, None)

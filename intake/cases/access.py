@@ -6,12 +6,11 @@ from intake.extensions import db
 
 
 def log_identity_view(user: User, case: Case, purpose: str) -> None:
-    db.session.add(PersonalDataAccess(user_id=user.id, case_id=case.id, purpose=purpose))
-    db.session.flush()
+    log_identity_views(user, [case], purpose)
 
 
 def log_identity_views(user: User, cases, purpose: str) -> None:
-    """log_identity_view for each of these cases, in one flush (a page that lists them)."""
+    """A look at each of these cases' personal data, in one flush (a page that lists them)."""
     db.session.add_all([PersonalDataAccess(user_id=user.id, case_id=c.id, purpose=purpose) for c in cases])
     db.session.flush()
 

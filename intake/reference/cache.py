@@ -48,11 +48,11 @@ def cached(name: str, tables: tuple[str, ...], build):
     return values[key]
 
 
-def current_version(app=None):
+def current_version():
     """The reference version this process follows: read from Redis at most once every
     REFERENCE_CHECK_SECONDS (what this process cached is dropped when it moved), kept as it was
     while Redis is down. The routers (routing.services) rebuild when it moves."""
-    _check_version(app or current_app._get_current_object())
+    _check_version(current_app._get_current_object())
     return _state["version"]
 
 
