@@ -5,7 +5,7 @@ from flask import current_app
 from sqlalchemy.orm import make_transient_to_detached
 
 from intake.businesses.services import link_business
-from intake.cases.models import Case
+from intake.cases.models import Case, CaseEvent, Clock
 from intake.cases.reasons import kept_apart, public_reasons
 from intake.cases.workflow import transition
 from intake.extensions import db
@@ -13,6 +13,7 @@ from intake.filters import deadline_text
 from intake.reference.cache import bump_version, cached, current_version, watch
 from intake.reference.models import Department, Division, Industry, IndustryTerm, RoutingRule, SmsKeyword
 from intake.reference.seed import department_kind_names
+from intake.rows import insert_pending
 from intake.types import utcnow
 from notify.services import tell_staff
 from routing.duplicates import flag_duplicate
@@ -152,6 +153,7 @@ def dispatch_to(
         data={"lead_department": lead.name, "township": case.township_code, **(data or {})},
     )
     flag_duplicate(case)
+    insert_pending(CaseEvent, Clock)  # the move's events and new clocks, one INSERT per table (intake/rows.py)
     sign = case.running_clock("sign")
     tell_staff(case, "case_dispatched", event, due=deadline_text(sign.due_at) if sign else "")
     db.session.flush()

@@ -12,7 +12,7 @@ def record(
 ) -> CaseEvent:
     """Write an event that does not change the status (receipt, a note, a clock warning)."""
     event = CaseEvent(
-        **_of(case),
+        **case_link(case),
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_label=actor_label(actor),
@@ -25,7 +25,7 @@ def record(
     return event
 
 
-def _of(case: Case) -> dict:
+def case_link(case: Case) -> dict:
     """The event's link to its case: by id when the case is stored and its events are not loaded
     (nothing holds a list the event would be missing from; the next read of case.events finds it),
     else through the relationship, which also appends it to the loaded case.events. The id alone

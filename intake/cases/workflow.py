@@ -1,6 +1,6 @@
 """The one table of allowed state changes, and the one function that makes them."""
 
-from intake.cases.events import SYSTEM, actor_label, record  # noqa: F401  (SYSTEM, record: read from here too)
+from intake.cases.events import SYSTEM, actor_label, case_link, record  # noqa: F401  (SYSTEM, record: read from here too)
 from intake.cases.lifecycle import on_transition
 from intake.cases.models import OPEN_STATUSES, Case, CaseEvent
 from intake.cases.models import CaseStatus as S
@@ -45,7 +45,7 @@ def transition(
     if case.status not in sources:
         raise TransitionError(f"{action!r} is not allowed from {case.status.value!r}")
     event = CaseEvent(
-        case=case,
+        **case_link(case),
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_label=actor_label(actor),

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from intake.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Channel
 from intake.extensions import db
-from intake.rows import insert_now, inserted_in_this_transaction
+from intake.rows import insert_all, insert_now, insert_pending, inserted_in_this_transaction
 from notify.models import Message, MessageStatus
 
 from .test_filing_cost import Counted
@@ -70,3 +70,56 @@ def test_a_link_set_as_an_object_fills_the_foreign_key_and_the_loaded_relation_w
     db.session.expire_all()
     stored = db.session.get(Case, case.id)
     assert [e.action for e in stored.events] == ["receive"] and stored.events[0].data == {"channel": "api"}
+
+
+def test_many_rows_go_in_one_insert_per_table_in_their_order_and_the_commit_writes_nothing_more(app, monkeypatch):
+    case = _case("2612010000060")
+    insert_now(case)
+    assert case.events == []  # loaded: the new events are appended to it, as a flush would leave it
+    events = [CaseEvent(case=case, actor_label="系统", action=a) for a in ("route", "flag_duplicate", "note")]
+    messages = [
+        Message(case_id=case.id, channel="sms", recipient=f"+86139000000{i}", template="t", body="b", idempotency_key=k)
+        for i, k in enumerate(("k1", "k2"))
+    ]
+    db.session.add(events[0])  # pending or transient alike
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()[:3]))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        insert_all([*events, *messages])
+        # case.events has them as if loaded with them: nothing in it for the unit of work to sync
+        assert case.events == events and not sa.inspect(case).attrs.events.history.has_changes()
+        during = list(statements)
+        statements.clear()
+        db.session.commit()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert statements == []  # nothing left for the unit of work: not case.events
+    tables = [s.split()[2].strip('"') for s in during]
+    assert sorted(set(tables), key=tables.index) == ["case_event", "message"]
+    if db.engine.dialect.name == "postgresql":  # SQLite's driver takes the rows one by one
+        assert tables == ["case_event", "message"]
+    assert all(inserted_in_this_transaction(m) is False for m in messages)  # committed since
+    ids = [e.id for e in events]
+    assert ids == sorted(ids) and len(set(ids)) == 3  # in the order given
+    db.session.expire_all()
+    assert [e.action for e in db.session.get(Case, case.id).events] == ["route", "flag_duplicate", "note"]
+    assert [m.status for m in db.session.scalars(sa.select(Message).order_by(Message.id))] == [MessageStatus.QUEUED] * 2
+
+
+def test_insert_pending_writes_the_sessions_new_rows_of_those_classes_only(app):
+    case = _case("2612010000078")
+    insert_now(case)
+    event = CaseEvent(case_id=case.id, actor_label="系统", action="note")
+    message = Message(
+        case_id=case.id, channel="sms", recipient="+8613900000009", template="t", body="b", idempotency_key="k9"
+    )
+    db.session.add_all([event, message])
+    insert_pending(CaseEvent)
+    assert event.id is not None and sa.inspect(event).persistent
+    assert message.id is None and message in db.session.new  # left to the next flush
+    db.session.commit()
+    assert message.id is not None
