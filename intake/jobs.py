@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 # (tests/intake/test_jobs.py checks that each path is a job function).
 ROUTE_CASE = "routing.tasks.route_case"
 SEND_MESSAGE = "notify.tasks.send_message"
+SEND_MESSAGES = "notify.tasks.send_messages"
 SEND_RECEIPT = "notify.tasks.send_receipt"
-JOB_PATHS = (ROUTE_CASE, SEND_MESSAGE, SEND_RECEIPT)
+JOB_PATHS = (ROUTE_CASE, SEND_MESSAGE, SEND_MESSAGES, SEND_RECEIPT)
 _PENDING = "jobs_after_commit"
 
 # The queue of every job, in one place: routing never waits behind a message backlog, and the
@@ -28,6 +29,7 @@ _PENDING = "jobs_after_commit"
 JOB_QUEUES = {
     ROUTE_CASE: ROUTING,
     SEND_MESSAGE: MESSAGES,
+    SEND_MESSAGES: MESSAGES,
     SEND_RECEIPT: MESSAGES,
     "routing.sweeps.tell_about_clocks": MESSAGES,
     "routing.tasks.sweep_unrouted": SWEEPS,

@@ -31,10 +31,10 @@ from rq import Retry
 from intake.accounts.models import Role, User
 from intake.cases.models import Case, CaseEvent
 from intake.extensions import db
-from intake.jobs import SEND_MESSAGE, enqueue_after_commit
+from intake.jobs import SEND_MESSAGE, SEND_MESSAGES, enqueue_after_commit
 from intake.phones import can_receive_sms, normalise_phone
 from intake.reference.cache import cached
-from intake.rows import insert_now, inserted_in_this_transaction
+from intake.rows import insert_all, insert_now, inserted_in_this_transaction
 from intake.types import utcnow
 from notify.models import MESSAGE_STATES, Message, MessageStatus, MessageTemplate, SmsOptOut
 from notify.sealing import seal
@@ -334,14 +334,11 @@ def tell_staff(
             message = db.session.scalar(sa.select(Message).filter_by(idempotency_key=key))
         if message is None:
             message, why = _prepare(Draft(key, case, channel, address, template, context, urgent=urgent))
-            db.session.add(message)
             prepared.append((message, why))
         by_key[key] = message
         messages.append(message)
-    db.session.flush()
-    for message, why in prepared:
-        if not why:
-            enqueue_send(message)
+    insert_all([message for message, _why in prepared])  # one INSERT for all (intake/rows.py)
+    enqueue_together([message for message, why in prepared if not why])
     return messages
 
 
@@ -389,6 +386,17 @@ def _names_nothing_yet(event: CaseEvent) -> bool:
 def _message_key(case: Case, event: CaseEvent, recipient: str, template: str) -> str:
     """The idempotency key of a message about an event: once per case, event, recipient and template."""
     return f"{case.id}:{event.id}:{recipient}:{template}"
+
+
+def together_job_id(message: Message) -> str | None:
+    """The id of the one send job of the messages made together with this one about its event
+    (enqueue_together): their key without the recipient, and when they go. None for a message
+    that is not about an event (its key is not _message_key's)."""
+    parts = (message.idempotency_key or "").split(":")
+    if len(parts) < 4:
+        return None
+    when = int(message.not_before.timestamp()) if message.not_before else "now"
+    return f"send-together-{parts[0]}-{parts[1]}-{parts[-1]}-{when}"  # RQ: letters, digits, - and _
 
 
 def reply_sms(
@@ -480,9 +488,16 @@ def send_job_id(message_id: int) -> str:
     return f"send-message-{message_id}"
 
 
-def retry_policy() -> Retry:
-    intervals = current_app.config.get("NOTIFY_RETRY_INTERVALS") or [10, 60, 300]
-    return Retry(max=len(intervals), interval=intervals)
+def retry_intervals() -> list[int]:
+    """Seconds before each new try of a message the gateway refused (NOTIFY_RETRY_INTERVALS)."""
+    return list(current_app.config.get("NOTIFY_RETRY_INTERVALS") or [10, 60, 300])
+
+
+def retry_policy(tried: int = 0) -> Retry | None:
+    """RQ's retries for a send job, after `tried` of them were used up elsewhere (a message that
+    failed in a send_messages job goes on alone with the rest); None when none are left."""
+    intervals = retry_intervals()[tried:]
+    return Retry(max=len(intervals), interval=intervals) if intervals else None
 
 
 def enqueue_send(message: Message, job_id: str | None = None) -> None:
@@ -496,6 +511,22 @@ def enqueue_send(message: Message, job_id: str | None = None) -> None:
         retry=retry_policy(),
         at=message.not_before,
     )
+
+
+def enqueue_together(messages: list[Message]) -> None:
+    """enqueue_send for messages made together about one event (a dispatch's SMS and mail to the
+    duty staff), with one send_messages job for those that go at the same time instead of a job
+    each: a job's own bookkeeping in Redis and in the worker costs more than sending one message."""
+    by_time: dict = {}
+    for message in messages:
+        by_time.setdefault(message.not_before, []).append(message)
+    for at, group in by_time.items():
+        if len(group) == 1:
+            enqueue_send(group[0])
+            continue
+        enqueue_after_commit(
+            SEND_MESSAGES, [m.id for m in group], job_id=together_job_id(group[0]), retry=retry_policy(), at=at
+        )
 
 
 # --- what administrators read and edit -----------------------------------------------------------

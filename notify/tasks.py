@@ -1,4 +1,5 @@
-"""The sending job: reload, skip what was sent, wait out quiet hours, send once, record the outcome;
+"""The sending job: reload, skip what was sent, wait out quiet hours, send once, record the outcome
+(and the job that sends messages made together, each so);
 the receipt job, which makes a filed case's receipt SMS from what the filing sealed on the case;
 and the sweep that re-enqueues messages (and receipts) whose job was lost."""
 
@@ -44,8 +45,40 @@ def send_message(message_id: int, secret: list | None = None, now: datetime | No
     return outcome
 
 
-def _send_once(message_id: int, secret: list | None, now: datetime):
-    """The sending step: (outcome, None), or (None, the gateway's exception) with the attempt recorded."""
+@in_app_context
+def send_messages(message_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Send messages made together about one event (services.enqueue_together: a dispatch's SMS
+    and mail to the duty staff), each once as send_message sends it.
+
+    One the gateway refuses goes on alone, in a send_message job at its first retry interval with
+    the retries after the first; one that must still wait (a hold) in one for the end of the hold.
+    Returns how many were sent, skipped, failed, and handed on to jobs of their own.
+    """
+    counts: dict[str, int] = {}
+    intervals = services.retry_intervals()
+    for message_id in message_ids:
+        at = now or utcnow()
+        outcome, error = transactional(_send_once)(message_id, None, at, more_tries=bool(intervals))
+        if error is not None or isinstance(outcome, Retry):
+            tried = 1 if error is not None else 0
+            wait = intervals[0] if error is not None else outcome.intervals[0]
+            enqueue_now(
+                send_message,
+                message_id,
+                job_id=services.send_job_id(message_id),
+                at=at + timedelta(seconds=wait),
+                retry=services.retry_policy(tried),
+            )  # with Redis down, the sweep enqueues it (the row is queued)
+            outcome = "handed_on"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+def _send_once(message_id: int, secret: list | None, now: datetime, more_tries: bool | None = None):
+    """The sending step: (outcome, None), or (None, the gateway's exception) with the attempt recorded.
+
+    `more_tries`: whether the message is tried again after a refusal (else: whether this job has
+    retries left); with none, a refusal fails the message."""
     message = db.session.get(Message, message_id)
     if message is not None:
         bind_case(message.case_id)
@@ -77,7 +110,7 @@ def _send_once(message_id: int, secret: list | None, now: datetime):
         gateway_id = backend_for(message.channel).send(message, body)
     except Exception as exc:
         message.last_error = repr(exc)[:2000]
-        if not _retries_left():
+        if not (_retries_left() if more_tries is None else more_tries):
             MESSAGE_STATES.move(message, "fail")
             message.sealed_secret = None
         return None, exc
@@ -140,8 +173,8 @@ def sweep_unsent(now: datetime | None = None) -> int:
     """
     now = now or utcnow()
     cutoff = now - timedelta(seconds=current_app.config["NOTIFY_SWEEP_GRACE"])
-    ids = db.session.scalars(
-        sa.select(Message.id)
+    unsent = db.session.execute(
+        sa.select(Message.id, Message.idempotency_key, Message.not_before)
         .where(
             Message.status == MessageStatus.QUEUED,
             Message.created_at < cutoff,
@@ -158,7 +191,7 @@ def sweep_unsent(now: datetime | None = None) -> int:
         .limit(1000)
     ).all()
     db.session.rollback()
-    revived = sum(_revive(message_id, get_redis()) for message_id in ids)
+    revived = sum(_revive(row, get_redis()) for row in unsent)
     revived += sum(_revive_receipt(case_id) for case_id in pending_receipts)
     if revived:
         log.info("sweep re-enqueued %d unsent messages", revived)
@@ -173,9 +206,14 @@ def _revive_receipt(case_id: int) -> bool:
     return enqueue_now(send_receipt, case_id, job_id=job_id)
 
 
-def _revive(message_id: int, redis) -> bool:
-    """Enqueue the message's job again unless it is still waiting or running."""
+def _revive(message, redis) -> bool:
+    """Enqueue the message's job again unless it, or the job of the messages sent together with
+    it, is still waiting or running. `message`: its id, idempotency_key and not_before."""
+    message_id = message.id
     job_id = services.send_job_id(message_id)
+    together = services.together_job_id(message)
+    if together and pending_job(together, send_messages):
+        return False
     try:
         job = Job.fetch(job_id, connection=redis)
     except NoSuchJobError:
