@@ -175,6 +175,7 @@ class IntakeWorker(SimpleWorker):
 
     app = None
     cron_started = None  # what restarts the schedulers' thread; the work loop calls it at each beat
+    log_result_lifespan = False  # not a third log line per job saying how long RQ keeps its result
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
