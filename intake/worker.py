@@ -41,6 +41,7 @@ from routing.tasks import sweep_unrouted
 
 log = logging.getLogger(__name__)
 WORKER_TTL = 35  # seconds: the worker wakes from its blocking dequeue every 20 s to beat and watch its schedulers
+BEAT_EVERY = 1.0  # seconds: RQ's heartbeats closer together than this are one round trip, not five a job
 MAINTENANCE_INTERVAL = 60  # seconds between RQ's registry cleanings (a dead worker's started jobs → failed)
 BACKOFF_MAX = 30.0  # seconds between attempts to reach Redis during an outage
 CRASHES_ALLOWED = 5  # quits of the work loop with Redis up, within CRASH_WINDOW, before the process gives up
@@ -179,6 +180,7 @@ class IntakeWorker(SimpleWorker):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self._beat_at, self._beat_ttl = float("-inf"), 0  # when the last beat went (monotonic), the TTL it set
         self.lost_redis = False
         self.lost_because: BaseException | None = None
         self.in_hand: tuple | None = None
@@ -209,13 +211,18 @@ class IntakeWorker(SimpleWorker):
     def heartbeat(self, timeout: int | None = None, pipeline=None):
         if self.cron_started is not None:
             self.cron_started()
+        ttl = timeout or self.worker_ttl + 60
+        beat = time.monotonic()
+        if pipeline is None and beat - self._beat_at < BEAT_EVERY and ttl <= self._beat_ttl:
+            return  # RQ beats five times a job; within a second, for no longer a TTL, once is enough
         try:
             if pipeline is not None:
-                return super().heartbeat(timeout, pipeline=pipeline)
-            # RQ sends its three commands one by one, three times per job: one round trip each time
-            with self.connection.pipeline(transaction=False) as pipe:
-                super().heartbeat(timeout, pipeline=pipe)
-                pipe.execute()
+                super().heartbeat(timeout, pipeline=pipeline)
+            else:  # RQ sends its three commands one by one: one round trip for them
+                with self.connection.pipeline(transaction=False) as pipe:
+                    super().heartbeat(timeout, pipeline=pipe)
+                    pipe.execute()
+            self._beat_at, self._beat_ttl = beat, ttl
         except RedisError as exc:
             raise self._lost(exc) from exc
 

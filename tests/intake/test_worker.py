@@ -160,3 +160,35 @@ def test_a_work_loop_that_keeps_quitting_with_redis_up_ends_the_worker_non_zero(
     result = app.test_cli_runner().invoke(args=["worker", "--no-cron"])
     assert result.exit_code == 1, result.output
     assert len(loops) == worker_module.CRASHES_ALLOWED + 1
+
+
+def test_a_busy_worker_beats_about_once_a_second_not_five_times_a_job_and_stays_seen_alive(app, monkeypatch):
+    from redis.client import Pipeline
+
+    from intake.redis_conn import queue_name
+    from intake.worker import WORKER_TTL, IntakeWorker
+
+    redis = get_redis(app)
+    routing = get_queue(app, ROUTING)
+    for i in range(40):
+        routing.enqueue(time.time, job_id=f"quick-{i}")
+    beats, piped = [], Pipeline.execute
+
+    def execute(pipe, *args, **kwargs):
+        if any(
+            c[0][:2] == ("HSET", f"rq:worker:{worker.name}") and "last_heartbeat" in c[0] for c in pipe.command_stack
+        ):
+            beats.append(pipe.transaction)
+        return piped(pipe, *args, **kwargs)
+
+    monkeypatch.setattr(Pipeline, "execute", execute)
+    worker = IntakeWorker([queue_name(ROUTING, app)], connection=redis, worker_ttl=WORKER_TTL)  # as run_worker
+    worker.app = app
+    started = time.monotonic()
+    worker.work(burst=True)
+    seconds = time.monotonic() - started
+    assert all(Job.fetch(f"quick-{i}", connection=redis).get_status() == JobStatus.FINISHED for i in range(40))
+    on_their_own = beats.count(False)  # the beats sent alone (the others ride on RQ's own pipelines)
+    assert on_their_own <= 2 + 2 * seconds, (on_their_own, seconds)  # RQ alone: 3 round trips for each job
+    assert len(beats) >= 40  # each job's start still beats, in RQ's pipeline that starts it
+    assert redis.hget(worker.key, "last_heartbeat")  # what `rq info` and /readyz read
