@@ -148,7 +148,7 @@ def insert_all(objs) -> None:
                     break
                 params.append(values)
             else:
-                result = session.execute(plan.statement, params if len(params) > 1 else params[0])
+                result = session.connection().execute(plan.statement, params if len(params) > 1 else params[0])
                 for obj, row in zip(group, result.all(), strict=True):
                     _attach(session, plan, obj, row)
                 _settle_collections(group, plan)

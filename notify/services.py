@@ -307,18 +307,18 @@ def tell_staff(
             sa.or_(User.county_code.is_(None), User.county_code == case.county_code) if case.county_code else sa.true()
         )
         duty = sa.and_(User.role.in_([Role.DISPATCHER, Role.OPERATOR]), county)
-    else:
-        duty = sa.or_(
-            sa.and_(User.role == Role.DEPARTMENT, User.department_id == case.lead_department_id),
-            sa.and_(User.role == Role.TOWNSHIP, User.township_code == case.township_code)
-            if case.township_code and township
-            else sa.false(),
-        )
+        reachable, params = _reachable(duty), {}
+    else:  # every dispatch: the statement built once
+        with_township = bool(case.township_code and township)
+        reachable = _department_duty(with_township)
+        params = {
+            "department_id": case.lead_department_id,
+            **({"township": case.township_code} if with_township else {}),
+        }
     new_event = _names_nothing_yet(event)
-    reachable = sa.select(User.phone, User.email).where(User.active.is_(True), User.on_duty.is_(True), duty)
     recipients = [
         (channel, address)
-        for phone, email in db.session.execute(reachable)
+        for phone, email in db.session.execute(reachable, params)
         for channel, address in (("sms", phone), ("mail", email))
         if address
     ]
@@ -340,6 +340,24 @@ def tell_staff(
     insert_all([message for message, _why in prepared])  # one INSERT for all (intake/rows.py)
     enqueue_together([message for message, why in prepared if not why])
     return messages
+
+
+def _reachable(duty):
+    """The phone and mail of the active, on-duty staff with this duty."""
+    return sa.select(User.phone, User.email).where(User.active.is_(True), User.on_duty.is_(True), duty)
+
+
+@functools.cache
+def _department_duty(with_township: bool):
+    """_reachable for a department's case: its department's staff and (with_township) its
+    township's, as bind parameters, so the statement and its cache key are built once."""
+    township = (
+        sa.and_(User.role == Role.TOWNSHIP, User.township_code == sa.bindparam("township"))
+        if with_township
+        else sa.false()
+    )
+    department = sa.and_(User.role == Role.DEPARTMENT, User.department_id == sa.bindparam("department_id"))
+    return _reachable(sa.or_(department, township))
 
 
 def tell_user(user: User, template: str, key: str, **context) -> list[Message]:

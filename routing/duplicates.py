@@ -4,7 +4,7 @@ import functools
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import aliased
 
 from intake.cases.models import OPEN_STATUSES, Case
 from intake.cases.workflow import record
@@ -29,11 +29,35 @@ def similarity(a: str, b: str) -> float:
     return len(x & y) / len(x | y) if x and y else 0.0
 
 
-def flag_duplicate(case: Case) -> Case | None:
+_MASTER = aliased(Case)
+# The business's other open cases of the window, with the master of those that are duplicates:
+# plain rows, the statement built once
+_EARLIER = (
+    sa.select(
+        Case.id,
+        Case.tracking_no,
+        Case.description,
+        Case.complainant_phone,
+        _MASTER.id.label("master_id"),
+        _MASTER.tracking_no.label("master_no"),
+    )
+    .outerjoin(_MASTER, _MASTER.id == Case.duplicate_of_id)
+    .where(
+        Case.business_id == sa.bindparam("business_id"),
+        Case.id != sa.bindparam("case_id"),
+        Case.status.in_(OPEN_STATUSES),
+        Case.received_at >= sa.bindparam("since"),
+        Case.received_at <= sa.bindparam("until"),
+    )
+)
+
+
+def flag_duplicate(case: Case) -> int | None:
     """Link the case to the open case about the same business and matter it most resembles.
 
     It may run before the case's changes are flushed (dispatch_to does, so that the case's row is
-    written once): the business is read from the relationship when one was set."""
+    written once): the business is read from the relationship when one was set. Returns the
+    master's id (set as case.duplicate_of_id), or None."""
     business = sa.inspect(case).dict.get("business")  # set (link_business) but perhaps not flushed yet
     if business is not None:
         business_id = business.id  # None for one made just now: no other case can name it yet
@@ -41,22 +65,17 @@ def flag_duplicate(case: Case) -> Case | None:
         business_id = case.business_id
     if business_id is None:
         return None
-    earlier_query = (
-        sa.select(Case)
-        .options(load_only(Case.id, Case.tracking_no, Case.description, Case.complainant_phone, Case.duplicate_of_id))
-        .where(
-            Case.business_id == business_id,
-            Case.id != case.id,
-            Case.status.in_(OPEN_STATUSES),
-            Case.received_at >= case.received_at - WINDOW,
-            Case.received_at <= case.received_at,
-        )
-    )
+    params = {
+        "business_id": business_id,
+        "case_id": case.id if case.id is not None else -1,
+        "since": case.received_at - WINDOW,
+        "until": case.received_at,
+    }
     if case.id is None or _other_cases_changed(case):
-        earlier = db.session.scalars(earlier_query).all()
+        earlier = db.session.execute(_EARLIER, params).all()
     else:  # nothing unflushed could change the answer
         with db.session.no_autoflush:
-            earlier = db.session.scalars(earlier_query).all()
+            earlier = db.session.execute(_EARLIER, params).all()
     best, best_score, best_text = None, 0.0, 0.0
     for other in earlier:
         text = score = similarity(case.description, other.description)
@@ -66,18 +85,21 @@ def flag_duplicate(case: Case) -> Case | None:
             best, best_score, best_text = other, score, text
     if best is None or best_score < THRESHOLD:
         return None
-    master = best.duplicate_of or best
-    case.duplicate_of = master
+    if best.master_id is not None:  # it is itself a duplicate: its master is the master
+        master_id, master_no = best.master_id, best.master_no
+    else:
+        master_id, master_no = best.id, best.tracking_no
+    case.duplicate_of_id = master_id
     # The history says how alike the two stories are, never that one number sent both: that
     # would tie a tipper to their other cases for everyone who reads the history.
     record(
         case,
         "flag_duplicate",
-        reason=f"疑似与 {master.tracking_no} 重复（内容相似度 {best_text:.0%}）",
+        reason=f"疑似与 {master_no} 重复（内容相似度 {best_text:.0%}）",
         public=False,
-        data={"master": master.tracking_no, "score": round(best_score, 3)},
+        data={"master": master_no, "score": round(best_score, 3)},
     )
-    return master
+    return master_id
 
 
 def _other_cases_changed(case: Case) -> bool:

@@ -19,18 +19,22 @@ from routing.services import apply_decision, case_input, get_router
 log = logging.getLogger(__name__)
 
 
+# The case with whether it has clocks and co-handlers, locked: built once (its cache key with it)
+_CASE_TO_ROUTE = (
+    sa.select(
+        Case,
+        sa.exists().where(Clock.case_id == Case.id),
+        sa.exists().where(case_co_handler.c.case_id == Case.id),
+    )
+    .where(Case.id == sa.bindparam("case_id"))
+    .with_for_update(of=Case)
+)
+
+
 @in_app_context
 def route_case(case_id: int) -> str:
     """Route one received case; a second run on the same case changes nothing."""
-    row = db.session.execute(
-        sa.select(
-            Case,
-            sa.exists().where(Clock.case_id == Case.id),
-            sa.exists().where(case_co_handler.c.case_id == Case.id),
-        )
-        .where(Case.id == case_id)
-        .with_for_update(of=Case)
-    ).first()
+    row = db.session.execute(_CASE_TO_ROUTE, {"case_id": case_id}).first()
     case = row[0] if row else None
     if case is None or case.status is not CaseStatus.RECEIVED:
         db.session.rollback()

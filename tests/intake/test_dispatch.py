@@ -92,6 +92,23 @@ def test_a_returned_case_lands_in_the_triage_queue(client, run_jobs, make_user, 
     assert case.tracking_no in client.get("/dispatch/").get_data(as_text=True)
 
 
+def test_a_case_most_like_a_duplicate_is_flagged_as_a_duplicate_of_its_master(client, run_jobs):
+    story = "这家药店卖的感冒药已经过期两个月了，店员还不肯退换。"
+    first = post(client, PHARMACY)
+    run_jobs()
+    second = post(client, {**PHARMACY, "complainant": {"name": "王红", "phone": "13900001111"}, "description": story})
+    run_jobs()
+    third = post(client, {**PHARMACY, "complainant": {"name": "赵强", "phone": "13900002222"}, "description": story})
+    run_jobs()
+    cases = {c.tracking_no: c for c in db.session.scalars(sa.select(Case))}
+    master = cases[first["tracking_no"]]
+    assert cases[second["tracking_no"]].duplicate_of_id == master.id
+    latest = cases[third["tracking_no"]]  # most like the second (the same words), flagged to the first
+    assert latest.duplicate_of_id == master.id
+    note = next(e for e in latest.events if e.action == "flag_duplicate")
+    assert note.reason.startswith(f"疑似与 {master.tracking_no} 重复") and note.data["master"] == master.tracking_no
+
+
 def test_same_business_same_matter_is_flagged_and_merged(client, run_jobs, make_user, login):
     first = post(client, PHARMACY)
     second = post(

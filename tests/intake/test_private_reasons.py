@@ -288,7 +288,7 @@ def test_duplicate_note_does_not_tell_that_one_number_sent_both(make_user):
     again = CaseFactory(tip=True, dispatched=True, complainant_phone="+86" + MOBILE, description=GROCERY + "还是那家。")
     again.business_id = business
     db.session.flush()
-    assert flag_duplicate(again) == first
+    assert flag_duplicate(again) == first.id and again.duplicate_of_id == first.id
     note = again.events[-1].reason
     assert re.fullmatch(rf"疑似与 {first.tracking_no} 重复（内容相似度 \d+%）", note)
     text_only = int(re.search(r"(\d+)%", note).group(1))
