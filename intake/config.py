@@ -109,6 +109,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # (routing/router/data/calibration.json; refit with `flask routing calibrate`).
         "ROUTING_MIN_CONFIDENCE": float(env.get("ROUTING_MIN_CONFIDENCE") or _fitted_threshold()),
         "ROUTING_SWEEP_INTERVAL": int(env.get("ROUTING_SWEEP_INTERVAL", "60")),
+        # seconds a routing job may run before RQ stops it (it takes milliseconds)
+        "ROUTING_JOB_TIMEOUT": int(env.get("ROUTING_JOB_TIMEOUT", "20")),
         "CLOCK_SWEEP_INTERVAL": int(env.get("CLOCK_SWEEP_INTERVAL", "60")),
         # a case returned or reopened this many times is escalated as a problem case (RULES.md)
         # working days a complainant has to answer the satisfaction survey before it counts as no response

@@ -1,6 +1,7 @@
 """Background jobs: enqueued only after the transaction that made their rows commits."""
 
 import logging
+from datetime import datetime, timezone
 
 from flask import current_app
 from rq.exceptions import NoSuchJobError
@@ -38,6 +39,7 @@ JOB_QUEUES = {
     "notify.tasks.sweep_unsent": SWEEPS,
     "intake.sms.tasks.sweep_lost_parts": SWEEPS,
 }
+OVERDUE_GRACE = 5  # seconds past its timeout before a job still marked started counts as lost
 # Jobs still to be run or running: a sweep leaves these be rather than enqueue a second copy.
 ALIVE = frozenset(
     {
@@ -75,7 +77,9 @@ def receipt_job_id(case_id: int) -> str:
 
 def still_pending(job: Job | None, queue: Queue) -> bool:
     """Whether the job will still run: waiting, scheduled or running. A job marked queued that is
-    not in its queue's list (a worker took it as Redis went away) is not."""
+    not in its queue's list (a worker took it as Redis went away) is not; nor is one marked started
+    longer ago than its timeout allows (RQ would have stopped it: its worker died with it in hand,
+    SIGKILLed or its machine gone, and RQ's own cleanup would wait for the worker's TTL)."""
     if job is None:
         return False
     status = job.get_status(refresh=False)
@@ -83,6 +87,9 @@ def still_pending(job: Job | None, queue: Queue) -> bool:
         return False
     if status == JobStatus.QUEUED:
         return queue.connection.lpos(queue.key, job.id) is not None
+    if status == JobStatus.STARTED and job.started_at is not None and (job.timeout or -1) > 0:
+        running = (datetime.now(timezone.utc) - job.started_at.replace(tzinfo=timezone.utc)).total_seconds()
+        return running <= job.timeout + OVERDUE_GRACE
     return True
 
 

@@ -83,7 +83,10 @@ def get_queue(app=None, kind: str = ROUTING) -> Queue:
     name = queue_name(kind, app)
     queue = made.get(kind)
     if queue is None or queue.connection is not conn or queue.name != name:
-        queue = made[kind] = Queue(name, connection=conn)
+        # a routing job takes milliseconds: its short timeout also lets the sweep tell, soon, that a
+        # job still marked started was lost with its worker (intake.jobs.still_pending)
+        timeout = app.config.get("ROUTING_JOB_TIMEOUT") if kind == ROUTING else None
+        queue = made[kind] = Queue(name, connection=conn, default_timeout=timeout)
     return queue
 
 

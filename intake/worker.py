@@ -180,7 +180,7 @@ class IntakeWorker(SimpleWorker):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._beat_at, self._beat_ttl = float("-inf"), 0  # when the last beat went (monotonic), the TTL it set
+        self._beat_at = self._beat_until = float("-inf")  # the last beat and its key's expiry (monotonic)
         self.lost_redis = False
         self.lost_because: BaseException | None = None
         self.in_hand: tuple | None = None
@@ -213,8 +213,11 @@ class IntakeWorker(SimpleWorker):
             self.cron_started()
         ttl = timeout or self.worker_ttl + 60
         beat = time.monotonic()
-        if pipeline is None and beat - self._beat_at < BEAT_EVERY and ttl <= self._beat_ttl:
-            return  # RQ beats five times a job; within a second, for no longer a TTL, once is enough
+        # RQ beats five times a job. Within a second of the last beat, while the key that beat set
+        # still has worker_ttl to live (RQ beats again within worker_ttl - 15 s: at each job's start
+        # and from its idle wait), one beat is enough.
+        if pipeline is None and beat - self._beat_at < BEAT_EVERY and self._beat_until - beat >= self.worker_ttl:
+            return
         try:
             if pipeline is not None:
                 super().heartbeat(timeout, pipeline=pipeline)
@@ -222,7 +225,7 @@ class IntakeWorker(SimpleWorker):
                 with self.connection.pipeline(transaction=False) as pipe:
                     super().heartbeat(timeout, pipeline=pipe)
                     pipe.execute()
-            self._beat_at, self._beat_ttl = beat, ttl
+            self._beat_at, self._beat_until = beat, beat + ttl
         except RedisError as exc:
             raise self._lost(exc) from exc
 

@@ -192,3 +192,25 @@ def test_a_busy_worker_beats_about_once_a_second_not_five_times_a_job_and_stays_
     assert on_their_own <= 2 + 2 * seconds, (on_their_own, seconds)  # RQ alone: 3 round trips for each job
     assert len(beats) >= 40  # each job's start still beats, in RQ's pipeline that starts it
     assert redis.hget(worker.key, "last_heartbeat")  # what `rq info` and /readyz read
+
+
+def test_the_sweep_routes_the_case_of_a_worker_that_died_with_its_job_once_the_job_is_overdue(app, client, run_jobs):
+    from datetime import datetime, timedelta, timezone
+
+    case_id = file_case(client)
+    routing = get_queue(app, ROUTING)
+    job = routing.fetch_job(f"route-case-{case_id}")
+    assert job.timeout == app.config["ROUTING_JOB_TIMEOUT"]  # the routing queue's short timeout
+    # a worker took it and was SIGKILLed: marked started, in no queue, and nothing will finish it
+    routing.remove(job)
+    job.started_at = datetime.now(timezone.utc) - timedelta(seconds=2)
+    job.set_status(JobStatus.STARTED)
+    job.save()
+    assert sweep_unrouted() == 0  # started just now: it may still be running
+
+    job.started_at = datetime.now(timezone.utc) - timedelta(seconds=job.timeout + 10)
+    job.save()  # longer ago than RQ lets it run: its worker is gone
+    assert sweep_unrouted() == 1
+    assert routing.get_job_ids() == [f"route-case-{case_id}"]
+    assert run_jobs() >= 1
+    assert db.session.get(Case, case_id).status is not CaseStatus.RECEIVED
