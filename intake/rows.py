@@ -188,10 +188,7 @@ def _settle_collections(objs, plan: _Plan) -> None:
     """The parents' loaded collections that only gained these (now stored) objects are set as
     loaded: nothing for the unit of work to sync at the next flush."""
     inserted = set(map(id, objs))
-    for rel_key, _pairs in plan.links:
-        backref = plan.backrefs.get(rel_key)
-        if backref is None:
-            continue
+    for rel_key, backref in plan.backrefs.items():
         for parent in {id(p): p for obj in objs if (p := obj.__dict__.get(rel_key)) is not None}.values():
             if backref not in parent.__dict__:
                 continue

@@ -41,7 +41,7 @@ from routing.tasks import sweep_unrouted
 
 log = logging.getLogger(__name__)
 WORKER_TTL = 35  # seconds: the worker wakes from its blocking dequeue every 20 s to beat and watch its schedulers
-BEAT_EVERY = 1.0  # seconds: RQ's heartbeats closer together than this are one round trip, not five a job
+BEAT_EVERY = 1.0  # seconds: a heartbeat this soon after the last is skipped (IntakeWorker.heartbeat)
 MAINTENANCE_INTERVAL = 60  # seconds between RQ's registry cleanings (a dead worker's started jobs → failed)
 BACKOFF_MAX = 30.0  # seconds between attempts to reach Redis during an outage
 CRASHES_ALLOWED = 5  # quits of the work loop with Redis up, within CRASH_WINDOW, before the process gives up
