@@ -9,6 +9,7 @@ from intake import config as config_module
 from intake.extensions import csrf, db, login_manager, migrate
 from intake.logconfig import configure_logging
 from intake.navigation import IdConverter, reject_nul_characters
+from intake.pool import ping_when_idle
 
 ROOT = config_module.ROOT
 babel = Babel()
@@ -33,6 +34,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     app.json.ensure_ascii = False  # readable Chinese in API answers
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_when_idle(engine, app.config["DATABASE_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True)
     csrf.init_app(app)
     login_manager.init_app(app)

