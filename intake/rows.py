@@ -78,11 +78,12 @@ class _Plan:
             else statement.returning(*returning, sort_by_parameter_order=True)
         )
 
-    def values(self, obj) -> dict:
+    def values(self, obj, but: str | None = None) -> dict:
+        """The row's bind parameters by column key; `but`: a link left alone (insert_with fills it)."""
         attrs = obj.__dict__
         for rel_key, pairs in self.links:  # event.case = case: the case's id goes in event.case_id
             related = attrs.get(rel_key)
-            if related is None:
+            if related is None or rel_key == but:
                 continue
             if any(getattr(related, remote) is None for _local, remote in pairs):
                 # the related row is not in the database yet: one flush stores both (through the
@@ -125,6 +126,109 @@ def insert_now(obj, conflict: tuple[str, ...] = ()) -> bool:
             _attach(session, plan, obj, row)
     state.info[_INSERTED_IN] = session().get_transaction()
     return True
+
+
+def insert_with(parent, child, conflict: tuple[str, ...] = ()) -> bool:
+    """INSERT a new `parent` and a new `child` whose many-to-one link to it (the event's case_id)
+    is filled from the parent's new key, as insert_now would store each, and make both persistent.
+    The child needs no link set (its relationship loads lazily by the key afterwards). On PostgreSQL
+    in one statement, one round trip:
+
+        WITH parent AS (INSERT … ON CONFLICT (…) DO NOTHING RETURNING id)
+        INSERT INTO child (parent_id, …) SELECT parent.id, … FROM parent RETURNING …
+
+    (a parent the conflict refuses gives no row to the SELECT, so neither is stored); elsewhere two
+    INSERTs. False, with nothing stored and both left as they were, when `conflict` refuses the parent.
+    """
+    session = db.session
+    pair = _pair_plan(sa.inspect(parent).mapper, sa.inspect(child).mapper, session, conflict)
+    if pair.statement is None:
+        if not insert_now(parent, conflict):
+            return False
+        pair.link(child, [getattr(parent, key) for key in pair.parent_keys])
+        insert_now(child)
+        return True
+    with session.no_autoflush:
+        row = session.connection().execute(pair.statement, pair.values(parent, child)).first()
+        if row is None:
+            return False
+        parent_row, child_row = pair.split(row)
+        _attach(session, pair.parent, parent, parent_row)
+        pair.link(child, parent_row)
+        _attach(session, pair.child, child, child_row)
+    transaction = session().get_transaction()
+    for obj in (parent, child):
+        sa.inspect(obj).info[_INSERTED_IN] = transaction
+    return True
+
+
+class _PairPlan:
+    """insert_with's link between one parent table and one child table, and on PostgreSQL its one
+    statement (else `statement` is None), worked out once per process."""
+
+    def __init__(self, parent: _Plan, child: _Plan, rel, parent_mapper, child_mapper, statement_too: bool, conflict):
+        self.parent, self.child, self.rel_key = parent, child, rel.key
+        pairs = rel.local_remote_pairs
+        # event.case_id (the child's attribute) from case.id (the parent's)
+        self.child_keys = [child_mapper.get_property_by_column(local).key for local, _remote in pairs]
+        self.parent_keys = [parent_mapper.get_property_by_column(remote).key for _local, remote in pairs]
+        self.child_sent = [column_key for key, column_key, _default in child.sent if key not in self.child_keys]
+        returns_only_the_link = [column.key for _k, column in parent.returned] == [remote.key for _l, remote in pairs]
+        self.statement = None
+        if statement_too and returns_only_the_link:
+            self.statement = self._statement(parent_mapper.local_table, child_mapper.local_table, pairs, conflict)
+
+    def _statement(self, parent_table, child_table, pairs, conflict):
+        inserted = (
+            postgresql.insert(parent_table)
+            .values(
+                {
+                    parent_table.c[key]: sa.bindparam(f"p_{key}", type_=parent_table.c[key].type)
+                    for _attr, key, _default in self.parent.sent
+                }
+            )
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(*[remote for _local, remote in pairs])
+            .cte("parent")
+        )
+        chosen = sa.select(
+            *[inserted.c[remote.name] for _local, remote in pairs],
+            *[sa.bindparam(f"c_{key}", type_=child_table.c[key].type) for key in self.child_sent],
+        )
+        return (
+            sa.insert(child_table)
+            .add_cte(inserted)
+            .from_select([local for local, _remote in pairs] + [child_table.c[k] for k in self.child_sent], chosen)
+            .returning(*[local for local, _remote in pairs], *[column for _key, column in self.child.returned])
+        )
+
+    def values(self, parent, child) -> dict:
+        values = {f"p_{column_key}": value for column_key, value in self.parent.values(parent).items()}
+        child_values = self.child.values(child, but=self.rel_key)
+        values.update({f"c_{column_key}": child_values[column_key] for column_key in self.child_sent})
+        return values
+
+    def link(self, child, parent_key_values) -> None:
+        for key, value in zip(self.child_keys, parent_key_values, strict=True):
+            child.__dict__[key] = value  # as if loaded, like the rest of its row
+
+    def split(self, row) -> tuple:
+        """The parent's generated key (as the child's link carries it back) and the child's values."""
+        n = len(self.child_keys)
+        return tuple(row[:n]), tuple(row[n:])
+
+
+def _pair_plan(parent_mapper, child_mapper, session, conflict) -> _PairPlan:
+    dialect = session.get_bind().dialect.name
+    key = ("pair", parent_mapper, child_mapper, dialect, conflict)
+    plan = _plans.get(key)
+    if plan is None:
+        (rel,) = [r for r in child_mapper.relationships if r.direction is MANYTOONE and r.mapper is parent_mapper]
+        parent, child = _plan(parent_mapper, session, conflict), _plan(child_mapper, session, ())
+        plan = _plans[key] = _PairPlan(
+            parent, child, rel, parent_mapper, child_mapper, dialect == "postgresql", conflict
+        )
+    return plan
 
 
 def insert_all(objs) -> None:

@@ -11,8 +11,18 @@ def record(
     case: Case, action: str, actor=None, reason: str = "", data: dict | None = None, public: bool = True
 ) -> CaseEvent:
     """Write an event that does not change the status (receipt, a note, a clock warning)."""
-    event = CaseEvent(
-        **case_link(case),
+    event = new_event(action, actor, reason, data, public, **case_link(case))
+    db.session.add(event)
+    return event
+
+
+def new_event(
+    action: str, actor=None, reason: str = "", data: dict | None = None, public: bool = True, **link
+) -> CaseEvent:
+    """The event, not yet in the session; `link` names its case (case=… or case_id=…), or is left
+    out when whoever stores it fills it in (a filing's receive event: intake.rows.insert_with)."""
+    return CaseEvent(
+        **link,
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_label=actor_label(actor),
@@ -21,8 +31,6 @@ def record(
         public=public,
         data=data,
     )
-    db.session.add(event)
-    return event
 
 
 def case_link(case: Case) -> dict:

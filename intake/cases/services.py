@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from intake.cases.codes import check_code, check_digit, hash_code, well_formed
+from intake.cases.events import new_event
 from intake.cases.kinds import CaseKind, Identity, kind_of
-from intake.cases.models import Case, Channel
-from intake.cases.workflow import record
+from intake.cases.models import Case, CaseEvent, Channel
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, SEND_RECEIPT, enqueue_after_commit, receipt_job_id, route_job_id
 from intake.metrics import count_after_commit
-from intake.rows import insert_now
+from intake.rows import insert_with
 from intake.types import utcnow
 from notify.sealing import seal_json
 from routing.calendar import TZ
@@ -89,8 +89,10 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
     """
     lookup_code = f"{secrets.randbelow(10**6):06d}"
     textable = receipt and not submission.anonymous and submission.complainant_phone
-    case = _insert_case(
+    case, _event = _insert_case(
         lookup_code,
+        actor or CITIZEN,
+        {"channel": submission.channel.value},
         kind=submission.kind,
         channel=submission.channel,
         description=submission.description,
@@ -107,8 +109,6 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
         received_at=utcnow(),
         sealed_receipt=seal_json({"template": receipt, "lookup_code": lookup_code}) if textable else None,
     )
-    event = record(case, "receive", actor or CITIZEN, data={"channel": submission.channel.value})
-    insert_now(event)  # the receipt names it (the message's idempotency key)
     enqueue_after_commit(ROUTE_CASE, case.id, job_id=route_job_id(case.id))
     if textable:
         enqueue_after_commit(SEND_RECEIPT, case.id, job_id=receipt_job_id(case.id))
@@ -146,23 +146,25 @@ def typed_digits(text: str | None) -> str:
 TRACKING_NO_TRIES = 20  # a million numbers a day: at 10,000 cases a day, 20 collisions in a row is 1e-40
 
 
-def _insert_case(lookup_code: str, **columns) -> Case:
-    """INSERT the case under a new tracking number, in one statement.
+def _insert_case(lookup_code: str, actor, data: dict, **columns) -> tuple[Case, CaseEvent]:
+    """INSERT the case under a new tracking number, with its receive event (which the receipt names:
+    the message's idempotency key), in one statement on PostgreSQL (intake.rows.insert_with).
 
     The number's uniqueness is the unique index's business: `INSERT … ON CONFLICT (tracking_no) DO
-    NOTHING RETURNING id` gives the row, or nothing when the number is taken, and then another number
-    is tried. No SELECT first (a SELECT does not stop a request alongside taking the same number
-    between it and the INSERT anyway), and no SAVEPOINT around the INSERT (SAVEPOINT and RELEASE are
-    two more round trips; a conflict that DO NOTHING absorbs does not abort the transaction).
-    PostgreSQL and SQLite (3.35+) both have it. The statement is compiled once per process
-    (intake.rows.insert_now); the returned Case is in the session as if loaded.
+    NOTHING RETURNING id` gives the row, or nothing when the number is taken (and then no event
+    either), and then another number is tried. No SELECT first (a SELECT does not stop a request
+    alongside taking the same number between it and the INSERT anyway), and no SAVEPOINT around the
+    INSERT (SAVEPOINT and RELEASE are two more round trips; a conflict that DO NOTHING absorbs does
+    not abort the transaction). PostgreSQL and SQLite (3.35+) both have it. The statement is compiled
+    once per process; the returned rows are in the session as if loaded.
     """
     case = Case(**columns)
+    event = new_event("receive", actor, data=data)  # its case_id is the case's, once inserted
     for _try in range(TRACKING_NO_TRIES):
         case.tracking_no = _new_tracking_no()
         case.lookup_code_hash = hash_code(case.tracking_no, lookup_code)
-        if insert_now(case, conflict=("tracking_no",)):
-            return case
+        if insert_with(case, event, conflict=("tracking_no",)):
+            return case, event
     raise RuntimeError(f"no free tracking number after {TRACKING_NO_TRIES} tries")
 
 

@@ -46,7 +46,9 @@ class Counted:
         sa.event.remove(db.engine, "before_cursor_execute", self._sql)
 
 
-def test_a_filing_is_two_inserts_and_one_redis_round_trip(app, client, monkeypatch):
+def test_a_filing_is_one_statement_on_postgresql_two_inserts_elsewhere_and_one_redis_round_trip(
+    app, client, monkeypatch
+):
     monkeypatch.setitem(app.config, "REFERENCE_CHECK_SECONDS", 60)
     assert client.post("/api/v1/cases", json=PHARMACY).status_code == 201  # warms the caches
     counted = Counted(monkeypatch)
@@ -54,9 +56,11 @@ def test_a_filing_is_two_inserts_and_one_redis_round_trip(app, client, monkeypat
         assert client.post("/api/v1/cases", json=PHARMACY).status_code == 201
     finally:
         counted.stop()
-    # the case (its receipt sealed on it) and the receive event; the receipt job makes the SMS and
-    # counts the number's SMS for the day (notify.tasks.send_receipt), not the request
-    assert counted.sql == ["INSERT", "INSERT"], counted.sql
+    # the case (its receipt sealed on it) and the receive event, in one statement where the database
+    # can (WITH case AS (INSERT …) INSERT event …); the receipt job makes the SMS and counts the
+    # number's SMS for the day (notify.tasks.send_receipt), not the request
+    expected = ["WITH"] if db.engine.dialect.name == "postgresql" else ["INSERT", "INSERT"]
+    assert counted.sql == expected, counted.sql
     assert counted.redis == ["PIPELINE"]  # the routing job and the receipt job, after the commit, together
 
 

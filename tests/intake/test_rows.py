@@ -3,9 +3,10 @@ stored, and the object is in the session as if loaded (nothing more is written a
 
 import sqlalchemy as sa
 
+from intake.cases.events import new_event
 from intake.cases.models import Case, CaseEvent, CaseKind, CaseStatus, Channel
 from intake.extensions import db
-from intake.rows import insert_all, insert_now, insert_pending, inserted_in_this_transaction
+from intake.rows import insert_all, insert_now, insert_pending, insert_with, inserted_in_this_transaction
 from notify.models import Message, MessageStatus
 
 from .test_filing_cost import Counted
@@ -123,3 +124,45 @@ def test_insert_pending_writes_the_sessions_new_rows_of_those_classes_only(app):
     assert message.id is None and message in db.session.new  # left to the next flush
     db.session.commit()
     assert message.id is not None
+
+
+def _filed(tracking_no: str) -> tuple[Case, CaseEvent]:
+    case = _case(tracking_no)
+    event = new_event("receive", "市民", data={"channel": "api"})  # no link: insert_with fills case_id
+    return case, event
+
+
+def test_a_case_and_its_event_go_in_one_statement_where_the_database_can_and_nothing_is_left_to_write(app, monkeypatch):
+    case, event = _filed("2612010000086")
+    counted = Counted(monkeypatch)
+    try:
+        assert insert_with(case, event, conflict=("tracking_no",)) is True
+        during = list(counted.sql)
+        counted.sql.clear()
+        db.session.commit()
+    finally:
+        counted.stop()
+    assert during == (["WITH"] if db.engine.dialect.name == "postgresql" else ["INSERT", "INSERT"])
+    assert [s for s in counted.sql if s not in ("COMMIT", "BEGIN")] == []  # no UPDATE, no INSERT again
+    assert event.case_id == case.id and case.id is not None and event.id is not None
+    db.session.expire_all()
+    stored = db.session.get(Case, case.id)
+    assert stored.tracking_no == "2612010000086" and stored.status is CaseStatus.RECEIVED
+    assert [(e.action, e.actor_label, e.data, e.public) for e in stored.events] == [
+        ("receive", "市民", {"channel": "api"}, True)
+    ]
+    assert stored.events[0].at is not None
+
+
+def test_a_case_whose_number_is_taken_stores_no_event_either_and_can_be_tried_again(app):
+    first, first_event = _filed("2612010000094")
+    assert insert_with(first, first_event, conflict=("tracking_no",))
+    case, event = _filed("2612010000094")
+    assert insert_with(case, event, conflict=("tracking_no",)) is False
+    assert case.id is None and event.id is None
+    case.tracking_no = "2612010000102"
+    assert insert_with(case, event, conflict=("tracking_no",)) is True
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count(Case.id))) == 2
+    assert db.session.scalar(sa.select(sa.func.count(CaseEvent.id))) == 2  # the refused try left no event
+    assert db.session.get(CaseEvent, event.id).case_id == case.id
