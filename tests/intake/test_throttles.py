@@ -193,3 +193,9 @@ def test_behind_a_trusted_proxy_each_forwarded_address_has_its_own_count(client,
 )
 def test_the_limiter_counts_in_the_apps_redis(redis_url, uri):
     assert throttles.storage_uri(redis_url) == uri
+
+
+def test_the_app_has_no_every_request_throttle_check_while_no_default_limit_needs_it(app):
+    """Each limit is on its view and checked by its decorator (the tests above); Flask-Limiter's
+    before_request check for default limits, with none set, is dropped (intake/throttles.py)."""
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
