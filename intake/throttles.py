@@ -94,11 +94,11 @@ def init_app(app) -> None:
 
 def _drop_the_every_request_check(app) -> None:
     """Flask-Limiter also checks every request of every endpoint in a before_request hook, for its
-    default and application-wide limits. We set none: each limit is on its view, and the view's
+    default, application-wide and meta limits. We set none: each limit is on its view, and the view's
     decorator checks it (methods, shared scopes and exemptions included). The hook only looked the
     endpoint up in vain, about 4% of a filing's instructions (benchmarks/RESULTS.md, Session 21), so
-    it goes, unless a deployment sets a default or application-wide limit after all."""
-    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+    it goes, unless a deployment sets one of those after all."""
+    if any(app.config.get(name) for name in ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")):
         return
     hooks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in hooks:

@@ -8,7 +8,7 @@ from datetime import datetime
 from intake.cases.codes import check_code, check_digit, hash_code, well_formed
 from intake.cases.events import new_event
 from intake.cases.kinds import CaseKind, Identity, kind_of
-from intake.cases.models import Case, CaseEvent, Channel
+from intake.cases.models import Case, Channel
 from intake.extensions import db
 from intake.jobs import ROUTE_CASE, SEND_RECEIPT, enqueue_after_commit, receipt_job_id, route_job_id
 from intake.metrics import count_after_commit
@@ -89,7 +89,7 @@ def submit_case(submission: Submission, actor=None, receipt: str | None = None) 
     """
     lookup_code = f"{secrets.randbelow(10**6):06d}"
     textable = receipt and not submission.anonymous and submission.complainant_phone
-    case, _event = _insert_case(
+    case = _insert_case(
         lookup_code,
         actor or CITIZEN,
         {"channel": submission.channel.value},
@@ -146,7 +146,7 @@ def typed_digits(text: str | None) -> str:
 TRACKING_NO_TRIES = 20  # a million numbers a day: at 10,000 cases a day, 20 collisions in a row is 1e-40
 
 
-def _insert_case(lookup_code: str, actor, data: dict, **columns) -> tuple[Case, CaseEvent]:
+def _insert_case(lookup_code: str, actor, data: dict, **columns) -> Case:
     """INSERT the case under a new tracking number, with its receive event (which the receipt names:
     the message's idempotency key), in one statement on PostgreSQL (intake.rows.insert_with).
 
@@ -164,7 +164,7 @@ def _insert_case(lookup_code: str, actor, data: dict, **columns) -> tuple[Case, 
         case.tracking_no = _new_tracking_no()
         case.lookup_code_hash = hash_code(case.tracking_no, lookup_code)
         if insert_with(case, event, conflict=("tracking_no",)):
-            return case, event
+            return case
     raise RuntimeError(f"no free tracking number after {TRACKING_NO_TRIES} tries")
 
 
